@@ -1,0 +1,96 @@
+/**
+ * A verified bearer token, as every bearerkit verifier returns it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2 RFC 9068 §2.2 (JWT access token claims)
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2 RFC 7662 §2.2 (introspection response)
+ */
+export interface AccessToken {
+  /** The raw bearer token. Never log it. */
+  readonly token: string
+  /** The OAuth client the token was issued to (RFC 9068 `client_id`). */
+  readonly clientId: string
+  /** Granted scopes, without duplicates. */
+  readonly scopes: readonly string[]
+  /** Expiry, in seconds since the epoch. */
+  readonly expiresAt?: number
+  /** The end user (`sub`), when there is one. */
+  readonly subject?: string
+  /** The authorization server that issued the token (`iss`). */
+  readonly issuer?: string
+  /** The audiences the token is restricted to (`aud`), always as an array. */
+  readonly audience?: readonly string[]
+  /** The RFC 8707 resource the token is bound to, when the issuer says so. */
+  readonly resource?: string
+  /** Every claim as the issuer sent it (verified, frozen, prototype-free). */
+  readonly claims: Readonly<Record<string, unknown>>
+}
+
+/** Options accepted by {@link TokenVerifier.verifyToken}. */
+export interface VerifyOptions {
+  /** Aborts the verification; the promise then rejects with the signal's reason. */
+  readonly signal?: AbortSignal
+  /**
+   * Called once, synchronously, before `verifyToken` resolves to `null`, with the reason the token
+   * was refused. The refusal never contains the token.
+   */
+  readonly onRefusal?: (refusal: Refusal) => void
+}
+
+/**
+ * The one contract every bearerkit verifier implements.
+ *
+ * - resolves to an {@link AccessToken} for a valid token;
+ * - resolves to `null` for a token that is not valid (bad signature, expired, wrong audience,
+ *   inactive ...);
+ * - rejects with a `VerifierUnavailableError` (code `ERR_VERIFIER_UNAVAILABLE`) when validity cannot
+ *   be decided right now (JWKS or introspection endpoint down, timed out, answering garbage).
+ *
+ * An unavailable verifier is never turned into `null`, and a token is never accepted because a
+ * check could not run.
+ *
+ * @example
+ * ```ts
+ * const accessToken = await verifier.verifyToken(token)
+ * if (accessToken === null) reply.code(401)
+ * ```
+ */
+export interface TokenVerifier {
+  verifyToken(token: string, options?: VerifyOptions): Promise<AccessToken | null>
+}
+
+/** Stable reason codes for a refused token. */
+export type RefusalCode =
+  | 'malformed'
+  | 'unsupported_token'
+  | 'algorithm_not_allowed'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'wrong_type'
+  | 'unsupported_critical_header'
+  | 'missing_claim'
+  | 'invalid_claim'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issued_in_future'
+  | 'too_old'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'insufficient_scope'
+  | 'inactive'
+  | 'not_access_token'
+  | 'rejected'
+  | 'unmatched'
+
+/**
+ * Why a token was refused: a stable {@link RefusalCode} and a short description fit to show a
+ * client (`error_description`). Neither ever contains the token.
+ */
+export class Refusal {
+  readonly code: RefusalCode
+  readonly description: string
+
+  constructor(code: RefusalCode, description: string) {
+    this.code = code
+    this.description = description
+  }
+}

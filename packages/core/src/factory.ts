@@ -1,0 +1,139 @@
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { TokenVerifier } from './access-token.js'
+import { createCachedVerifier, type CachedVerifierOptions } from './cache.js'
+import { invalidArgument } from './errors.js'
+
+/** The verifier kinds {@link createVerifier} knows, and the package each lives in. */
+export const VERIFIER_PACKAGES = Object.freeze({
+  jwt: { packageName: '@bearerkit/jwt', factory: 'createJwtVerifier' },
+  introspection: {
+    packageName: '@bearerkit/introspection',
+    factory: 'createIntrospectionVerifier',
+  },
+  provider: { packageName: '@bearerkit/provider', factory: 'createProviderVerifier' },
+} as const)
+
+/** A verifier kind: `jwt`, `introspection` or `provider`. */
+export type VerifierType = keyof typeof VERIFIER_PACKAGES
+
+/**
+ * A verifier described as data. `type` picks the package; every other field is that package's
+ * options (`JwtVerifierOptions`, `IntrospectionVerifierOptions`, `ProviderVerifierOptions` plus
+ * `provider`), checked by the package's own factory.
+ *
+ * `cache` (jwt and provider only) puts {@link createCachedVerifier} in front; `false` or absent
+ * means no cache. The introspection verifier has a cache of its own and takes `cache` itself.
+ */
+export interface VerifierConfig {
+  type: VerifierType
+  cache?: CachedVerifierOptions | false
+  [option: string]: unknown
+}
+
+/** Options of {@link createVerifier}. */
+export interface CreateVerifierOptions {
+  /** How to load a verifier package. Default: dynamic `import()`. */
+  load?: (packageName: string) => Promise<unknown>
+}
+
+/**
+ * Builds a verifier from a plain configuration object, so verifiers swap through configuration
+ * rather than code. The verifier's package is loaded on demand: core depends on none of them, and
+ * a missing package is reported with the `npm install` line that fixes it.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the field at fault, or (`ERR_MODULE_NOT_FOUND`)
+ * naming the package to install.
+ * @example
+ * ```ts
+ * const verifier = await createVerifier({
+ *   type: 'jwt',
+ *   issuer: 'https://login.example.com/',
+ *   audience: 'https://api.example.com/mcp',
+ * })
+ * ```
+ */
+export async function createVerifier(
+  config: VerifierConfig,
+  options: CreateVerifierOptions = {},
+): Promise<TokenVerifier> {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw invalidArgument('config', 'must be an object with a type')
+  }
+  const { type, cache, ...rest } = config
+  if (typeof type !== 'string' || !Object.hasOwn(VERIFIER_PACKAGES, type)) {
+    throw invalidArgument(
+      'config.type',
+      `must be one of ${Object.keys(VERIFIER_PACKAGES).join(', ')} (got ${JSON.stringify(type)})`,
+    )
+  }
+  if (cache !== undefined && cache !== false && (typeof cache !== 'object' || cache === null)) {
+    throw invalidArgument('config.cache', 'must be an options object or false')
+  }
+  const { packageName, factory } = VERIFIER_PACKAGES[type]
+  const load = options.load ?? ((name: string) => import(name) as Promise<unknown>)
+  let mod: unknown
+  try {
+    mod = await load(packageName)
+  } catch (cause) {
+    if ((cause as { code?: unknown } | null)?.code === 'ERR_MODULE_NOT_FOUND') {
+      const error = new TypeError(
+        `config.type ${JSON.stringify(type)} needs the package ${packageName}: run npm install ${packageName}`,
+        { cause },
+      ) as TypeError & { code: string }
+      error.code = 'ERR_MODULE_NOT_FOUND'
+      throw error
+    }
+    throw cause
+  }
+  const create = (mod as Record<string, unknown> | null)?.[factory]
+  if (typeof create !== 'function') {
+    throw invalidArgument('config.type', `loaded ${packageName}, which has no ${factory}`)
+  }
+  let verifier: TokenVerifier
+  if (type === 'provider') {
+    const { provider: given, providerModule, ...providerOptions } = rest
+    const provider = given ?? (await loadProviderModule(providerModule, load))
+    verifier = (create as (p: unknown, o: unknown) => TokenVerifier)(provider, providerOptions)
+  } else if (type === 'introspection') {
+    verifier = (create as (o: unknown) => TokenVerifier)(
+      cache === undefined ? rest : { ...rest, cache },
+    )
+  } else {
+    verifier = (create as (o: unknown) => TokenVerifier)(rest)
+  }
+  if (type !== 'introspection' && cache !== undefined && cache !== false) {
+    const cached = createCachedVerifier(verifier, cache)
+    // Keep the inner verifier's extras (ready, close ...) reachable on the result.
+    return Object.assign(Object.create(verifier) as TokenVerifier, {
+      verifyToken: cached.verifyToken,
+    })
+  }
+  return verifier
+}
+
+async function loadProviderModule(
+  specifier: unknown,
+  load: (name: string) => Promise<unknown>,
+): Promise<unknown> {
+  if (specifier === undefined) {
+    throw invalidArgument('config.provider', 'is required when type is provider')
+  }
+  if (typeof specifier !== 'string' || specifier === '') {
+    throw invalidArgument('config.providerModule', 'must be a module specifier or a path')
+  }
+  // Relative paths are taken from the working directory, as people write them in .env files.
+  const target =
+    specifier.startsWith('.') || isAbsolute(specifier)
+      ? pathToFileURL(resolve(process.cwd(), specifier)).href
+      : specifier
+  const mod = (await load(target)) as Record<string, unknown> | null
+  const provider = mod?.default ?? mod?.provider
+  if (typeof provider !== 'object' || provider === null) {
+    throw invalidArgument(
+      'config.providerModule',
+      `must export the provider object as default or as provider (${specifier})`,
+    )
+  }
+  return provider
+}

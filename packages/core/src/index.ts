@@ -1,0 +1,83 @@
+export {
+  Refusal,
+  type AccessToken,
+  type RefusalCode,
+  type TokenVerifier,
+  type VerifyOptions,
+} from './access-token.js'
+export {
+  BearerError,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  VerifierUnavailableError,
+  invalidArgument,
+  isBearerError,
+  isVerifierUnavailable,
+  type BearerErrorCode,
+  type BearerErrorOptions,
+  type InvalidArgumentError,
+  type VerifierUnavailableErrorOptions,
+} from './errors.js'
+export { principalComponents, samePrincipal, type PrincipalComponents } from './principal.js'
+export {
+  extractBearerToken,
+  DEFAULT_MAX_TOKEN_LENGTH,
+  type ExtractBearerTokenOptions,
+} from './bearer-token.js'
+export {
+  formatChallenge,
+  parseChallenge,
+  type Challenge,
+  type ChallengeParams,
+} from './challenge.js'
+export {
+  formatScopes,
+  hasAllScopes,
+  hasAnyScope,
+  isScopeToken,
+  missingScopes,
+  parseScopes,
+} from './scopes.js'
+export {
+  DEFAULT_CLAIM_MAPPING,
+  accessTokenFromClaims,
+  normalizeAudience,
+  resolveClaimMapping,
+  safeClaims,
+  type ClaimMapping,
+} from './claims.js'
+export { defineVerifier, type VerifyFunction } from './define-verifier.js'
+export { VERIFY_CHANNEL, type VerificationEvent } from './diagnostics.js'
+export {
+  createCachedVerifier,
+  tokenCacheKey,
+  type CachedVerifier,
+  type CachedVerifierOptions,
+} from './cache.js'
+export { createCompositeVerifier, type CompositeVerifierOptions } from './composite.js'
+export { decodeJwtHeader, isCompactJwt, peekIssuer } from './token-shape.js'
+export {
+  DEFAULT_HTTP_TIMEOUT,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  fetchJson,
+  httpRequest,
+  parseRetryAfter,
+  validateUrl,
+  type HttpRequestOptions,
+  type HttpResponse,
+} from './http.js'
+export {
+  discoverAuthorizationServer,
+  metadataUrls,
+  type AuthorizationServerMetadata,
+  type DiscoveryOptions,
+} from './discovery.js'
+export {
+  VERIFIER_PACKAGES,
+  createVerifier,
+  type CreateVerifierOptions,
+  type VerifierConfig,
+  type VerifierType,
+} from './factory.js'
+export { verifierConfigFromEnv } from './env.js'
