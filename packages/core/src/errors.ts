@@ -44,6 +44,23 @@ export class BearerError extends Error {
 }
 
 /**
+ * 401 without an RFC 6750 error code: the request carries no credentials at all. RFC 6750 §3.1
+ * says the challenge then SHOULD NOT include an error code, so `error` is `undefined`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 RFC 6750 §3.1
+ * @example
+ * ```ts
+ * if (token === null) throw new MissingTokenError()
+ * ```
+ */
+export class MissingTokenError extends BearerError {
+  static readonly code = 'ERR_MISSING_TOKEN'
+  constructor(message = 'Authentication is required', options?: BearerErrorOptions) {
+    super(MissingTokenError.code, undefined, 401, message, options)
+  }
+}
+
+/**
  * 400 `invalid_request`: the request is malformed (a broken `Authorization` header, a token sent
  * in more than one place).
  */
@@ -124,6 +141,7 @@ export class VerifierUnavailableError extends BearerError {
 
 /** True for any bearerkit error, judged by shape so it works across package copies. */
 const BEARER_CODES: ReadonlySet<unknown> = new Set([
+  'ERR_MISSING_TOKEN',
   'ERR_INVALID_REQUEST',
   'ERR_INVALID_TOKEN',
   'ERR_INSUFFICIENT_SCOPE',

@@ -10,6 +10,7 @@ export {
   InsufficientScopeError,
   InvalidRequestError,
   InvalidTokenError,
+  MissingTokenError,
   VerifierUnavailableError,
   invalidArgument,
   isBearerError,
