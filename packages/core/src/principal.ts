@@ -30,8 +30,8 @@ export function samePrincipal(a: PrincipalComponents, b: PrincipalComponents): b
   for (let i = 0; i < 3; i++) {
     const left = a[i]
     const right = b[i]
-    if (left === null || left === undefined || left === '') continue
-    if (right === null || right === undefined || right === '') continue
+    // null, undefined and '' all mean "not known": skipped rather than compared.
+    if (!left || !right) continue
     if (left !== right) return false
     compared++
   }

@@ -1,0 +1,216 @@
+import t from 'tap'
+import {
+  Refusal,
+  VerifierUnavailableError,
+  createCachedVerifier,
+  defineVerifier,
+  tokenCacheKey,
+  type AccessToken,
+  type TokenVerifier,
+} from '../src/index.js'
+import { accessToken } from './fixtures/tokens.js'
+
+interface Counting extends TokenVerifier {
+  calls: string[]
+}
+
+const counting = (
+  decide: (token: string) => AccessToken | Refusal | Promise<AccessToken | Refusal>,
+): Counting => {
+  const calls: string[] = []
+  const v = defineVerifier('inner', async (token) => {
+    calls.push(token)
+    return decide(token)
+  })
+  return Object.assign(v, { calls })
+}
+
+t.test('a hit is served from the cache and never outlives exp', async (t) => {
+  let now = 1_000_000
+  const inner = counting((token) => accessToken(token, { expiresAt: 1_000_000 / 1000 + 10 }))
+  const cached = createCachedVerifier(inner, { ttl: 300, now: () => now })
+  t.equal((await cached.verifyToken('tok'))?.token, 'tok')
+  t.equal((await cached.verifyToken('tok'))?.token, 'tok')
+  t.equal(inner.calls.length, 1, 'second call is a hit')
+  now += 9_999
+  t.equal((await cached.verifyToken('tok'))?.token, 'tok', 'still valid 1 ms before exp')
+  t.equal(inner.calls.length, 1)
+  now += 1
+  // At exp the entry is dead: the inner verifier is asked again, and its answer is refused
+  // because it is already expired.
+  const reasons: string[] = []
+  t.equal(await cached.verifyToken('tok', { onRefusal: (r) => reasons.push(r.code) }), null)
+  t.same(reasons, ['expired'])
+  t.equal(inner.calls.length, 2, 'entry died at exp although ttl was 300 s')
+})
+
+t.test('exp is re-checked on every hit, even inside the entry lifetime', async (t) => {
+  let now = 0
+  let expiresAt = 100
+  const inner = counting((token) => accessToken(token, { expiresAt }))
+  const cached = createCachedVerifier(inner, { ttl: 1000, now: () => now })
+  t.ok(await cached.verifyToken('tok'))
+  // Simulate a clock that jumps past exp while the entry is alive (entry until = exp * 1000).
+  expiresAt = 50
+  now = 99_999
+  t.ok(await cached.verifyToken('tok'), 'hit before exp')
+  now = 100_000
+  const refusals: Refusal[] = []
+  // Entry is dead now (until = exp); the inner verifier is asked again and says exp = 50 -> the
+  // settle step refuses because the fresh result is already expired.
+  t.equal(await cached.verifyToken('tok', { onRefusal: (r) => refusals.push(r) }), null)
+  t.equal(refusals[0]?.code, 'expired')
+})
+
+t.test('a hit never extends an entry: ttl counts from the first verification', async (t) => {
+  let now = 0
+  const inner = counting((token) => accessToken(token))
+  const cached = createCachedVerifier(inner, { ttl: 10, now: () => now })
+  await cached.verifyToken('tok')
+  for (now = 1000; now < 10_000; now += 1000) await cached.verifyToken('tok')
+  t.equal(inner.calls.length, 1)
+  now = 10_000
+  await cached.verifyToken('tok')
+  t.equal(inner.calls.length, 2, 'entry died ttl after creation despite hits')
+})
+
+t.test('keys are SHA-256 hashes, never the token', async (t) => {
+  t.equal(tokenCacheKey('abc'), 'ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0')
+  t.not(tokenCacheKey('abc'), 'abc')
+})
+
+t.test('size stays bounded under 100,000 distinct tokens', async (t) => {
+  const inner = counting((token) => accessToken(token))
+  const cached = createCachedVerifier(inner, { max: 1000 })
+  for (let i = 0; i < 100_000; i++) await cached.verifyToken(`token-${i}`)
+  t.equal(cached.size, 1000)
+  t.equal(inner.calls.length, 100_000)
+  cached.clear()
+  t.equal(cached.size, 0)
+})
+
+t.test('concurrent first uses of one token make one inner call', async (t) => {
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  const inner = counting(async (token) => {
+    await gate
+    return accessToken(token)
+  })
+  const cached = createCachedVerifier(inner)
+  const all = Array.from({ length: 1000 }, () => cached.verifyToken('same'))
+  release()
+  const results = await Promise.all(all)
+  t.equal(inner.calls.length, 1)
+  t.ok(results.every((r) => r?.token === 'same'))
+})
+
+t.test('unavailable is never cached and reaches every coalesced caller', async (t) => {
+  let fail = true
+  const inner = counting((token) => {
+    if (fail) throw new VerifierUnavailableError('down', { reason: 'network' })
+    return accessToken(token)
+  })
+  const cached = createCachedVerifier(inner)
+  const results = await Promise.allSettled([cached.verifyToken('t'), cached.verifyToken('t')])
+  t.same(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  )
+  t.equal(inner.calls.length, 1)
+  fail = false
+  t.ok(await cached.verifyToken('t'))
+  t.equal(inner.calls.length, 2)
+})
+
+t.test('refusals are cached only with negativeTtl, with their reason', async (t) => {
+  let now = 0
+  const inner = counting(() => new Refusal('bad_signature', 'The signature is invalid'))
+  const plain = createCachedVerifier(inner, { now: () => now })
+  await plain.verifyToken('bad')
+  await plain.verifyToken('bad')
+  t.equal(inner.calls.length, 2, 'no negative caching by default')
+
+  const negative = counting(() => new Refusal('bad_signature', 'The signature is invalid'))
+  const cached = createCachedVerifier(negative, { negativeTtl: 5, now: () => now })
+  const reasons: string[] = []
+  await cached.verifyToken('bad', { onRefusal: (r) => reasons.push(r.code) })
+  await cached.verifyToken('bad', { onRefusal: (r) => reasons.push(r.code) })
+  t.equal(negative.calls.length, 1)
+  t.same(reasons, ['bad_signature', 'bad_signature'])
+  now = 5000
+  await cached.verifyToken('bad')
+  t.equal(negative.calls.length, 2, 'negative entry expired')
+})
+
+t.test('an inner verifier that refuses without a reason gets a generic one', async (t) => {
+  const bare: TokenVerifier = { verifyToken: async () => null }
+  const cached = createCachedVerifier(bare, { negativeTtl: 1 })
+  const reasons: string[] = []
+  t.equal(await cached.verifyToken('x', { onRefusal: (r) => reasons.push(r.code) }), null)
+  t.same(reasons, ['rejected'])
+})
+
+t.test('an already-expired result is refused and not cached', async (t) => {
+  const inner = counting((token) => accessToken(token, { expiresAt: 1 }))
+  const cached = createCachedVerifier(inner, { now: () => 5000 })
+  const reasons: string[] = []
+  t.equal(await cached.verifyToken('x', { onRefusal: (r) => reasons.push(r.code) }), null)
+  t.same(reasons, ['expired'])
+  t.equal(cached.size, 0)
+})
+
+t.test('a hash collision can never return another token', async (t) => {
+  // Force a collision by serving an entry for another token under the same key.
+  const inner: TokenVerifier = { verifyToken: async () => accessToken('someone-else') }
+  const cached = createCachedVerifier(inner)
+  t.equal(await cached.verifyToken('mine'), null)
+})
+
+t.test('an aborted caller leaves the shared load to the others', async (t) => {
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  const inner = counting(async (token) => {
+    await gate
+    return accessToken(token)
+  })
+  const cached = createCachedVerifier(inner)
+  const controller = new AbortController()
+  const first = cached.verifyToken('tok', { signal: controller.signal })
+  const second = cached.verifyToken('tok')
+  controller.abort(new Error('client went away'))
+  await t.rejects(first, { message: 'client went away' })
+  release()
+  t.equal((await second)?.token, 'tok')
+  // A signal that is never aborted still gets the result.
+  t.equal(
+    (await cached.verifyToken('tok2', { signal: new AbortController().signal }))?.token,
+    'tok2',
+  )
+  const failing = createCachedVerifier({
+    verifyToken: async () => {
+      throw new VerifierUnavailableError()
+    },
+  })
+  await t.rejects(failing.verifyToken('z', { signal: new AbortController().signal }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+  })
+  const weird = createCachedVerifier({
+    verifyToken: () => Promise.reject('not an error' as unknown as Error),
+  })
+  await t.rejects(weird.verifyToken('z', { signal: new AbortController().signal }), {
+    message: 'not an error',
+  })
+})
+
+t.test('options are validated up front', async (t) => {
+  const inner = counting((token) => accessToken(token))
+  t.throws(() => createCachedVerifier({} as TokenVerifier), { message: /^verifier / })
+  t.throws(() => createCachedVerifier(inner, { max: 0 }), { message: /^options\.max / })
+  t.throws(() => createCachedVerifier(inner, { max: 1.5 }), { message: /^options\.max / })
+  t.throws(() => createCachedVerifier(inner, { ttl: -1 }), { message: /^options\.ttl / })
+  t.throws(() => createCachedVerifier(inner, { ttl: NaN }), { message: /^options\.ttl / })
+  t.throws(() => createCachedVerifier(inner, { negativeTtl: '5' as never }), {
+    message: /^options\.negativeTtl /,
+  })
+  t.throws(() => createCachedVerifier(inner, { now: 5 as never }), { message: /^options\.now / })
+})

@@ -1,0 +1,118 @@
+import diagnostics from 'node:diagnostics_channel'
+import t from 'tap'
+import {
+  Refusal,
+  VERIFY_CHANNEL,
+  VerifierUnavailableError,
+  defineVerifier,
+  type VerificationEvent,
+} from '../src/index.js'
+import { accessToken } from './fixtures/tokens.js'
+
+const capture = (t: { teardown(fn: () => void): void }): VerificationEvent[] => {
+  const events: VerificationEvent[] = []
+  const listener = (message: unknown): void => {
+    events.push(message as VerificationEvent)
+  }
+  diagnostics.subscribe(VERIFY_CHANNEL, listener)
+  t.teardown(() => diagnostics.unsubscribe(VERIFY_CHANNEL, listener))
+  return events
+}
+
+t.test('accepted tokens resolve and publish an event without the token', async (t) => {
+  const events = capture(t)
+  const v = defineVerifier('test', async (token) =>
+    accessToken(token, { clientId: 'c1', issuer: 'https://as' }),
+  )
+  const result = await v.verifyToken('secret-token')
+  t.equal(result?.clientId, 'c1')
+  t.equal(events.length, 1)
+  t.match(events[0], {
+    verifier: 'test',
+    outcome: 'accepted',
+    clientId: 'c1',
+    issuer: 'https://as',
+  })
+  t.type(events[0]?.duration, 'number')
+  t.notMatch(JSON.stringify(events), 'secret-token')
+  const noIssuer = defineVerifier('test', async (token) => accessToken(token))
+  await noIssuer.verifyToken('x2')
+  t.equal(events.length, 2)
+  t.notOk('issuer' in (events[1] as object), 'no issuer key when the token has none')
+})
+
+t.test('refusals become null, call onRefusal and publish the reason', async (t) => {
+  const events = capture(t)
+  const v = defineVerifier(
+    'test',
+    async () => new Refusal('expired', 'The access token has expired'),
+  )
+  const seen: Refusal[] = []
+  t.equal(await v.verifyToken('secret-token', { onRefusal: (r) => seen.push(r) }), null)
+  t.equal(seen.length, 1)
+  t.equal(seen[0]?.code, 'expired')
+  t.match(events[0], { outcome: 'refused', reason: 'expired', description: /expired/ })
+  t.notMatch(JSON.stringify(events), 'secret-token')
+  t.equal(await v.verifyToken('x'), null, 'works without options')
+})
+
+t.test('a refusal from another copy of core is recognised by shape', async (t) => {
+  const foreign = { code: 'bad_signature', description: 'bad' } as unknown as Refusal
+  const v = defineVerifier('test', async () => foreign)
+  t.equal(await v.verifyToken('x'), null)
+})
+
+t.test('unavailable rejects, is published, and is never null', async (t) => {
+  const events = capture(t)
+  const v = defineVerifier('test', async () => {
+    throw new VerifierUnavailableError('down', { reason: 'timeout' })
+  })
+  await t.rejects(v.verifyToken('x'), { code: 'ERR_VERIFIER_UNAVAILABLE' })
+  t.match(events[0], { outcome: 'unavailable', errorCode: 'ERR_VERIFIER_UNAVAILABLE' })
+})
+
+t.test('other errors propagate unchanged and are not published as decisions', async (t) => {
+  const events = capture(t)
+  const boom = new Error('bug')
+  const v = defineVerifier('test', async () => {
+    throw boom
+  })
+  await t.rejects(v.verifyToken('x'), boom)
+  t.equal(events.length, 0)
+})
+
+t.test('empty or non-string tokens are refused without calling check', async (t) => {
+  let calls = 0
+  const v = defineVerifier('test', async (token) => {
+    calls++
+    return accessToken(token)
+  })
+  for (const bad of ['', undefined, null, 42, {}]) {
+    const seen: Refusal[] = []
+    t.equal(await v.verifyToken(bad as string, { onRefusal: (r) => seen.push(r) }), null)
+    t.equal(seen[0]?.code, 'malformed')
+  }
+  t.equal(calls, 0)
+})
+
+t.test('an aborted signal rejects before any work', async (t) => {
+  let calls = 0
+  const v = defineVerifier('test', async (token) => {
+    calls++
+    return accessToken(token)
+  })
+  const controller = new AbortController()
+  controller.abort(new Error('gone'))
+  await t.rejects(v.verifyToken('x', { signal: controller.signal }), { message: 'gone' })
+  t.equal(calls, 0)
+})
+
+t.test('no events are built when nobody listens', async (t) => {
+  t.equal(diagnostics.channel(VERIFY_CHANNEL).hasSubscribers, false)
+  const v = defineVerifier('test', async () => new Refusal('expired', 'x'))
+  t.equal(await v.verifyToken('x'), null)
+  const u = defineVerifier('test', async () => {
+    throw new VerifierUnavailableError()
+  })
+  await t.rejects(u.verifyToken('x'), { code: 'ERR_VERIFIER_UNAVAILABLE' })
+})

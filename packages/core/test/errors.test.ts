@@ -1,0 +1,63 @@
+import t from 'tap'
+import {
+  BearerError,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  VerifierUnavailableError,
+  invalidArgument,
+  isBearerError,
+  isVerifierUnavailable,
+} from '../src/index.js'
+
+t.test('each error carries its stable code, RFC 6750 error and status', async (t) => {
+  const cause = new Error('root')
+  const request = new InvalidRequestError(undefined, { cause })
+  t.match(request, { code: 'ERR_INVALID_REQUEST', error: 'invalid_request', statusCode: 400 })
+  t.equal(request.cause, cause)
+  t.equal(request.name, 'InvalidRequestError')
+  t.ok(request instanceof BearerError)
+
+  const token = new InvalidTokenError('expired', { reason: 'expired' })
+  t.match(token, { code: 'ERR_INVALID_TOKEN', error: 'invalid_token', statusCode: 401 })
+  t.equal(token.reason, 'expired')
+  t.equal(new InvalidTokenError().message, 'The access token is invalid')
+  t.equal(new InvalidTokenError().cause, undefined)
+
+  const scope = new InsufficientScopeError(['a', 'b'])
+  t.match(scope, { code: 'ERR_INSUFFICIENT_SCOPE', error: 'insufficient_scope', statusCode: 403 })
+  t.same(scope.scopes, ['a', 'b'])
+
+  const down = new VerifierUnavailableError('JWKS down', { retryAfter: 2.2, reason: 'timeout' })
+  t.match(down, { code: 'ERR_VERIFIER_UNAVAILABLE', error: undefined, statusCode: 503 })
+  t.equal(down.retryAfter, 3)
+  t.equal(down.reason, 'timeout')
+  t.same(down.headers, { 'retry-after': '3' })
+  const plain = new VerifierUnavailableError()
+  t.same(plain.headers, {})
+  t.equal(plain.retryAfter, undefined)
+  t.equal(new VerifierUnavailableError('x', { retryAfter: -5 }).retryAfter, 0)
+})
+
+t.test('code-based guards work across copies and refuse look-alikes', async (t) => {
+  t.equal(isBearerError(new InvalidTokenError()), true)
+  t.equal(isBearerError(new VerifierUnavailableError()), true)
+  const foreign = Object.assign(new Error('x'), { code: 'ERR_INVALID_TOKEN', statusCode: 401 })
+  t.equal(isBearerError(foreign), true, 'another copy of the package')
+  t.equal(
+    isBearerError(Object.assign(new Error('x'), { code: 'ERR_OTHER', statusCode: 401 })),
+    false,
+  )
+  t.equal(isBearerError({ code: 'ERR_INVALID_TOKEN', statusCode: 401 }), false, 'not an Error')
+  t.equal(isBearerError(Object.assign(new Error('x'), { code: 'ERR_INVALID_TOKEN' })), false)
+  t.equal(isVerifierUnavailable(new VerifierUnavailableError()), true)
+  t.equal(isVerifierUnavailable(new InvalidTokenError()), false)
+  t.equal(isVerifierUnavailable('ERR_VERIFIER_UNAVAILABLE'), false)
+})
+
+t.test('invalidArgument names the option', async (t) => {
+  const error = invalidArgument('options.audience', 'must be a string')
+  t.ok(error instanceof TypeError)
+  t.equal(error.code, 'ERR_INVALID_ARG_VALUE')
+  t.equal(error.message, 'options.audience must be a string')
+})

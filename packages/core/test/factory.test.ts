@@ -1,0 +1,241 @@
+import t from 'tap'
+import {
+  createVerifier,
+  verifierConfigFromEnv,
+  type TokenVerifier,
+  type VerifierConfig,
+} from '../src/index.js'
+import { accessToken } from './fixtures/tokens.js'
+
+interface Recorded {
+  factory: string
+  args: unknown[]
+}
+
+// A stand-in for the verifier packages: records what createVerifier hands to each factory.
+const fakeLoader = (recorded: Recorded[]) => async (name: string) => {
+  const make =
+    (factory: string) =>
+    (...args: unknown[]): TokenVerifier & { ready(): string } => {
+      recorded.push({ factory, args })
+      return {
+        verifyToken: async (token) => accessToken(token, { clientId: factory }),
+        ready: () => `${factory} ready`,
+      }
+    }
+  switch (name) {
+    case '@bearerkit/jwt':
+      return { createJwtVerifier: make('jwt') }
+    case '@bearerkit/introspection':
+      return { createIntrospectionVerifier: make('introspection') }
+    case '@bearerkit/provider':
+      return { createProviderVerifier: make('provider') }
+    default:
+      return import(name) as Promise<unknown>
+  }
+}
+
+t.test('createVerifier hands options to the package factory', async (t) => {
+  const recorded: Recorded[] = []
+  const load = fakeLoader(recorded)
+  const jwt = await createVerifier({ type: 'jwt', issuer: 'https://as', audience: 'a' }, { load })
+  t.equal((await jwt.verifyToken('x'))?.clientId, 'jwt')
+  t.same(recorded[0], { factory: 'jwt', args: [{ issuer: 'https://as', audience: 'a' }] })
+
+  await createVerifier({ type: 'introspection', audience: null, cache: { ttl: 5 } }, { load })
+  t.same(recorded[1]?.args, [{ audience: null, cache: { ttl: 5 } }], 'introspection keeps cache')
+  await createVerifier({ type: 'introspection', audience: null }, { load })
+  t.same(recorded[2]?.args, [{ audience: null }])
+
+  const provider = { loadAccessToken: () => null }
+  await createVerifier({ type: 'provider', provider, requiredScopes: ['a'] }, { load })
+  t.same(recorded[3]?.args, [provider, { requiredScopes: ['a'] }])
+})
+
+t.test('cache config wraps jwt and provider verifiers and keeps their extras', async (t) => {
+  const recorded: Recorded[] = []
+  let calls = 0
+  const load = async () => ({
+    createJwtVerifier: (...args: unknown[]) => {
+      recorded.push({ factory: 'jwt', args })
+      return {
+        verifyToken: async (token: string) => {
+          calls++
+          return accessToken(token)
+        },
+        ready: () => 'ready',
+      }
+    },
+  })
+  const v = (await createVerifier(
+    { type: 'jwt', issuer: 'https://as', cache: { ttl: 60 } },
+    { load },
+  )) as TokenVerifier & { ready(): string }
+  await v.verifyToken('a')
+  await v.verifyToken('a')
+  t.equal(calls, 1, 'second call served from the cache')
+  t.equal(v.ready(), 'ready')
+  t.same(recorded[0]?.args, [{ issuer: 'https://as' }], 'cache is not passed to the package')
+  const uncached = await createVerifier({ type: 'jwt', cache: false }, { load })
+  await uncached.verifyToken('b')
+  await uncached.verifyToken('b')
+  t.equal(calls, 3)
+})
+
+t.test('provider from a module path', async (t) => {
+  const recorded: Recorded[] = []
+  const load = fakeLoader(recorded)
+  const relative = './packages/core/test/fixtures/provider-module.ts'
+  await createVerifier({ type: 'provider', providerModule: relative }, { load })
+  const provider = recorded[0]?.args[0] as { loadAccessToken(t: string): unknown }
+  t.match(provider.loadAccessToken('x'), { clientId: 'from-module' })
+  await t.rejects(createVerifier({ type: 'provider', providerModule: '' }, { load }), {
+    message: /^config\.providerModule /,
+  })
+  await t.rejects(createVerifier({ type: 'provider' }, { load }), {
+    message: /^config\.provider is required/,
+  })
+  await t.rejects(
+    createVerifier(
+      { type: 'provider', providerModule: 'data:text/javascript,export const x = 1' },
+      { load },
+    ),
+    { message: /^config\.providerModule must export/ },
+  )
+})
+
+t.test('configuration mistakes name the field', async (t) => {
+  const load = fakeLoader([])
+  const bad: Array<[unknown, RegExp]> = [
+    [null, /^config must be an object/],
+    [[], /^config must be an object/],
+    [{}, /^config\.type must be one of jwt, introspection, provider \(got undefined\)/],
+    [{ type: 'saml' }, /^config\.type must be one of .* \(got "saml"\)/],
+    [{ type: 'toString' }, /^config\.type /],
+    [{ type: 'jwt', cache: 5 }, /^config\.cache /],
+    [{ type: 'jwt', cache: null }, /^config\.cache /],
+  ]
+  for (const [config, message] of bad) {
+    await t.rejects(createVerifier(config as VerifierConfig, { load }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message,
+    })
+  }
+})
+
+t.test('a missing package says which one to install', async (t) => {
+  const missing = async (): Promise<never> => {
+    throw Object.assign(new Error('Cannot find package'), { code: 'ERR_MODULE_NOT_FOUND' })
+  }
+  await t.rejects(createVerifier({ type: 'introspection' }, { load: missing }), {
+    code: 'ERR_MODULE_NOT_FOUND',
+    message: /npm install @bearerkit\/introspection/,
+  })
+  const broken = async (): Promise<never> => {
+    throw new SyntaxError('broken package')
+  }
+  await t.rejects(createVerifier({ type: 'jwt' }, { load: broken }), { message: 'broken package' })
+  await t.rejects(createVerifier({ type: 'jwt' }, { load: async () => ({}) }), {
+    message: /has no createJwtVerifier/,
+  })
+  await t.rejects(createVerifier({ type: 'jwt' }, { load: async () => null }), {
+    message: /has no createJwtVerifier/,
+  })
+})
+
+t.test('verifierConfigFromEnv maps variables to options', async (t) => {
+  t.equal(verifierConfigFromEnv({}), null)
+  t.equal(verifierConfigFromEnv({ BEARERKIT_VERIFIER: '  ' }), null)
+  t.same(
+    verifierConfigFromEnv({
+      BEARERKIT_VERIFIER: 'jwt',
+      BEARERKIT_ISSUER: 'https://as',
+      BEARERKIT_AUDIENCE: 'https://rs',
+      BEARERKIT_JWKS_URI: 'https://as/jwks',
+      BEARERKIT_ALGORITHMS: 'RS256, ES256',
+      BEARERKIT_TOKEN_TYPES: 'at+jwt,JWT',
+      BEARERKIT_CLOCK_TOLERANCE: '30',
+      BEARERKIT_MAX_TOKEN_AGE: '3600',
+      BEARERKIT_REQUIRED_SCOPES: 'a b,c',
+      BEARERKIT_TIMEOUT: '2000',
+      BEARERKIT_CACHE_TTL: '60',
+      BEARERKIT_CACHE_MAX: '100',
+      BEARERKIT_CACHE_NEGATIVE_TTL: '1',
+      BEARERKIT_UNRELATED: 'x',
+      BEARERKIT_CLIENT_ID: '',
+    }),
+    {
+      type: 'jwt',
+      issuer: 'https://as',
+      audience: 'https://rs',
+      jwksUri: 'https://as/jwks',
+      algorithms: ['RS256', 'ES256'],
+      tokenTypes: ['at+jwt', 'JWT'],
+      clockTolerance: 30,
+      maxTokenAge: 3600,
+      requiredScopes: ['a', 'b', 'c'],
+      timeout: 2000,
+      cache: { max: 100, ttl: 60, negativeTtl: 1 },
+    },
+  )
+  t.same(
+    verifierConfigFromEnv(
+      {
+        APP_VERIFIER: 'introspection',
+        APP_INTROSPECTION_URL: 'https://as/introspect',
+        APP_CLIENT_ID: 'rs',
+        APP_CLIENT_SECRET: 's3cret',
+        APP_CLIENT_AUTH_METHOD: 'client_secret_post',
+        APP_AUDIENCE: 'a,b',
+        APP_CACHE: 'off',
+      },
+      'APP_',
+    ),
+    {
+      type: 'introspection',
+      introspectionUrl: 'https://as/introspect',
+      clientId: 'rs',
+      clientSecret: 's3cret',
+      clientAuthMethod: 'client_secret_post',
+      audience: ['a', 'b'],
+      cache: false,
+    },
+  )
+  t.same(verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_CACHE: 'on' }), {
+    type: 'jwt',
+    cache: {},
+  })
+  t.same(
+    verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'provider', BEARERKIT_PROVIDER_MODULE: './p.js' }),
+    { type: 'provider', providerModule: './p.js' },
+  )
+})
+
+t.test('keys from the environment: PEM with escaped newlines or JSON', async (t) => {
+  const pem = verifierConfigFromEnv({
+    BEARERKIT_VERIFIER: 'jwt',
+    BEARERKIT_KEY: '-----BEGIN PUBLIC KEY-----\\nABC\\n-----END PUBLIC KEY-----',
+  })
+  t.equal(pem?.key, '-----BEGIN PUBLIC KEY-----\nABC\n-----END PUBLIC KEY-----')
+  const jwk = verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_KEY: '{"kty":"OKP"}' })
+  t.same(jwk?.key, { kty: 'OKP' })
+  t.throws(() => verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_KEY: '{bad' }), {
+    message: /^BEARERKIT_KEY is not valid JSON/,
+  })
+})
+
+t.test('environment mistakes name the variable', async (t) => {
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ BEARERKIT_VERIFIER: 'saml' }, /^BEARERKIT_VERIFIER /],
+    [
+      { BEARERKIT_VERIFIER: 'jwt', BEARERKIT_TIMEOUT: 'soon' },
+      /^BEARERKIT_TIMEOUT must be a number/,
+    ],
+    [{ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_CACHE_TTL: '1e999' }, /^BEARERKIT_CACHE_TTL /],
+    [{ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_CACHE: 'maybe' }, /^BEARERKIT_CACHE must be on or off/],
+    [{ BEARERKIT_VERIFIER: 'provider' }, /^BEARERKIT_PROVIDER_MODULE is required/],
+  ]
+  for (const [env, message] of bad) {
+    t.throws(() => verifierConfigFromEnv(env), { code: 'ERR_INVALID_ARG_VALUE', message })
+  }
+})

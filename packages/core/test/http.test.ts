@@ -1,0 +1,245 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import nock from 'nock'
+import t from 'tap'
+import {
+  discoverAuthorizationServer,
+  fetchJson,
+  httpRequest,
+  metadataUrls,
+  parseRetryAfter,
+  validateUrl,
+} from '../src/index.js'
+
+nock.disableNetConnect()
+nock.enableNetConnect(/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/)
+t.afterEach(() => {
+  nock.cleanAll()
+})
+t.teardown(() => {
+  nock.enableNetConnect()
+})
+
+const AS = 'https://as.example'
+
+t.test('fetchJson returns parsed JSON for a 200 JSON answer', async (t) => {
+  const scope = nock(AS)
+    .get('/doc')
+    .matchHeader('accept', 'application/json')
+    .reply(200, { a: 1 }, { 'content-type': 'application/json; charset=utf-8' })
+  t.same(await fetchJson(`${AS}/doc`, 'Doc request'), { a: 1 })
+  t.ok(scope.isDone())
+  nock(AS).get('/jwks').reply(200, '{"keys":[]}', { 'content-type': 'application/jwk-set+json' })
+  t.same(await fetchJson(`${AS}/jwks`, 'JWKS request'), { keys: [] })
+})
+
+t.test('every upstream fault is VerifierUnavailableError with a reason', async (t) => {
+  const cases: Array<[string, (s: nock.Interceptor) => nock.Scope, string]> = [
+    ['500', (s) => s.reply(500, 'oops'), 'status'],
+    ['404', (s) => s.reply(404, { error: 'x' }, { 'content-type': 'application/json' }), 'status'],
+    ['302', (s) => s.reply(302, '', { location: 'https://evil.example/' }), 'redirect'],
+    [
+      'html',
+      (s) => s.reply(200, '<html>down</html>', { 'content-type': 'text/html' }),
+      'content_type',
+    ],
+    ['no type', (s) => s.reply(200, '{}'), 'content_type'],
+    [
+      'bad json',
+      (s) => s.reply(200, '{nope', { 'content-type': 'application/json' }),
+      'invalid_json',
+    ],
+    ['network', (s) => s.replyWithError('ECONNRESET'), 'network'],
+  ]
+  for (const [name, reply, reason] of cases) {
+    const scope = reply(nock(AS).get('/x'))
+    await t.rejects(
+      fetchJson(`${AS}/x`, 'Test request'),
+      { code: 'ERR_VERIFIER_UNAVAILABLE', statusCode: 503, reason, message: /^Test request: / },
+      name,
+    )
+    t.ok(scope.isDone(), name)
+  }
+})
+
+t.test('429 and 5xx carry the upstream Retry-After', async (t) => {
+  nock(AS).get('/x').reply(503, 'busy', { 'retry-after': '7' })
+  await t.rejects(fetchJson(`${AS}/x`, 'Test'), { retryAfter: 7, headers: { 'retry-after': '7' } })
+})
+
+t.test('size limit: declared and streamed bodies', async (t) => {
+  nock(AS)
+    .get('/big')
+    .reply(200, 'x'.repeat(2000), { 'content-type': 'application/json', 'content-length': '2000' })
+  await t.rejects(httpRequest(`${AS}/big`, 'Big', { maxBytes: 1000 }), { reason: 'too_large' })
+  // A body without content-length is counted while it streams.
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.write('['.padEnd(600, ' '))
+    res.write(' '.repeat(600))
+    res.end(']')
+  })
+  const base = await listen(t, server)
+  await t.rejects(httpRequest(`${base}/stream`, 'Stream', { maxBytes: 1000 }), {
+    reason: 'too_large',
+  })
+  const ok = await httpRequest(`${base}/stream`, 'Stream', { maxBytes: 2000 })
+  t.equal(ok.status, 200)
+  t.equal(ok.body.length, 1201)
+})
+
+t.test('a hanging server times out within the deadline', async (t) => {
+  const server = createServer(() => {
+    // never answers
+  })
+  const base = await listen(t, server)
+  await t.rejects(httpRequest(`${base}/hang`, 'Hang', { timeout: 100 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'timeout',
+  })
+  // A server that sends headers, then stalls the body, also hits the deadline.
+  const stall = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.write('{')
+  })
+  const stallBase = await listen(t, stall)
+  await t.rejects(httpRequest(`${stallBase}/stall`, 'Stall', { timeout: 100 }), {
+    reason: 'timeout',
+  })
+})
+
+t.test("the caller's abort wins over unavailable", async (t) => {
+  const server = createServer(() => {
+    // never answers
+  })
+  const base = await listen(t, server)
+  const controller = new AbortController()
+  const pending = httpRequest(`${base}/hang`, 'Hang', { signal: controller.signal, timeout: 5000 })
+  controller.abort(new Error('caller gave up'))
+  await t.rejects(pending, { message: 'caller gave up' })
+  const other = new AbortController()
+  const pending2 = httpRequest(`${base}/hang`, 'Hang', { signal: other.signal })
+  other.abort('plain reason')
+  await t.rejects(pending2, { message: 'plain reason' })
+})
+
+t.test('POST with a body and an injected fetch', async (t) => {
+  const seen: RequestInit[] = []
+  const fakeFetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+    seen.push(init ?? {})
+    return new Response(null, { status: 204 })
+  }) as typeof fetch
+  const response = await httpRequest(`${AS}/p`, 'Post', {
+    method: 'POST',
+    body: 'a=1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    fetch: fakeFetch,
+  })
+  t.equal(response.status, 204)
+  t.equal(response.body, '')
+  t.match(seen[0], { method: 'POST', body: 'a=1', redirect: 'manual' })
+})
+
+t.test('a body stream that errors is a network failure', async (t) => {
+  const fakeFetch = (async () =>
+    new Response(
+      new ReadableStream({
+        pull(controller) {
+          controller.error(new Error('socket hang up'))
+        },
+      }),
+      { status: 200 },
+    )) as typeof fetch
+  await t.rejects(httpRequest(`${AS}/p`, 'Broken', { fetch: fakeFetch }), { reason: 'network' })
+})
+
+t.test('parseRetryAfter', async (t) => {
+  t.equal(parseRetryAfter(null), undefined)
+  t.equal(parseRetryAfter(''), undefined)
+  t.equal(parseRetryAfter('12'), 12)
+  t.equal(parseRetryAfter('999999999'), 86_400)
+  const now = Date.parse('2026-01-01T00:00:00Z')
+  t.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now), 30)
+  t.equal(parseRetryAfter('Wed, 31 Dec 2025 00:00:00 GMT', now), 0)
+  t.equal(parseRetryAfter('soon'), undefined)
+})
+
+t.test('validateUrl allows https anywhere and http only on loopback', async (t) => {
+  t.equal(validateUrl('x', 'https://as.example/p').href, 'https://as.example/p')
+  t.equal(validateUrl('x', new URL('http://127.0.0.1:8080/')).port, '8080')
+  t.ok(validateUrl('x', 'http://localhost/'))
+  t.ok(validateUrl('x', 'http://[::1]:3000/'))
+  t.ok(validateUrl('x', 'http://127.1.2.3/'))
+  const bad: Array<[unknown, RegExp]> = [
+    [5, /must be a URL string/],
+    ['not a url', /absolute URL/],
+    ['http://as.example/', /https/],
+    ['ftp://127.0.0.1/', /https/],
+    ['http://127.0.0.1.evil.example/', /https/],
+    ['https://user:pw@as.example/', /credentials/],
+    ['https://as.example/#frag', /fragment/],
+  ]
+  for (const [value, message] of bad) {
+    t.throws(() => validateUrl('options.jwksUri', value), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: new RegExp(`^options\\.jwksUri .*${message.source}`),
+    })
+  }
+})
+
+t.test('metadataUrls puts the RFC 8414 segment before the path', async (t) => {
+  t.same(metadataUrls('https://as.example').map(String), [
+    'https://as.example/.well-known/oauth-authorization-server',
+    'https://as.example/.well-known/openid-configuration',
+  ])
+  t.same(metadataUrls('https://as.example/tenant/').map(String), [
+    'https://as.example/.well-known/oauth-authorization-server/tenant',
+    'https://as.example/tenant/.well-known/openid-configuration',
+  ])
+})
+
+t.test('discovery: RFC 8414 first, OpenID on a non-200, issuer must match', async (t) => {
+  const meta = { issuer: AS, jwks_uri: `${AS}/jwks`, introspection_endpoint: `${AS}/introspect` }
+  nock(AS).get('/.well-known/oauth-authorization-server').reply(200, meta)
+  t.same(await discoverAuthorizationServer(AS), meta)
+
+  nock(AS).get('/.well-known/oauth-authorization-server').reply(404)
+  nock(AS).get('/.well-known/openid-configuration').reply(200, meta)
+  t.same(await discoverAuthorizationServer(AS), meta)
+
+  nock(AS)
+    .get('/.well-known/oauth-authorization-server')
+    .reply(200, { ...meta, issuer: `${AS}/` })
+  await t.rejects(discoverAuthorizationServer(AS), { reason: 'issuer_mismatch' })
+
+  nock(AS).get('/.well-known/oauth-authorization-server').reply(200, [meta])
+  await t.rejects(discoverAuthorizationServer(AS), { reason: 'invalid_response' })
+
+  nock(AS)
+    .get('/.well-known/oauth-authorization-server')
+    .reply(200, { ...meta, jwks_uri: 'http://evil.example/jwks' })
+  await t.rejects(discoverAuthorizationServer(AS), {
+    reason: 'invalid_response',
+    message: /jwks_uri/,
+  })
+
+  nock(AS).get('/.well-known/oauth-authorization-server').replyWithError('ECONNREFUSED')
+  await t.rejects(discoverAuthorizationServer(AS), { reason: 'network' }, 'network is not retried')
+
+  nock(AS).get('/.well-known/oauth-authorization-server').reply(500)
+  nock(AS).get('/.well-known/openid-configuration').reply(500)
+  await t.rejects(discoverAuthorizationServer(AS), { reason: 'status' })
+
+  await t.rejects(discoverAuthorizationServer('http://as.example'), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  })
+})
+
+async function listen(t: { teardown(fn: () => void): void }, server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
