@@ -144,7 +144,7 @@ export function createCachedVerifier(
 
   const inner = defineVerifier('cache', check)
   return {
-    verifyToken: inner.verifyToken,
+    verifyToken: (token, verifyOptions) => inner.verifyToken(token, verifyOptions),
     get size() {
       return cache.size
     },
@@ -157,7 +157,10 @@ export function createCachedVerifier(
 // Each caller may give up on a shared load without cancelling it for the others.
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
+    const onAbort = (): void => {
+      const reason: unknown = signal.reason
+      reject(reason instanceof Error ? reason : new Error(String(reason)))
+    }
     signal.addEventListener('abort', onAbort, { once: true })
     promise.then(
       (value) => {

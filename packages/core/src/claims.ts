@@ -136,6 +136,6 @@ export function accessTokenFromClaims(
 export function normalizeAudience(aud: unknown): string[] | undefined | false {
   if (aud === undefined) return undefined
   if (typeof aud === 'string') return [aud]
-  if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) return [...(aud as string[])]
+  if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) return [...aud]
   return false
 }

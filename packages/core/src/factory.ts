@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { TokenVerifier } from './access-token.js'
+import type { TokenVerifier, VerifyOptions } from './access-token.js'
 import { createCachedVerifier, type CachedVerifierOptions } from './cache.js'
 import { invalidArgument } from './errors.js'
 
@@ -106,7 +106,8 @@ export async function createVerifier(
     const cached = createCachedVerifier(verifier, cache)
     // Keep the inner verifier's extras (ready, close ...) reachable on the result.
     return Object.assign(Object.create(verifier) as TokenVerifier, {
-      verifyToken: cached.verifyToken,
+      verifyToken: (token: string, verifyOptions?: VerifyOptions) =>
+        cached.verifyToken(token, verifyOptions),
     })
   }
   return verifier

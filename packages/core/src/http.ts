@@ -123,7 +123,7 @@ export async function httpRequest(
   let size = 0
   try {
     if (response.body !== null) {
-      for await (const chunk of response.body) {
+      for await (const chunk of response.body as ReadableStream<Uint8Array>) {
         size += chunk.byteLength
         if (size > maxBytes) {
           await response.body.cancel().catch(() => undefined)
