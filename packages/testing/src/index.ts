@@ -1,0 +1,45 @@
+export {
+  ASYMMETRIC_ALGORITHMS,
+  SYMMETRIC_ALGORITHMS,
+  generateKeyPair,
+  generateSecret,
+  isAsymmetricAlgorithm,
+  isSymmetricAlgorithm,
+  type AsymmetricAlgorithm,
+  type GenerateKeyPairOptions,
+  type SigningAlgorithm,
+  type SymmetricAlgorithm,
+  type TestKeyPair,
+  type TestSecret,
+} from './keys.js'
+export {
+  TEST_AUDIENCE,
+  TEST_CLIENT_ID,
+  TEST_ISSUER,
+  TEST_SUBJECT,
+  createToken,
+  type CreateTokenOptions,
+} from './create-token.js'
+export {
+  BROKEN_TOKEN_KINDS,
+  WRONG_AUDIENCE,
+  WRONG_ISSUER,
+  createBrokenToken,
+  type BrokenTokenKind,
+  type CreateBrokenTokenOptions,
+} from './broken-token.js'
+export {
+  ENDPOINT_NAMES,
+  createLocalAuthorizationServer,
+  type AuthMethod,
+  type EndpointName,
+  type Fault,
+  type FaultBase,
+  type IssueTokenOptions,
+  type LocalAuthorizationServer,
+  type LocalAuthorizationServerOptions,
+  type LocalClient,
+  type RequestCounts,
+  type RotateKeysOptions,
+  type TokenFormat,
+} from './authorization-server.js'
