@@ -27,7 +27,7 @@ export default tseslint.config(
   },
   {
     // tap's `t.test(...)` returns a promise tap itself tracks; async test bodies need no await.
-    files: ['packages/*/test/**/*.ts'],
+    files: ['packages/*/test/**/*.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/require-await': 'off',
       // Subtest promises are tracked by tap; source files keep the rule.
