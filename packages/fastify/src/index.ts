@@ -1,0 +1,19 @@
+export { bearerAuth, bearerAuth as default } from './plugin.js'
+export type {
+  BearerAuthOptions,
+  MetadataRouteOptions,
+  ProtectedResourceOptions,
+} from './options.js'
+export type { BearerRouteConfig } from './types.js'
+export {
+  protectedResourceMetadata,
+  type ProtectedResourceMetadataOptions,
+} from './metadata-plugin.js'
+export { WELL_KNOWN_PATH, protectedResourceMetadataUrl } from './metadata-url.js'
+export { requireScopes } from './require-scopes.js'
+export {
+  SESSION_NOT_FOUND_BODY,
+  createSessionBinding,
+  type SessionBinding,
+  type SessionBindingOptions,
+} from './session-binding.js'
