@@ -1,0 +1,262 @@
+import {
+  Refusal,
+  accessTokenFromClaims,
+  defineVerifier,
+  hasAllScopes,
+  invalidArgument,
+  isScopeToken,
+  isVerifierUnavailable,
+  resolveClaimMapping,
+  type AccessToken,
+  type ClaimMapping,
+  type TokenVerifier,
+} from '@bearerkit/core'
+import { DEFAULT_ALGORITHMS, type JwsAlgorithm } from './algorithms.js'
+import {
+  createKeyResolver,
+  type JwksOptions,
+  type KeyInput,
+  type KeyResolver,
+} from './key-resolver.js'
+import { checkClaims, type ClaimPolicy } from './lib/claims-check.js'
+import { createIssuerRouter } from './lib/issuer-router.js'
+import { isObject, readAlgorithms, readFunction, readNumber, readString } from './lib/options.js'
+import { createJwsVerifier, type JwsHeader } from './verify-jws.js'
+
+/** One trusted issuer and its own key source (see {@link JwtVerifierOptions.issuers}). */
+export interface JwtIssuer {
+  /** The issuer identifier, compared exactly with `iss`. */
+  issuer: string
+  /** Its JWKS URI. */
+  jwksUri?: string | URL
+  /** Its static key. Without `jwksUri` and `key`, the JWKS URI is discovered from `issuer`. */
+  key?: KeyInput
+}
+
+/**
+ * The custom check run last, on a token that passed every other check. Return `undefined` or
+ * `true` to accept, `false` to refuse (`rejected`), or a `Refusal` to refuse with your own code
+ * and description. A throw refuses too (`rejected`) and never escapes, except a
+ * `VerifierUnavailableError` (code `ERR_VERIFIER_UNAVAILABLE`), which is passed on: use it when
+ * the check could not run (a revocation list that cannot be read), so that the answer is 503.
+ */
+export type ValidateFunction = (
+  claims: Readonly<Record<string, unknown>>,
+  header: JwsHeader,
+) => boolean | undefined | Refusal | Promise<boolean | undefined | Refusal>
+
+/** Options of {@link createJwtVerifier}. Durations in seconds, except `jwks.timeout`. */
+export interface JwtVerifierOptions {
+  /** The one trusted issuer, compared exactly with `iss`. Use `issuers` for several. */
+  issuer?: string
+  /**
+   * Several trusted issuers, each bound to its own key source: a token is verified only with the
+   * keys of the issuer it names. Replaces `issuer`, `jwksUri` and `key`.
+   */
+  issuers?: readonly JwtIssuer[]
+  /**
+   * This resource server's identifier(s); `aud` must contain one of them. Required: pass `null`
+   * to skip the check, knowingly (RFC 9068 §4 requires it; RFC 8707 tokens are audience-bound).
+   */
+  audience: string | readonly string[] | null
+  /** The issuer's JWKS URI. Without `jwksUri` and `key`, it is discovered from `issuer`. */
+  jwksUri?: string | URL
+  /** A static key: PEM SPKI or X.509 certificate, JWK, JWK Set, KeyObject, CryptoKey, secret. */
+  key?: KeyInput
+  /** Allowed `alg` values. Default {@link DEFAULT_ALGORITHMS} (asymmetric only). */
+  algorithms?: readonly JwsAlgorithm[]
+  /**
+   * Accepted `typ` values, compared case-insensitively with `application/` implied. Default
+   * `['at+jwt']` (RFC 9068 §2.1). Add `'JWT'` for issuers that do not type their access tokens,
+   * or pass `null` to skip the check (then a missing `typ` is accepted too).
+   */
+  tokenTypes?: readonly string[] | null
+  /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 30. */
+  clockTolerance?: number
+  /** Oldest accepted token by `iat`, in seconds; tokens without `iat` are then refused. */
+  maxTokenAge?: number
+  /** Whether `exp` is required. Default `true`. */
+  requireExpiration?: boolean
+  /** Scopes every token must grant; otherwise `insufficient_scope`. */
+  requiredScopes?: readonly string[]
+  /** A custom check run last; see {@link ValidateFunction}. */
+  validate?: ValidateFunction
+  /** Where to find client id, scopes and subject among the claims. */
+  claims?: ClaimMapping
+  /** JWKS cache settings. */
+  jwks?: JwksOptions
+  /** Clock, in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number
+  /** The `fetch` used for discovery and JWKS. Default: the global one. */
+  fetch?: typeof fetch
+}
+
+/** A JWT access-token verifier: a `TokenVerifier` with key loading and release. */
+export type JwtVerifier = TokenVerifier & {
+  /** Loads every key source now (discovery, JWKS); rejects with `VerifierUnavailableError`. */
+  ready(): Promise<void>
+  /** Aborts pending fetches; later verifications reject with `VerifierUnavailableError`. */
+  close(): void
+}
+
+/** Default allowed clock skew, in seconds. */
+export const DEFAULT_CLOCK_TOLERANCE = 30
+
+const DEFAULT_TOKEN_TYPES = Object.freeze(['at+jwt'])
+
+const rejected = new Refusal('rejected', 'The access token was rejected by a custom check')
+const insufficient = new Refusal('insufficient_scope', 'The access token lacks a required scope')
+
+/**
+ * Creates a verifier of JWT access tokens (RFC 9068): signature with the issuer's keys (JWKS URI,
+ * discovery or static key), header (`alg` allow-list, `typ`, `crit`), then `iss`, `aud`, `exp`,
+ * `nbf`, `iat`, token age, claim types, required scopes and your own `validate` check.
+ *
+ * An invalid token resolves to `null` (the reason goes to `onRefusal` and the `bearerkit:verify`
+ * channel); keys that cannot be had reject with `VerifierUnavailableError`.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for a configuration mistake, naming the option.
+ * @example
+ * ```ts
+ * const verifier = createJwtVerifier({
+ *   issuer: 'https://login.example.com',
+ *   audience: 'https://api.example.com/mcp',
+ * })
+ * await verifier.ready()
+ * const accessToken = await verifier.verifyToken(token)
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (validating JWT access tokens)
+ * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
+ */
+export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  if (!isObject(options)) throw invalidArgument('options', 'must be an object')
+  const algorithms = readAlgorithms('options.algorithms', options.algorithms, DEFAULT_ALGORITHMS)
+  const now = readFunction<() => number>('options.now', options.now) ?? Date.now
+  const validate = readFunction<ValidateFunction>('options.validate', options.validate)
+  const policy: ClaimPolicy = {
+    audience: readAudience(options.audience),
+    clockTolerance: readNumber(
+      'options.clockTolerance',
+      options.clockTolerance,
+      DEFAULT_CLOCK_TOLERANCE,
+    ),
+    maxTokenAge:
+      options.maxTokenAge === undefined
+        ? undefined
+        : readNumber('options.maxTokenAge', options.maxTokenAge, 0),
+    requireExpiration: readBoolean('options.requireExpiration', options.requireExpiration, true),
+  }
+  const requiredScopes = readScopes(options.requiredScopes)
+  const mapping = resolveClaimMapping(options.claims)
+  const shared = {
+    algorithms,
+    now,
+    ...(options.jwks === undefined ? {} : { jwks: options.jwks }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  }
+  const resolvers = new Map<string, KeyResolver>()
+  if (options.issuers !== undefined) {
+    for (const field of ['issuer', 'jwksUri', 'key'] as const) {
+      if (options[field] !== undefined) {
+        throw invalidArgument(`options.${field}`, 'must not be set together with options.issuers')
+      }
+    }
+    if (!Array.isArray(options.issuers) || options.issuers.length === 0) {
+      throw invalidArgument('options.issuers', 'must be a non-empty array')
+    }
+    options.issuers.forEach((entry: unknown, index) => {
+      const path = `options.issuers[${index}]`
+      if (!isObject(entry)) throw invalidArgument(path, 'must be an object')
+      const issuer = readString(`${path}.issuer`, entry.issuer)
+      if (resolvers.has(issuer)) throw invalidArgument(`${path}.issuer`, 'is listed twice')
+      resolvers.set(
+        issuer,
+        createKeyResolver({ ...(entry as Partial<JwtIssuer>), ...shared }, path),
+      )
+    })
+  } else {
+    const issuer = readString('options.issuer', options.issuer)
+    const source = {
+      issuer,
+      ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }),
+      ...(options.key === undefined ? {} : { key: options.key }),
+    }
+    resolvers.set(issuer, createKeyResolver({ ...source, ...shared }))
+  }
+  const keys = createIssuerRouter(resolvers)
+  const jws = createJwsVerifier({
+    keys,
+    algorithms,
+    types: readTokenTypes(options.tokenTypes),
+  })
+
+  const verifier = defineVerifier('jwt', async (token, { signal }) => {
+    const verified = await jws.verify(token, signal)
+    if (verified instanceof Refusal) return verified
+    const { header, payload } = verified
+    const failure = checkClaims(payload, policy, now() / 1000)
+    if (failure !== undefined) return failure
+    const accessToken = accessTokenFromClaims(token, payload, mapping)
+    if (accessToken instanceof Refusal) return accessToken
+    if (requiredScopes.length > 0 && !hasAllScopes(accessToken.scopes, requiredScopes)) {
+      return insufficient
+    }
+    if (validate === undefined) return accessToken
+    return runValidate(validate, accessToken, header)
+  })
+  return Object.assign(verifier, {
+    ready: () => keys.ready(),
+    close: () => keys.close(),
+  })
+}
+
+async function runValidate(
+  validate: ValidateFunction,
+  accessToken: AccessToken,
+  header: JwsHeader,
+): Promise<AccessToken | Refusal> {
+  let outcome: unknown
+  try {
+    outcome = await validate(accessToken.claims, header)
+  } catch (error) {
+    if (isVerifierUnavailable(error)) throw error
+    return rejected
+  }
+  if (outcome === undefined || outcome === true) return accessToken
+  if (outcome instanceof Refusal) return outcome
+  return rejected
+}
+
+function readAudience(value: unknown): readonly string[] | null {
+  if (value === null) return null
+  const list = typeof value === 'string' ? [value] : value
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((a) => typeof a === 'string' && a !== '')
+  ) {
+    throw invalidArgument(
+      'options.audience',
+      'must be a non-empty string or array of them (pass null to skip the audience check)',
+    )
+  }
+  return Object.freeze([...(list as string[])])
+}
+
+function readTokenTypes(value: unknown): readonly string[] | null {
+  return value === undefined ? DEFAULT_TOKEN_TYPES : (value as readonly string[] | null)
+}
+
+function readBoolean(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw invalidArgument(option, 'must be a boolean')
+  return value
+}
+
+function readScopes(value: unknown): readonly string[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || !value.every(isScopeToken)) {
+    throw invalidArgument('options.requiredScopes', 'must be an array of scope tokens')
+  }
+  return Object.freeze([...value])
+}

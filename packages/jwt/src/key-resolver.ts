@@ -1,0 +1,213 @@
+import { Refusal, invalidArgument, validateUrl } from '@bearerkit/core'
+import { DEFAULT_ALGORITHMS } from './algorithms.js'
+import { ALGORITHMS } from './lib/algorithm-table.js'
+import { importStaticKey, type KeyInput } from './lib/import-key.js'
+import { KeySet, type LookupMiss } from './lib/key-set.js'
+import { isObject, readAlgorithms, readFunction, readNumber } from './lib/options.js'
+import type { PreparedKey } from './lib/prepared-key.js'
+import { RemoteKeySet } from './lib/remote-key-set.js'
+import type { JwsHeader } from './verify-jws.js'
+
+export type { KeyInput } from './lib/import-key.js'
+
+/**
+ * A key able to verify signatures, prepared once: the algorithms it may verify are fixed (the
+ * allow-list, narrowed by the key's type and its JWK `alg`).
+ */
+export interface VerificationKey {
+  /** The JWK `kid`, when the key has one. */
+  readonly kid: string | undefined
+  /** Every algorithm this key may verify. */
+  readonly algorithms: ReadonlySet<string>
+  /** Whether `signature` is a valid `alg` signature of `data`. Never throws. */
+  verify(alg: string, data: Uint8Array, signature: Uint8Array): boolean
+}
+
+/**
+ * Finds the keys that may verify a JWS. bearerkit builds them with {@link createKeyResolver}; an
+ * implementation of your own must refuse rather than guess, and throw `VerifierUnavailableError`
+ * when it cannot decide.
+ */
+export interface KeyResolver {
+  /**
+   * The keys that may verify a JWS with this (already checked) protected header and this
+   * (not yet verified) payload, or a `Refusal` (`unknown_key`, `algorithm_not_allowed`, or, for
+   * resolvers that route by issuer, `wrong_issuer` ...).
+   *
+   * @throws VerifierUnavailableError when the keys cannot be had now.
+   */
+  resolve(
+    header: JwsHeader,
+    payload: Readonly<Record<string, unknown>>,
+    signal?: AbortSignal,
+  ): Promise<readonly VerificationKey[] | Refusal>
+  /** Loads the keys now (a JWKS fetch, discovery); rejects with `VerifierUnavailableError`. */
+  ready(): Promise<void>
+  /** Releases the resolver: pending fetches are aborted, later calls reject. */
+  close(): void
+}
+
+/**
+ * JWKS cache settings. Durations on the token time scale are in seconds; `timeout` is in
+ * milliseconds.
+ */
+export interface JwksOptions {
+  /** Age after which the set is fetched again, in seconds. Default 600. */
+  maxAge?: number
+  /** Least time between two fetches caused by an unknown `kid`, in seconds. Default 30. */
+  cooldown?: number
+  /** Deadline of one request (discovery or JWKS), in milliseconds. Default 5,000. */
+  timeout?: number
+  /**
+   * How long past `maxAge` the last good set keeps being used while refreshing fails, in seconds.
+   * Default 3,600. `0` turns it off.
+   */
+  staleIfError?: number
+  /** Wait after the first failed fetch, in seconds, doubling with each failure. Default 1. */
+  backoff?: number
+  /** Longest wait between failed fetches, in seconds. Default 60. */
+  maxBackoff?: number
+  /** Largest JWKS or metadata document accepted, in bytes. Default 256 KiB. */
+  maxBytes?: number
+}
+
+/** Options of {@link createKeyResolver}: exactly one key source. */
+export interface KeyResolverOptions {
+  /**
+   * Issuer identifier. Used for discovery (RFC 8414, then OpenID Connect Discovery) when neither
+   * `jwksUri` nor `key` is given; the metadata must name this exact issuer.
+   */
+  issuer?: string
+  /** The JWKS URI (https, or http on loopback). */
+  jwksUri?: string | URL
+  /** A static key: PEM SPKI or X.509 certificate, JWK, JWK Set, KeyObject, CryptoKey, or secret. */
+  key?: KeyInput
+  /** Algorithms keys are prepared for. Default {@link DEFAULT_ALGORITHMS}. */
+  algorithms?: readonly string[]
+  /** JWKS cache settings (remote sources only). */
+  jwks?: JwksOptions
+  /** Clock, in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number
+  /** The `fetch` used for discovery and the JWKS. Default: the global one. */
+  fetch?: typeof fetch
+}
+
+/** Default JWKS cache settings, in the units of {@link JwksOptions}. */
+export const DEFAULT_JWKS_OPTIONS: Readonly<Required<JwksOptions>> = Object.freeze({
+  maxAge: 600,
+  cooldown: 30,
+  timeout: 5000,
+  staleIfError: 3600,
+  backoff: 1,
+  maxBackoff: 60,
+  maxBytes: 256 * 1024,
+})
+
+const MISSES: Readonly<Record<LookupMiss, Refusal>> = {
+  unknown_kid: new Refusal('unknown_key', 'The token is signed with an unknown key'),
+  algorithm: new Refusal('algorithm_not_allowed', 'The signing key does not allow this algorithm'),
+  no_key: new Refusal('algorithm_not_allowed', 'No key allows the algorithm of the token'),
+  ambiguous: new Refusal(
+    'unknown_key',
+    'The token names no key (kid) and several keys could verify it',
+  ),
+}
+
+function answer(found: readonly PreparedKey[] | LookupMiss): readonly VerificationKey[] | Refusal {
+  return typeof found === 'string' ? MISSES[found] : found
+}
+
+/**
+ * Builds the key handling of a JWT verifier on its own, for any JWS verified with an issuer's
+ * keys: an RFC 9068 access token, an RFC 7523 assertion, an ID-JAG (SEP-990). Pair it with
+ * {@link createJwsVerifier}.
+ *
+ * Exactly one source: `jwksUri`; `key`; or neither, and the JWKS URI is discovered from `issuer`.
+ * A fetched JWKS is cached as {@link JwksOptions} describe; only public signature keys are used
+ * (`use`, `key_ops` and `alg` respected, RSA under 2048 bits refused, a set with private material
+ * refused whole). `HS*` algorithms need a configured secret as `key`: a JWKS never supplies one.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for a configuration mistake, naming the option
+ * (`optionPath` prefixes the names, default `options`).
+ * @example
+ * ```ts
+ * const keys = createKeyResolver({ issuer: 'https://idp.example.com', algorithms: ['RS256'] })
+ * const assertions = createJwsVerifier({ keys, types: ['oauth-id-jag+jwt'] })
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7517 RFC 7517 (JWK)
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3 RFC 8414 §3 (metadata discovery)
+ */
+export function createKeyResolver(
+  options: KeyResolverOptions,
+  optionPath = 'options',
+): KeyResolver {
+  if (!isObject(options)) throw invalidArgument(optionPath, 'must be an object')
+  const name = (field: string): string => `${optionPath}.${field}`
+  const algorithms = readAlgorithms(name('algorithms'), options.algorithms, DEFAULT_ALGORITHMS)
+  const now = readFunction<() => number>(name('now'), options.now) ?? Date.now
+  const fetchFn = readFunction<typeof fetch>(name('fetch'), options.fetch)
+  const { jwksUri, key, issuer } = options
+  if (jwksUri !== undefined && key !== undefined) {
+    throw invalidArgument(optionPath, 'must give one key source: jwksUri or key, not both')
+  }
+  const secretAlgs = algorithms.filter((alg) => ALGORITHMS.get(alg)?.family === 'oct')
+
+  if (key !== undefined) {
+    if (options.jwks !== undefined) {
+      throw invalidArgument(name('jwks'), 'applies to a JWKS URI or discovery, not a static key')
+    }
+    const keys = importStaticKey(key, algorithms, name('key'))
+    for (const alg of secretAlgs) {
+      if (!keys.some((k) => k.algorithms.has(alg))) {
+        throw invalidArgument(name('algorithms'), `contains ${alg}, for which key is no secret`)
+      }
+    }
+    const set = new KeySet(keys, true)
+    return {
+      resolve: (header) => Promise.resolve(answer(set.lookup(header.kid, header.alg))),
+      ready: () => Promise.resolve(),
+      close: () => undefined,
+    }
+  }
+
+  if (secretAlgs.length > 0) {
+    throw invalidArgument(
+      name('algorithms'),
+      `contains ${secretAlgs.join(', ')}: HS* needs a shared secret as key; a JWKS never supplies one`,
+    )
+  }
+  let uri: URL | undefined
+  if (jwksUri !== undefined) {
+    uri = validateUrl(name('jwksUri'), jwksUri)
+  } else if (issuer === undefined) {
+    throw invalidArgument(optionPath, 'needs a key source: jwksUri, key, or issuer for discovery')
+  } else {
+    validateUrl(name('issuer'), issuer)
+  }
+  const discoveryIssuer = typeof issuer === 'string' ? issuer : ''
+  const jwks = options.jwks ?? {}
+  if (!isObject(jwks)) throw invalidArgument(name('jwks'), 'must be an object')
+  const d = DEFAULT_JWKS_OPTIONS
+  const seconds = (field: keyof JwksOptions, min = 0): number =>
+    readNumber(name(`jwks.${field}`), jwks[field], d[field], min) * 1000
+  const remote = new RemoteKeySet({
+    jwksUri: uri,
+    issuer: discoveryIssuer,
+    algorithms,
+    maxAge: seconds('maxAge', 1),
+    cooldown: seconds('cooldown'),
+    staleIfError: seconds('staleIfError'),
+    backoff: seconds('backoff'),
+    maxBackoff: seconds('maxBackoff'),
+    timeout: readNumber(name('jwks.timeout'), jwks.timeout, d.timeout, 1),
+    maxBytes: readNumber(name('jwks.maxBytes'), jwks.maxBytes, d.maxBytes, 1024),
+    now,
+    fetch: fetchFn,
+  })
+  return {
+    resolve: async (header, _payload, signal) =>
+      answer(await remote.lookup(header.kid, header.alg, signal)),
+    ready: () => remote.ready(),
+    close: () => remote.close(),
+  }
+}

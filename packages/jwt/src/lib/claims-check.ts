@@ -1,0 +1,73 @@
+import { Refusal, normalizeAudience } from '@bearerkit/core'
+
+/** The claim rules of a JWT access-token verifier, with durations in seconds. */
+export interface ClaimPolicy {
+  /** Accepted audiences, or `null` when the check is off. */
+  readonly audience: readonly string[] | null
+  readonly clockTolerance: number
+  readonly maxTokenAge: number | undefined
+  readonly requireExpiration: boolean
+}
+
+const refusals = {
+  audMissing: new Refusal('missing_claim', 'The access token has no aud claim'),
+  audType: new Refusal('invalid_claim', 'The access token aud claim is not a string or an array'),
+  audWrong: new Refusal('wrong_audience', 'The access token is not meant for this resource'),
+  expMissing: new Refusal('missing_claim', 'The access token has no exp claim'),
+  expType: new Refusal('invalid_claim', 'The access token exp claim is not a number'),
+  expired: new Refusal('expired', 'The access token has expired'),
+  nbfType: new Refusal('invalid_claim', 'The access token nbf claim is not a number'),
+  nbf: new Refusal('not_yet_valid', 'The access token is not valid yet'),
+  iatType: new Refusal('invalid_claim', 'The access token iat claim is not a number'),
+  iat: new Refusal('issued_in_future', 'The access token is issued in the future'),
+  iatMissing: new Refusal('missing_claim', 'The access token has no iat claim'),
+  tooOld: new Refusal('too_old', 'The access token is too old'),
+}
+
+// RFC 7519 §2: a NumericDate is a JSON number of seconds (fractions allowed).
+function numericDate(value: unknown): number | undefined | false {
+  if (value === undefined) return undefined
+  return typeof value === 'number' && Number.isFinite(value) ? value : false
+}
+
+/**
+ * Checks `aud`, `exp`, `nbf`, `iat` and the token age at `now` (seconds since the epoch), in that
+ * order. Returns the first failure, or `undefined`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (validating JWT access tokens)
+ * @see https://www.rfc-editor.org/rfc/rfc7519#section-4.1 RFC 7519 §4.1 (registered claims)
+ */
+export function checkClaims(
+  claims: Readonly<Record<string, unknown>>,
+  policy: ClaimPolicy,
+  now: number,
+): Refusal | undefined {
+  const { audience, clockTolerance: skew } = policy
+  if (audience !== null) {
+    // RFC 9068 §4: the resource server MUST validate that aud contains its own identifier.
+    const aud = normalizeAudience(claims.aud)
+    if (aud === undefined) return refusals.audMissing
+    if (aud === false) return refusals.audType
+    if (!aud.some((a) => audience.includes(a))) return refusals.audWrong
+  }
+  const exp = numericDate(claims.exp)
+  if (exp === false) return refusals.expType
+  if (exp === undefined) {
+    if (policy.requireExpiration) return refusals.expMissing
+    // RFC 7519 §4.1.4: the current time MUST be before exp (plus the allowed skew).
+  } else if (now >= exp + skew) {
+    return refusals.expired
+  }
+  const nbf = numericDate(claims.nbf)
+  if (nbf === false) return refusals.nbfType
+  // RFC 7519 §4.1.5: not accepted before nbf (minus the allowed skew).
+  if (nbf !== undefined && now < nbf - skew) return refusals.nbf
+  const iat = numericDate(claims.iat)
+  if (iat === false) return refusals.iatType
+  if (iat !== undefined && iat > now + skew) return refusals.iat
+  if (policy.maxTokenAge !== undefined) {
+    if (iat === undefined) return refusals.iatMissing
+    if (now - iat > policy.maxTokenAge + skew) return refusals.tooOld
+  }
+  return undefined
+}

@@ -1,0 +1,211 @@
+import {
+  KeyObject,
+  X509Certificate,
+  createPublicKey,
+  createSecretKey,
+  type JsonWebKey,
+  type webcrypto,
+} from 'node:crypto'
+import { invalidArgument } from '@bearerkit/core'
+import { ALGORITHMS, isSupportedAlgorithm } from './algorithm-table.js'
+import { decodeBase64url } from './base64url.js'
+import { MAX_KID_LENGTH, PreparedKey, prepareKey, type KeySkipReason } from './prepared-key.js'
+
+// RFC 7518 §6.3.2 and §6.2.2 (and RFC 8037 §2): members that only a private key has.
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'] as const
+
+// The members node:crypto needs to import each public key type, and nothing else.
+const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  RSA: ['n', 'e'],
+  EC: ['crv', 'x', 'y'],
+  OKP: ['crv', 'x'],
+}
+
+const SIGNING_CURVES: Readonly<Record<string, readonly string[]>> = {
+  EC: ['P-256', 'P-384', 'P-521'],
+  OKP: ['Ed25519', 'Ed448'],
+}
+
+/** Whether a JWK carries private key material. */
+export function hasPrivateMembers(jwk: Record<string, unknown>): boolean {
+  return PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member))
+}
+
+/**
+ * Imports one JWK as a verification key for the `allowed` algorithms, or says why it cannot be
+ * used. Rules, in order:
+ *
+ * - private key material (`d`, `p`, `q` ...) -> `private` (callers refuse the whole set);
+ * - `use` other than `sig` (RFC 7517 §4.2), `key_ops` without `verify` (§4.3) -> skipped;
+ * - `kid` not a short string -> skipped;
+ * - `alg` (§4.4) restricts the key to that one algorithm, which must fit the key type;
+ * - `oct` keys only when `secrets` is set (a configured static key, never a fetched JWKS);
+ * - the key material must import, and RSA keys must have 2048 bits or more.
+ */
+export function importJwk(
+  jwk: unknown,
+  allowed: readonly string[],
+  secrets: boolean,
+): PreparedKey | KeySkipReason {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return 'not_an_object'
+  const members = jwk as Record<string, unknown>
+  if (hasPrivateMembers(members)) return 'private'
+  const { kty, kid, use, alg } = members
+  const keyOps = members.key_ops
+  if (use !== undefined && use !== 'sig') return 'use'
+  if (
+    keyOps !== undefined &&
+    (!Array.isArray(keyOps) ||
+      !keyOps.every((op) => typeof op === 'string') ||
+      !keyOps.includes('verify'))
+  ) {
+    return 'key_ops'
+  }
+  if (kid !== undefined && !isKid(kid)) return 'invalid_kid'
+  let candidates = allowed
+  if (alg !== undefined) {
+    if (!isSupportedAlgorithm(alg)) return 'unsupported_alg'
+    if (ALGORITHMS.get(alg)?.family !== kty) return 'alg_mismatch'
+    if (!allowed.includes(alg)) return 'not_allowed'
+    candidates = [alg]
+  }
+  let key: KeyObject
+  if (kty === 'oct') {
+    if (!secrets) return 'symmetric'
+    const bytes = typeof members.k === 'string' ? decodeBase64url(members.k) : null
+    if (bytes === null) return 'invalid_key'
+    key = createSecretKey(bytes)
+  } else {
+    const needed = typeof kty === 'string' ? PUBLIC_MEMBERS[kty] : undefined
+    if (needed === undefined) return 'unsupported_key'
+    const curves = SIGNING_CURVES[kty as string]
+    // X25519 and X448 (RFC 8037 §3.2) are key-agreement keys, not signing keys.
+    if (curves !== undefined && !curves.includes(members.crv as string)) return 'unsupported_key'
+    const material: Record<string, unknown> = { kty }
+    for (const name of needed) {
+      if (typeof members[name] !== 'string') return 'invalid_key'
+      material[name] = members[name]
+    }
+    try {
+      key = createPublicKey({ key: material as JsonWebKey, format: 'jwk' })
+    } catch {
+      return 'invalid_key'
+    }
+  }
+  return prepareKey(key, kid, candidates)
+}
+
+/** Whether `value` can be a `kid`: a non-empty string of at most {@link MAX_KID_LENGTH} characters. */
+export function isKid(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_KID_LENGTH
+}
+
+/**
+ * A static key as configured: a PEM public key (SPKI) or X.509 certificate, a JWK, a JWK Set, a
+ * node:crypto `KeyObject`, a WebCrypto `CryptoKey`, or a shared secret (string or bytes) for HS*.
+ */
+export type KeyInput =
+  | string
+  | Uint8Array
+  | KeyObject
+  | webcrypto.CryptoKey
+  | JsonWebKey
+  | { readonly keys: readonly JsonWebKey[] }
+
+// The global WebCrypto key class (not exported by node:crypto on Node 20).
+const WebCryptoKey = (globalThis as unknown as { CryptoKey: abstract new () => unknown }).CryptoKey
+
+const PEM = /-----BEGIN ([A-Z0-9 ]+)-----/
+
+/**
+ * Imports a configured static key synchronously, so that a mistake is a `TypeError` thrown when
+ * the verifier is created, not a failure at the first request. Private keys are refused: a
+ * resource server must never hold the key that signs its tokens.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming `option`.
+ */
+export function importStaticKey(
+  input: unknown,
+  allowed: readonly string[],
+  option: string,
+): PreparedKey[] {
+  if (typeof input === 'string') {
+    const label = PEM.exec(input)?.[1]
+    if (label !== undefined)
+      return [fromKeyObject(importPem(input, label, option), allowed, option)]
+    if (input === '') throw invalidArgument(option, 'must not be empty')
+    return [fromKeyObject(createSecretKey(Buffer.from(input, 'utf8')), allowed, option)]
+  }
+  if (input instanceof KeyObject) return [fromKeyObject(input, allowed, option)]
+  if (input instanceof WebCryptoKey) {
+    return [fromKeyObject(KeyObject.from(input as webcrypto.CryptoKey), allowed, option)]
+  }
+  if (input instanceof Uint8Array) {
+    if (input.length === 0) throw invalidArgument(option, 'must not be empty')
+    return [fromKeyObject(createSecretKey(Buffer.from(input)), allowed, option)]
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw invalidArgument(
+      option,
+      'must be a PEM public key or certificate, a JWK, a JWK Set, a KeyObject or a shared secret',
+    )
+  }
+  const set = input as Record<string, unknown>
+  if (set.kty === undefined && Array.isArray(set.keys)) {
+    const keys: PreparedKey[] = []
+    set.keys.forEach((jwk: unknown, index) => {
+      const result = importJwk(jwk, allowed, true)
+      // A set copied from an authorization server may hold encryption keys: those are left out.
+      if (result === 'use' || result === 'key_ops') return
+      keys.push(checked(result, `${option}.keys[${index}]`))
+    })
+    if (keys.length === 0) throw invalidArgument(option, 'holds no signature verification key')
+    return keys
+  }
+  return [checked(importJwk(input, allowed, true), option)]
+}
+
+function importPem(pem: string, label: string, option: string): KeyObject {
+  // Tolerate what copying a PEM around does to it: CRLF line ends and surrounding whitespace.
+  const text = pem.replace(/\r\n?/g, '\n').trim()
+  try {
+    if (label === 'PUBLIC KEY') return createPublicKey({ key: text, format: 'pem' })
+    if (label === 'CERTIFICATE') return new X509Certificate(text).publicKey
+  } catch (cause) {
+    throw Object.assign(invalidArgument(option, `is not a valid PEM ${label.toLowerCase()}`), {
+      cause,
+    })
+  }
+  if (label.includes('PRIVATE')) {
+    throw invalidArgument(option, 'is a private key; configure the public key (SPKI) instead')
+  }
+  throw invalidArgument(
+    option,
+    `is a PEM ${label}; only PUBLIC KEY (SPKI) and CERTIFICATE are accepted`,
+  )
+}
+
+function fromKeyObject(key: KeyObject, allowed: readonly string[], option: string): PreparedKey {
+  return checked(prepareKey(key, undefined, allowed), option)
+}
+
+const PROBLEMS: Readonly<Record<KeySkipReason, string>> = {
+  not_an_object: 'must be a JWK object',
+  private: 'is a private key; configure the public key instead',
+  symmetric: 'is a shared secret, which is not accepted here',
+  use: 'is not a signature key (use)',
+  key_ops: 'does not allow verify (key_ops)',
+  invalid_kid: `has a kid that is not a string of 1 to ${MAX_KID_LENGTH} characters`,
+  unsupported_alg: 'names an alg that is not supported',
+  alg_mismatch: 'names an alg that does not fit its key type',
+  unsupported_key: 'is of a key type or curve that no JWS algorithm uses',
+  invalid_key: 'is not a valid key',
+  weak_key: 'is too weak (RSA keys need 2048 bits, HS* secrets at least as many bytes as the hash)',
+  not_allowed:
+    'fits none of options.algorithms (a shared secret needs HS256, HS384 or HS512 there)',
+}
+
+function checked(result: PreparedKey | KeySkipReason, option: string): PreparedKey {
+  if (result instanceof PreparedKey) return result
+  throw invalidArgument(option, PROBLEMS[result])
+}
