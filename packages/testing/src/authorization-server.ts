@@ -217,9 +217,9 @@ interface IssuedToken {
   readonly subject: string
   readonly scopes: readonly string[]
   readonly audience: readonly string[]
-  readonly iat: number
+  readonly iat: number | undefined
   readonly exp: number
-  readonly jti: string
+  readonly jti: string | undefined
   readonly claims: Readonly<Record<string, unknown>>
   revoked: boolean
 }
@@ -514,8 +514,8 @@ export async function createLocalAuthorizationServer(
       ? {}
       : { aud: record.audience.length === 1 ? record.audience[0] : [...record.audience] }),
     exp: record.exp,
-    iat: record.iat,
-    jti: record.jti,
+    ...(record.iat === undefined ? {} : { iat: record.iat }),
+    ...(record.jti === undefined ? {} : { jti: record.jti }),
     client_id: record.clientId,
     ...(record.scopes.length === 0 ? {} : { scope: formatScopes(record.scopes) }),
   })
@@ -550,9 +550,9 @@ export async function createLocalAuthorizationServer(
         subject: typeof sub === 'string' ? sub : client_id,
         scopes: parseScopes(scope),
         audience: audience ?? [],
-        iat: typeof iat === 'number' ? iat : exp,
+        iat: typeof iat === 'number' ? iat : undefined,
         exp,
-        jti: typeof jti === 'string' ? jti : '',
+        jti: typeof jti === 'string' ? jti : undefined,
         claims,
         revoked: false,
       }
@@ -667,7 +667,7 @@ export async function createLocalAuthorizationServer(
       record === undefined ||
       record.revoked ||
       record.exp <= at ||
-      record.iat > at ||
+      (record.iat !== undefined && record.iat > at) ||
       (typeof nbf === 'number' && nbf > at)
     ) {
       return jsonReply(200, { active: false })
@@ -702,7 +702,8 @@ export async function createLocalAuthorizationServer(
   }
 
   const handle = async (endpoint: EndpointName, request: IncomingMessage): Promise<Reply> => {
-    const method = request.method ?? 'GET'
+    // Always set on requests an http.Server receives.
+    const method = request.method as string
     switch (endpoint) {
       case 'metadata':
       case 'openid-configuration':
@@ -759,7 +760,8 @@ export async function createLocalAuthorizationServer(
   }
 
   const onRequest = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname
+    const target = request.url as string
+    const pathname = new URL(target, 'http://localhost').pathname
     const endpoint = paths.get(pathname)
     counts.set(endpoint ?? 'other', (counts.get(endpoint ?? 'other') ?? 0) + 1)
     if (endpoint === undefined) {
@@ -796,7 +798,7 @@ export async function createLocalAuthorizationServer(
       case 'redirect':
         write(response, {
           status: fault.status ?? 302,
-          headers: { location: fault.location ?? `${origin}${request.url ?? '/'}` },
+          headers: { location: fault.location ?? `${origin}${target}` },
           body: '',
         })
         return

@@ -5,8 +5,10 @@ import { generateKeyPair, generateSecret, type SigningAlgorithm } from './keys.j
 import { b64url, signCompact, signingMaterial, type SigningKeyInput } from './lib/jws.js'
 
 /**
- * The ways {@link createBrokenToken} can break a token, each with the outcome a correct verifier
- * must reach (every one of them is a refusal; none is an error):
+ * The ways {@link createBrokenToken} can break a token. A correct verifier refuses every one of
+ * them (a refusal, never an error), with two exceptions noted below: `kid-missing` and
+ * `huge-header` are well-formed and correctly signed, and test a verifier's key selection and size
+ * limits.
  *
  * Signature and algorithm
  * - `alg-none`, `alg-none-mixed-case`: `alg` is `none` (or `nOnE`), signature empty (RFC 8725 §2.1).
@@ -26,7 +28,10 @@ import { b64url, signCompact, signingMaterial, type SigningKeyInput } from './li
  * - `x5c-injection`: the attacker's public key (DER) as an `x5c` chain.
  *
  * Key ids
- * - `kid-unknown`, `kid-missing`, `kid-path-traversal`, `kid-injection` (SQL-ish), `kid-not-string`.
+ * - `kid-unknown`, `kid-path-traversal`, `kid-injection` (SQL-ish), `kid-not-string`: correctly
+ *   signed, under a `kid` no JWKS holds.
+ * - `kid-missing`: no `kid` at all. RFC 7515 makes `kid` optional, so a verifier may accept it when
+ *   exactly one key fits, and must refuse it when several do.
  *
  * Claims (validly signed)
  * - `expired`, `not-yet-valid` (`nbf` an hour ahead), `issued-in-future` (`iat` an hour ahead),
@@ -36,7 +41,7 @@ import { b64url, signCompact, signingMaterial, type SigningKeyInput } from './li
  * Shape
  * - `two-segments`, `four-segments`, `five-segments` (JWE-shaped), `bad-base64url` (standard
  *   base64 characters `+ / =`), `header-not-json`, `payload-not-json`, `payload-not-object`,
- *   `huge-header` (a header of about 64 KiB).
+ *   `huge-header` (a correctly signed token with a header of about 64 KiB, for size limits).
  *
  * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
  */
@@ -308,10 +313,10 @@ export async function createBrokenToken(
     }
     case 'bad-base64url': {
       const [h, p, s] = (await signed()).split('.') as [string, string, string]
-      // The same bytes in standard base64 (with + / =), which base64url forbids (RFC 7515 §2).
-      const standard = Buffer.from(p, 'base64url').toString('base64')
-      const tainted = /[+/=]/.test(standard) ? standard : `${standard}+/=`
-      return `${h}.${tainted}.${s}`
+      // The same bytes in standard base64, always ending in `=` padding: base64url as JWS uses it
+      // has neither `+ /` nor padding (RFC 7515 §2).
+      const standard = Buffer.from(p, 'base64url').toString('base64').replace(/=*$/, '=')
+      return `${h}.${standard}.${s}`
     }
     case 'header-not-json':
       return `${segment('{"alg":')}.${b64url(payload)}.${segment('sig')}`

@@ -10,10 +10,9 @@ export function signingMaterial(key: SigningKeyInput): KeyObject {
   return 'privateKey' in key ? key.privateKey : key.key
 }
 
-/** base64url of a JSON value or of raw bytes, without padding (RFC 7515 §2). */
+/** base64url of a JSON value, without padding (RFC 7515 §2). */
 export function b64url(value: unknown): string {
-  const bytes = value instanceof Uint8Array ? value : Buffer.from(JSON.stringify(value), 'utf8')
-  return Buffer.from(bytes).toString('base64url')
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')
 }
 
 /**
