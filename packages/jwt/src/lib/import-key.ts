@@ -8,7 +8,7 @@ import {
 } from 'node:crypto'
 import { invalidArgument } from '@bearerkit/core'
 import { ALGORITHMS, isSupportedAlgorithm } from './algorithm-table.js'
-import { decodeBase64url } from './base64url.js'
+import { decodeBase64url, isBase64url } from './base64url.js'
 import { MAX_KID_LENGTH, PreparedKey, prepareKey, type KeySkipReason } from './prepared-key.js'
 
 // RFC 7518 §6.3.2 and §6.2.2 (and RFC 8037 §2): members that only a private key has.
@@ -83,8 +83,10 @@ export function importJwk(
     if (curves !== undefined && !curves.includes(members.crv as string)) return 'unsupported_key'
     const material: Record<string, unknown> = { kty }
     for (const name of needed) {
-      if (typeof members[name] !== 'string') return 'invalid_key'
-      material[name] = members[name]
+      const value = members[name]
+      // node:crypto decodes base64url leniently; a JWK member must be canonical (RFC 7518 §6).
+      if (typeof value !== 'string' || (name !== 'crv' && !isBase64url(value))) return 'invalid_key'
+      material[name] = value
     }
     try {
       key = createPublicKey({ key: material as JsonWebKey, format: 'jwk' })

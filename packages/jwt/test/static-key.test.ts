@@ -1,0 +1,318 @@
+import { createSecretKey, generateKeyPairSync, KeyObject, X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import { createJwtVerifier, type JwtVerifierOptions } from '../src/index.js'
+import { AUDIENCE, ISSUER, NOW, mint, mintHmac, pair, signRaw, claims } from './fixtures/keys.js'
+import { outcome } from './fixtures/outcome.js'
+
+const base = { issuer: ISSUER, audience: AUDIENCE, now: () => NOW }
+const make = (options: Partial<JwtVerifierOptions>) =>
+  createJwtVerifier({ ...base, ...options } as JwtVerifierOptions)
+
+t.test('every default algorithm verifies with its own static key', async (t) => {
+  for (const alg of [
+    'RS256',
+    'RS384',
+    'RS512',
+    'PS256',
+    'PS384',
+    'PS512',
+    'ES256',
+    'ES384',
+    'ES512',
+    'EdDSA',
+  ]) {
+    const signer = await pair(alg)
+    const verifier = make({ key: signer.jwk })
+    t.equal(await outcome(verifier, await mint(signer)), 'accepted', alg)
+    // A signature by another key of the same type is refused.
+    const other = await pair(alg, 'other')
+    t.equal(
+      await outcome(verifier, await mint(other, { header: { kid: signer.kid } })),
+      'bad_signature',
+      `${alg} other key`,
+    )
+  }
+  const ed448 = await pair('Ed448')
+  t.equal(
+    await outcome(make({ key: ed448.pem }), await signRaw(ed448, { alg: 'EdDSA', typ: 'at+jwt' })),
+    'accepted',
+    'EdDSA over Ed448',
+  )
+  const ed = await pair('EdDSA')
+  const verifier = make({ key: ed.pem, algorithms: ['Ed25519'] })
+  t.equal(
+    await outcome(verifier, await signRaw(ed, { alg: 'Ed25519', typ: 'at+jwt' })),
+    'accepted',
+    'Ed25519 (RFC 9864)',
+  )
+  t.equal(
+    await outcome(verifier, await signRaw(ed, { alg: 'EdDSA', typ: 'at+jwt' })),
+    'algorithm_not_allowed',
+  )
+})
+
+t.test('the result is a complete AccessToken', async (t) => {
+  const signer = await pair('ES256')
+  const token = await mint(signer, { claims: { aud: [AUDIENCE, 'other'], resource: AUDIENCE } })
+  const result = await make({ key: signer.pem }).verifyToken(token)
+  t.ok(result)
+  t.equal(result?.token, token)
+  t.equal(result?.clientId, 'client-1')
+  t.same(result?.scopes, ['read', 'write'])
+  t.equal(result?.subject, 'user-1')
+  t.equal(result?.issuer, ISSUER)
+  t.same(result?.audience, [AUDIENCE, 'other'])
+  t.equal(result?.resource, AUDIENCE)
+  t.equal(result?.expiresAt, NOW / 1000 + 600)
+  t.equal(Object.getPrototypeOf(result?.claims), null)
+  t.ok(Object.isFrozen(result?.claims))
+})
+
+t.test('static key formats', async (t) => {
+  const rsa = await pair('RS256')
+  const token = await mint(rsa)
+  t.test('PEM SPKI, also with CRLF line ends and surrounding whitespace', async (t) => {
+    t.equal(await outcome(make({ key: rsa.pem }), token), 'accepted')
+    t.equal(
+      await outcome(make({ key: `\r\n  ${rsa.pem.replace(/\n/g, '\r\n')}  \n` }), token),
+      'accepted',
+    )
+  })
+  t.test('X.509 certificate', async (t) => {
+    const certificate = readFileSync(new URL('./fixtures/cert.pem', import.meta.url), 'utf8')
+    const key = readFileSync(new URL('./fixtures/cert-key.pem', import.meta.url), 'utf8')
+    const { createPrivateKey } = await import('node:crypto')
+    const signer = { ...rsa, privateKey: createPrivateKey(key), kid: 'cert' }
+    t.ok(new X509Certificate(certificate).publicKey)
+    t.equal(await outcome(make({ key: certificate }), await mint(signer)), 'accepted')
+    t.equal(await outcome(make({ key: certificate }), token), 'bad_signature')
+  })
+  t.test('JWK, JWK Set (encryption keys in it are left out), KeyObject, CryptoKey', async (t) => {
+    t.equal(await outcome(make({ key: rsa.jwk }), token), 'accepted')
+    const enc = { ...(await pair('RS256', 'enc')).jwk, use: 'enc' }
+    const set = {
+      keys: [enc, { ...enc, kid: 'ops', use: undefined, key_ops: ['encrypt'] }, rsa.jwk],
+    }
+    t.equal(await outcome(make({ key: set }), token), 'accepted')
+    t.equal(await outcome(make({ key: rsa.publicKey }), token), 'accepted')
+    const cryptoKey = await globalThis.crypto.subtle.importKey(
+      'jwk',
+      { kty: 'RSA', n: rsa.jwk.n, e: rsa.jwk.e },
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      true,
+      ['verify'],
+    )
+    t.equal(await outcome(make({ key: cryptoKey }), token), 'accepted')
+  })
+  t.test(
+    'a PEM key without kid verifies tokens that name a kid, and tokens without one',
+    async (t) => {
+      t.equal(
+        await outcome(make({ key: rsa.pem }), await mint(rsa, { header: { kid: 'anything' } })),
+        'accepted',
+      )
+      t.equal(
+        await outcome(make({ key: rsa.pem }), await mint(rsa, { header: { kid: undefined } })),
+        'accepted',
+      )
+    },
+  )
+  t.test('a JWK with a kid only verifies tokens naming that kid, or no kid', async (t) => {
+    t.equal(
+      await outcome(make({ key: rsa.jwk }), await mint(rsa, { header: { kid: 'other' } })),
+      'unknown_key',
+    )
+    t.equal(
+      await outcome(make({ key: rsa.jwk }), await mint(rsa, { header: { kid: undefined } })),
+      'accepted',
+    )
+  })
+  t.test(
+    'a token without kid against several keys for its algorithm is refused, not tried on each',
+    async (t) => {
+      const second = await pair('RS256', 'second')
+      const verifier = make({ key: { keys: [rsa.jwk, second.jwk] } })
+      t.equal(
+        await outcome(verifier, await mint(rsa, { header: { kid: undefined } })),
+        'unknown_key',
+      )
+      t.equal(await outcome(verifier, await mint(second)), 'accepted')
+    },
+  )
+})
+
+t.test('shared secrets (HS*) only when configured and allowed', async (t) => {
+  const secret = 'a'.repeat(64)
+  const token = await mintHmac(secret, 'HS256')
+  t.equal(await outcome(make({ key: secret, algorithms: ['HS256'] }), token), 'accepted')
+  t.equal(
+    await outcome(
+      make({ key: new TextEncoder().encode(secret), algorithms: ['HS256', 'HS512'] }),
+      token,
+    ),
+    'accepted',
+  )
+  t.equal(
+    await outcome(
+      make({ key: createSecretKey(Buffer.from(secret)), algorithms: ['HS256'] }),
+      token,
+    ),
+    'accepted',
+  )
+  const octJwk = { kty: 'oct', k: Buffer.from(secret).toString('base64url'), kid: 'oct-1' }
+  t.equal(
+    await outcome(
+      make({ key: octJwk, algorithms: ['HS256'] }),
+      await mintHmac(secret, 'HS256', { kid: 'oct-1' }),
+    ),
+    'accepted',
+  )
+  t.equal(
+    await outcome(make({ key: secret, algorithms: ['HS256'] }), await mintHmac('b'.repeat(64))),
+    'bad_signature',
+  )
+  // A signature of the right length and alphabet but not the MAC.
+  const forged = token.slice(0, token.lastIndexOf('.') + 1) + Buffer.alloc(32).toString('base64url')
+  t.equal(await outcome(make({ key: secret, algorithms: ['HS256'] }), forged), 'bad_signature')
+  const verifier = make({ key: secret, algorithms: ['HS256'] })
+  t.equal(await outcome(verifier, await mintHmac(secret, 'HS384')), 'algorithm_not_allowed')
+  t.throws(() => make({ key: secret }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /options\.key fits none of options\.algorithms/,
+  })
+  t.throws(() => make({ key: 'short', algorithms: ['HS256'] }), {
+    message: /options\.key is too weak/,
+  })
+  t.throws(() => make({ key: 'a'.repeat(40), algorithms: ['HS256', 'HS512'] }), {
+    message: /options\.algorithms contains HS512, for which key is no secret/,
+  })
+})
+
+t.test('algorithm confusion: HS256 signed with the RSA public key as secret', async (t) => {
+  const rsa = await pair('RS256')
+  const variants = {
+    pem: rsa.pem,
+    'leading whitespace': `  \n${rsa.pem}`,
+    crlf: rsa.pem.replace(/\n/g, '\r\n'),
+    'no final newline': rsa.pem.trimEnd(),
+    'jwk json': JSON.stringify(rsa.jwk),
+  }
+  for (const key of [rsa.pem, `  \n${rsa.pem}`, rsa.pem.replace(/\n/g, '\r\n'), rsa.jwk]) {
+    const verifier = make({ key })
+    for (const [name, secret] of Object.entries(variants)) {
+      for (const alg of ['HS256', 'HS384', 'HS512']) {
+        t.equal(
+          await outcome(verifier, await mintHmac(secret, alg, { kid: rsa.kid })),
+          'algorithm_not_allowed',
+          `${name} ${alg}`,
+        )
+      }
+    }
+  }
+  // Asking for HS256 next to a public key is a configuration error, not a silent downgrade.
+  t.throws(() => make({ key: rsa.pem, algorithms: ['RS256', 'HS256'] }), {
+    message: /options\.algorithms contains HS256, for which key is no secret/,
+  })
+  t.throws(() => make({ key: `  ${rsa.pem.replace(/\n/g, '\r\n')}`, algorithms: ['HS256'] }), {
+    message: /options\.key fits none of options\.algorithms/,
+  })
+})
+
+t.test('each algorithm is bound to the key type it needs', async (t) => {
+  const rsa = await pair('RS256')
+  const p256 = await pair('ES256')
+  const p384 = await pair('ES384')
+  const ed = await pair('EdDSA')
+  // An ES256 token naming the RSA key's kid.
+  t.equal(
+    await outcome(make({ key: rsa.jwk }), await mint(p256, { header: { kid: rsa.kid } })),
+    'algorithm_not_allowed',
+  )
+  // ES384 claimed, P-256 key configured: the curve does not fit.
+  const p256Pem = make({ key: p256.pem })
+  t.equal(
+    await outcome(p256Pem, await signRaw(p384, { alg: 'ES384', typ: 'at+jwt' })),
+    'algorithm_not_allowed',
+  )
+  // EdDSA token against an RSA key without kid.
+  t.equal(
+    await outcome(make({ key: rsa.pem }), await mint(ed, { header: { kid: undefined } })),
+    'algorithm_not_allowed',
+  )
+  // PS256 and RS256 over the same RSA key are different algorithms; a JWK alg pins one.
+  t.equal(
+    await outcome(make({ key: rsa.jwk }), await mint(rsa, { alg: 'PS256' })),
+    'algorithm_not_allowed',
+  )
+  t.equal(await outcome(make({ key: rsa.pem }), await mint(rsa, { alg: 'PS256' })), 'accepted')
+  // An RS256 signature presented as PS256 fails PSS verification.
+  const rs = await mint(rsa)
+  const [, payload, signature] = rs.split('.')
+  const relabelled = `${Buffer.from(JSON.stringify({ alg: 'PS256', typ: 'at+jwt' })).toString('base64url')}.${payload}.${signature}`
+  t.equal(await outcome(make({ key: rsa.pem }), relabelled), 'bad_signature')
+})
+
+t.test('static key mistakes are TypeErrors at construction', async (t) => {
+  const rsa = await pair('RS256')
+  const fail = (key: unknown, message: RegExp, extra: Partial<JwtVerifierOptions> = {}) =>
+    t.throws(
+      () => make({ key: key as string, ...extra }),
+      { code: 'ERR_INVALID_ARG_VALUE', message },
+      String(message),
+    )
+  const pkcs8 = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+  fail(pkcs8, /options\.key is a private key/)
+  fail(rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }), /options\.key is a private key/)
+  fail(
+    rsa.publicKey.export({ type: 'pkcs1', format: 'pem' }),
+    /is a PEM RSA PUBLIC KEY; only PUBLIC KEY \(SPKI\) and CERTIFICATE/,
+  )
+  fail(
+    '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----',
+    /options\.key is not a valid PEM public key/,
+  )
+  fail(
+    '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----',
+    /options\.key is not a valid PEM certificate/,
+  )
+  fail(rsa.privateKey, /options\.key is a private key/)
+  fail({ ...rsa.jwk, d: 'AAAA' }, /options\.key is a private key/)
+  fail(
+    { keys: [rsa.jwk, { ...rsa.jwk, kid: 'x', p: 'AAAA' }] },
+    /options\.key\.keys\[1\] is a private key/,
+  )
+  fail({ keys: [] }, /options\.key holds no signature verification key/)
+  fail({ keys: [{ ...rsa.jwk, use: 'enc' }] }, /options\.key holds no signature verification key/)
+  fail('', /options\.key must not be empty/)
+  fail(new Uint8Array(0), /options\.key must not be empty/)
+  fail(42, /options\.key must be a PEM public key or certificate/)
+  fail([rsa.jwk], /options\.key must be a PEM public key or certificate/)
+  fail(null, /options\.key must be a PEM public key or certificate/)
+  fail({ ...rsa.jwk, kid: 7 }, /has a kid that is not a string/)
+  fail({ ...rsa.jwk, kid: 'k'.repeat(257) }, /has a kid that is not a string/)
+  fail({ ...rsa.jwk, alg: 'none' }, /names an alg that is not supported/)
+  fail({ ...rsa.jwk, alg: 'ES256' }, /names an alg that does not fit its key type/)
+  fail({ ...rsa.jwk, alg: 'RS384' }, /fits none of options\.algorithms/, { algorithms: ['RS256'] })
+  fail(
+    { kty: 'EC', crv: 'secp256k1', x: 'AAAA', y: 'AAAA' },
+    /is of a key type or curve that no JWS algorithm uses/,
+  )
+  fail({ kty: 'RSA', n: 'AAAA' }, /is not a valid key/)
+  fail({ kty: 'RSA', n: '!!!!', e: 'AQAB' }, /is not a valid key/)
+  fail({ kty: 'oct', k: '!!' }, /is not a valid key/, { algorithms: ['HS256'] })
+  fail({ kty: 'oct', k: 'a'.repeat(64) }, /fits none of options\.algorithms/)
+  fail({ kty: 'nope' }, /is of a key type or curve that no JWS algorithm uses/)
+  fail({ ...rsa.jwk, key_ops: 'verify' }, /does not allow verify/)
+  fail({ ...rsa.jwk, use: 'enc' }, /is not a signature key/)
+  fail((await pair('RSA1024')).pem, /is too weak/)
+  fail((await pair('secp256k1')).pem, /is of a key type or curve that no JWS algorithm uses/)
+  fail((await pair('X25519')).pem, /is of a key type or curve that no JWS algorithm uses/)
+  fail(
+    generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey,
+    /is of a key type or curve/,
+  )
+  fail(rsa.pem, /fits none of options\.algorithms/, { algorithms: ['ES256'] })
+  t.ok(rsa.publicKey instanceof KeyObject)
+  t.same(claims().iss, ISSUER)
+})
