@@ -102,8 +102,14 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
           unavailable(settings, reason, error.retryAfter, error),
         )
       }
-      throw refuse(request, settings, 'verifier_error', () =>
-        unavailable(settings, 'verifier_error', undefined, error),
+      // Not a bearerkit error: its message may quote the token, and Fastify logs the cause of a
+      // 503, so only its name and code are kept (in our log line), not the error itself.
+      throw refuse(
+        request,
+        settings,
+        'verifier_error',
+        () => unavailable(settings, 'verifier_error', undefined, undefined),
+        describeForeignError(error),
       )
     }
     if (token === null || token === undefined) {
@@ -261,6 +267,12 @@ function formBodyHasToken(request: FastifyRequest): boolean {
 function namesResource(token: AccessToken, audiences: ReadonlySet<string>): boolean {
   if (token.resource !== undefined && audiences.has(token.resource)) return true
   return token.audience?.some((audience) => audiences.has(audience)) ?? false
+}
+
+function describeForeignError(error: unknown): Record<string, unknown> {
+  const name = error instanceof Error ? error.name : typeof error
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? { errorName: name, errorCode: code } : { errorName: name }
 }
 
 function union(a: readonly string[], b: readonly string[]): readonly string[] {

@@ -1,0 +1,380 @@
+import { isBearerError, Refusal } from '@bearerkit/core'
+import t from 'tap'
+import { bearerAuth } from '../src/index.js'
+import {
+  ISSUER,
+  METADATA,
+  RESOURCE,
+  accessToken,
+  bearer,
+  buildApp,
+  standardVerifier,
+  tableVerifier,
+} from './fixtures/app.js'
+import type { Test } from 'tap'
+import type { BearerAuthOptions } from '../src/index.js'
+
+const RM = `resource_metadata="${METADATA}"`
+
+async function protectedApp(t: Test, options: Partial<BearerAuthOptions> = {}) {
+  const { app, logs } = buildApp(t)
+  const verifier = standardVerifier()
+  await app.register(bearerAuth, {
+    verifier,
+    resource: { url: RESOURCE, authorizationServers: [ISSUER] },
+    realm: 'api',
+    requiredScopes: ['read'],
+    ...options,
+  })
+  app.get('/data', async (request) => ({
+    client: request.accessToken?.clientId,
+    principal: request.principal,
+  }))
+  app.get('/admin', { config: { bearer: { scopes: ['admin'] } } }, async () => ({ ok: true }))
+  app.get('/health', { config: { bearer: false } }, async (request) => ({
+    ok: true,
+    token: request.accessToken,
+    principal: request.principal,
+  }))
+  app.post('/form', async () => ({ ok: true }))
+  await app.ready()
+  return { app, logs, verifier }
+}
+
+t.test('a valid token reaches the handler with accessToken and principal', async (t) => {
+  const { app } = await protectedApp(t)
+  const res = await app.inject({ url: '/data', headers: bearer('good') })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { client: 'client-1', principal: ['client-1', ISSUER, 'alice'] })
+  t.equal(res.headers['www-authenticate'], undefined)
+})
+
+t.test('no credentials: 401, challenge without error, scope and resource_metadata', async (t) => {
+  const { app, verifier } = await protectedApp(t)
+  const res = await app.inject({ url: '/data' })
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['www-authenticate'], `Bearer realm="api", scope="read", ${RM}`)
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+  t.equal(res.body, '{"error":"unauthorized","error_description":"Authentication is required"}')
+  t.same(verifier.calls, [])
+
+  const empty = await app.inject({ url: '/data', headers: { authorization: '' } })
+  t.equal(empty.statusCode, 401, 'an empty header is no credentials')
+  t.equal(empty.headers['www-authenticate'], `Bearer realm="api", scope="read", ${RM}`)
+})
+
+t.test('no credentials without realm, scopes or resource: the bare scheme', async (t) => {
+  const { app } = buildApp(t)
+  await app.register(bearerAuth, { verifier: standardVerifier() })
+  app.get('/', async () => 'ok')
+  const res = await app.inject({ url: '/' })
+  t.equal(res.statusCode, 401)
+  t.equal(res.headers['www-authenticate'], 'Bearer')
+})
+
+t.test('malformed Authorization headers: 400 invalid_request', async (t) => {
+  const { app, verifier } = await protectedApp(t)
+  const cases: [string | string[], string][] = [
+    ['Basic dXNlcjpwYXNz', 'The Authorization header must use the Bearer scheme'],
+    ['Bearer', 'The Authorization header carries no token'],
+    ['Bearer ', 'The Authorization header carries no token'],
+    ['Bearer a b', 'The bearer token is malformed'],
+    ['Bearer tök', 'The bearer token is malformed'],
+    ['Bearer "good"', 'The bearer token is malformed'],
+    ['Bearer ' + 'a'.repeat(100 * 1024), 'The Authorization header is too large'],
+    [['Bearer good', 'Bearer admin'], 'The Authorization header must be sent once'],
+  ]
+  for (const [authorization, description] of cases) {
+    const res = await app.inject({
+      url: '/data',
+      headers: { authorization } as Record<string, string>,
+    })
+    t.equal(res.statusCode, 400, description)
+    t.equal(
+      res.headers['www-authenticate'],
+      `Bearer realm="api", error="invalid_request", error_description="${description}", ${RM}`,
+    )
+    t.equal(res.body, JSON.stringify({ error: 'invalid_request', error_description: description }))
+  }
+  t.same(verifier.calls, [], 'the verifier never saw a malformed header')
+})
+
+t.test('the scheme is case-insensitive (RFC 7235 §2.1)', async (t) => {
+  const { app } = await protectedApp(t)
+  for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+    const res = await app.inject({ url: '/data', headers: { authorization: `${scheme} good` } })
+    t.equal(res.statusCode, 200, scheme)
+  }
+})
+
+t.test('a token longer than maxTokenLength is invalid_request', async (t) => {
+  const { app } = await protectedApp(t, { maxTokenLength: 8 })
+  const res = await app.inject({ url: '/data', headers: bearer('a'.repeat(9)) })
+  t.equal(res.statusCode, 400)
+  t.match(res.headers['www-authenticate'], 'error_description="The bearer token is too large"')
+})
+
+t.test('tokens in the query string are refused, with or without the header', async (t) => {
+  const { app, verifier } = await protectedApp(t)
+  const description = 'Access tokens are not accepted in the query string'
+  for (const [url, headers] of [
+    ['/data?access_token=good', {}],
+    ['/data?x=1&access_token=good', bearer('good')],
+    ['/data?access_token=', {}],
+    ['/data?access%5Ftoken=good', {}],
+  ] as const) {
+    const res = await app.inject({ url, headers })
+    t.equal(res.statusCode, 400, url)
+    t.equal(
+      res.headers['www-authenticate'],
+      `Bearer realm="api", error="invalid_request", error_description="${description}", ${RM}`,
+    )
+    t.same(res.json(), { error: 'invalid_request', error_description: description })
+  }
+  const other = await app.inject({
+    url: '/data?token=good&access_tokens=1',
+    headers: bearer('good'),
+  })
+  t.equal(other.statusCode, 200, 'other parameters are fine')
+  t.same(verifier.calls, ['good'])
+})
+
+t.test('invalid tokens: 401 invalid_token with the refusal description', async (t) => {
+  const { app } = await protectedApp(t)
+  const cases: [string, string][] = [
+    ['expired', 'The access token expired'],
+    ['unknown', 'The signature does not verify'],
+    ['elsewhere', 'The access token is not meant for this resource'],
+    ['noaud', 'The access token is not meant for this resource'],
+  ]
+  for (const [token, description] of cases) {
+    const res = await app.inject({ url: '/data', headers: bearer(token) })
+    t.equal(res.statusCode, 401, token)
+    t.equal(
+      res.headers['www-authenticate'],
+      `Bearer realm="api", error="invalid_token", error_description="${description}", scope="read", ${RM}`,
+    )
+    t.equal(res.body, JSON.stringify({ error: 'invalid_token', error_description: description }))
+    t.notMatch(res.body, token === 'unknown' ? 'unknown' : /(?!)/, 'no token text')
+  }
+})
+
+t.test('a token bound by resource (RFC 8707) instead of aud is accepted', async (t) => {
+  const { app } = await protectedApp(t)
+  const res = await app.inject({ url: '/data', headers: bearer('bound') })
+  t.equal(res.statusCode, 200)
+})
+
+t.test('audience option: explicit values, origin-only resources and null', async (t) => {
+  t.test('explicit audience replaces the resource url', async (t) => {
+    const { app } = await protectedApp(t, { audience: 'https://other.example.com/' })
+    t.equal((await app.inject({ url: '/data', headers: bearer('elsewhere') })).statusCode, 200)
+    t.equal((await app.inject({ url: '/data', headers: bearer('good') })).statusCode, 401)
+  })
+  t.test('null leaves audience to the verifier', async (t) => {
+    const { app } = await protectedApp(t, { audience: null })
+    t.equal((await app.inject({ url: '/data', headers: bearer('elsewhere') })).statusCode, 200)
+    t.equal((await app.inject({ url: '/data', headers: bearer('noaud') })).statusCode, 200)
+  })
+  t.test('an origin-only resource matches with and without the slash', async (t) => {
+    const { app } = buildApp(t)
+    const verifier = tableVerifier({
+      slash: accessToken('slash', { audience: ['https://api.example.com/'] }),
+      bare: accessToken('bare', { audience: ['https://api.example.com'] }),
+      path: accessToken('path', { audience: ['https://api.example.com/mcp'] }),
+    })
+    await app.register(bearerAuth, {
+      verifier,
+      resource: { url: 'https://api.example.com', authorizationServers: [ISSUER] },
+    })
+    app.get('/', async () => 'ok')
+    t.equal((await app.inject({ url: '/', headers: bearer('slash') })).statusCode, 200)
+    t.equal((await app.inject({ url: '/', headers: bearer('bare') })).statusCode, 200)
+    const res = await app.inject({ url: '/', headers: bearer('path') })
+    t.equal(res.statusCode, 401)
+    t.equal(
+      res.headers['www-authenticate'],
+      'Bearer error="invalid_token", error_description="The access token is not meant for this resource", ' +
+        'resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"',
+    )
+  })
+})
+
+t.test('missing scope: 403 insufficient_scope listing every scope the route needs', async (t) => {
+  const { app } = await protectedApp(t)
+  const res = await app.inject({ url: '/admin', headers: bearer('good') })
+  t.equal(res.statusCode, 403)
+  t.equal(
+    res.headers['www-authenticate'],
+    `Bearer realm="api", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read admin", ${RM}`,
+  )
+  t.equal(
+    res.body,
+    '{"error":"insufficient_scope","error_description":"The access token lacks a required scope"}',
+  )
+  t.equal((await app.inject({ url: '/admin', headers: bearer('admin') })).statusCode, 200)
+})
+
+t.test('verifier unavailable: 503 with Retry-After, never 401', async (t) => {
+  const { app } = await protectedApp(t)
+  const res = await app.inject({ url: '/data', headers: bearer('down') })
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['retry-after'], '30')
+  t.equal(res.headers['www-authenticate'], undefined)
+  t.equal(
+    res.body,
+    '{"error":"temporarily_unavailable","error_description":"The token verifier is unavailable"}',
+    'the verifier message (internal hosts) is not sent',
+  )
+  const quiet = await app.inject({ url: '/data', headers: bearer('downquiet') })
+  t.equal(quiet.statusCode, 503)
+  t.equal(quiet.headers['retry-after'], '5', 'the default retryAfter')
+  const broken = await app.inject({ url: '/data', headers: bearer('broken') })
+  t.equal(broken.statusCode, 503, 'a verifier that throws something else is not a 401')
+  t.equal(broken.headers['retry-after'], '5')
+})
+
+t.test('retryAfter option', async (t) => {
+  const { app } = await protectedApp(t, { retryAfter: 0 })
+  const res = await app.inject({ url: '/data', headers: bearer('downquiet') })
+  t.equal(res.headers['retry-after'], '0')
+})
+
+t.test('a verifier that returns null without a refusal', async (t) => {
+  const { app } = buildApp(t)
+  await app.register(bearerAuth, { verifier: { verifyToken: async () => null } })
+  app.get('/', async () => 'ok')
+  const res = await app.inject({ url: '/', headers: bearer('x') })
+  t.equal(res.statusCode, 401)
+  t.equal(
+    res.headers['www-authenticate'],
+    'Bearer error="invalid_token", error_description="The access token is invalid"',
+  )
+})
+
+t.test('challenge values are escaped and cannot split the header', async (t) => {
+  const { app } = buildApp(t)
+  const verifier = tableVerifier({
+    quote: new Refusal('invalid_claim', 'Claim "aud" is \\wrong\\'),
+    crlf: new Refusal('invalid_claim', 'line\r\nSet-Cookie: x=1 ünïcode'),
+  })
+  await app.register(bearerAuth, { verifier, realm: 'my "quoted" \\ realm' })
+  app.get('/', async () => 'ok')
+  const quote = await app.inject({ url: '/', headers: bearer('quote') })
+  t.equal(
+    quote.headers['www-authenticate'],
+    'Bearer realm="my \\"quoted\\" \\\\ realm", error="invalid_token", error_description="Claim \\"aud\\" is \\\\wrong\\\\"',
+  )
+  t.same(quote.json(), { error: 'invalid_token', error_description: 'Claim "aud" is \\wrong\\' })
+  const crlf = await app.inject({ url: '/', headers: bearer('crlf') })
+  t.equal(
+    crlf.headers['www-authenticate'],
+    'Bearer realm="my \\"quoted\\" \\\\ realm", error="invalid_token", error_description="line??Set-Cookie: x=1 ?n?code"',
+  )
+  t.equal(crlf.headers['set-cookie'], undefined)
+})
+
+t.test('exposeErrorDescription: false sends codes only', async (t) => {
+  const { app } = await protectedApp(t, { exposeErrorDescription: false })
+  const res = await app.inject({ url: '/data', headers: bearer('expired') })
+  t.equal(res.statusCode, 401)
+  t.equal(
+    res.headers['www-authenticate'],
+    `Bearer realm="api", error="invalid_token", scope="read", ${RM}`,
+  )
+  t.equal(res.body, '{"error":"invalid_token"}')
+  const missing = await app.inject({ url: '/data' })
+  t.equal(missing.body, '{"error":"unauthorized"}')
+})
+
+t.test('public routes and CORS preflights skip authentication', async (t) => {
+  const { app, verifier } = await protectedApp(t)
+  const res = await app.inject({ url: '/health', headers: bearer('expired') })
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { ok: true, token: null, principal: null })
+  const preflight = await app.inject({
+    method: 'OPTIONS',
+    url: '/data',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+  })
+  t.equal(preflight.statusCode, 404, 'passed to routing (no OPTIONS route here), not refused')
+  const options = await app.inject({ method: 'OPTIONS', url: '/data' })
+  t.equal(options.statusCode, 401, 'a plain OPTIONS request is not a preflight')
+  t.same(verifier.calls, [])
+})
+
+t.test('unknown routes inside the protected scope are protected too', async (t) => {
+  const { app } = await protectedApp(t)
+  t.equal((await app.inject({ url: '/nope' })).statusCode, 401)
+  t.equal((await app.inject({ url: '/nope', headers: bearer('good') })).statusCode, 404)
+})
+
+t.test('a user error handler sees the BearerError and renders it', async (t) => {
+  const { app } = buildApp(t)
+  const seen: unknown[] = []
+  app.setErrorHandler((error, _request, reply) => {
+    seen.push(error)
+    if (isBearerError(error)) {
+      return reply
+        .code(error.statusCode)
+        .headers(error.headers ?? {})
+        .send({ mine: error.code, reason: (error as { reason?: string }).reason })
+    }
+    return reply.code(500).send({ mine: 'other' })
+  })
+  await app.register(bearerAuth, { verifier: standardVerifier(), realm: 'api' })
+  app.get('/', async () => 'ok')
+  const res = await app.inject({ url: '/', headers: bearer('expired') })
+  t.equal(res.statusCode, 401)
+  t.equal(
+    res.headers['www-authenticate'],
+    'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
+  )
+  t.same(res.json(), { mine: 'ERR_INVALID_TOKEN', reason: 'expired' })
+  const missing = await app.inject({ url: '/' })
+  t.same(missing.json(), { mine: 'ERR_MISSING_TOKEN' })
+  const down = await app.inject({ url: '/', headers: bearer('down') })
+  t.equal(down.statusCode, 503)
+  t.equal(down.headers['retry-after'], '30')
+  t.same(down.json(), { mine: 'ERR_VERIFIER_UNAVAILABLE', reason: 'timeout' })
+  t.equal(seen.length, 3)
+  t.ok(seen.every(isBearerError))
+  const cause = (seen[2] as Error).cause as Error
+  t.equal(cause.message, 'JWKS at https://internal.example/jwks timed out', 'cause kept')
+})
+
+t.test('a user error handler that passes the error on still gets the plugin body', async (t) => {
+  const { app } = buildApp(t)
+  let calls = 0
+  app.setErrorHandler((error, _request, reply) => {
+    calls++
+    return reply.send(error)
+  })
+  await app.register(bearerAuth, { verifier: standardVerifier() })
+  app.get('/', async () => 'ok')
+  const res = await app.inject({ url: '/', headers: bearer('expired') })
+  t.equal(calls, 1)
+  t.equal(res.statusCode, 401)
+  t.equal(res.body, '{"error":"invalid_token","error_description":"The access token expired"}')
+  t.equal(res.headers['content-length'], String(Buffer.byteLength(res.body)))
+})
+
+t.test('application errors and replies are not rewritten', async (t) => {
+  const { app } = buildApp(t)
+  await app.register(bearerAuth, { verifier: standardVerifier() })
+  app.get('/boom', async () => {
+    throw Object.assign(new Error('The access token expired'), { statusCode: 401 })
+  })
+  app.get('/text', async (_request, reply) =>
+    reply.code(401).send('{"statusCode":401,"code":"ERR_INVALID_TOKEN","error":"x","message":"m"}'),
+  )
+  const boom = await app.inject({ url: '/boom', headers: bearer('good') })
+  t.equal(boom.statusCode, 401)
+  t.same(boom.json(), {
+    statusCode: 401,
+    error: 'Unauthorized',
+    message: 'The access token expired',
+  })
+  const text = await app.inject({ url: '/text', headers: bearer('good') })
+  t.equal(text.body, '{"statusCode":401,"code":"ERR_INVALID_TOKEN","error":"x","message":"m"}')
+})
