@@ -1,0 +1,189 @@
+import {
+  DEFAULT_MAX_TOKEN_LENGTH,
+  Refusal,
+  defineVerifier,
+  tokenCacheKey,
+  type VerifyFunction,
+} from '@bearerkit/core'
+import { LRUCache } from 'lru-cache'
+import { decide, parseAnswer, type Answer, type Policy } from './lib/answer.js'
+import { createEndpointResolver } from './lib/endpoint.js'
+import { introspect } from './lib/introspect.js'
+import type { HttpGuards } from './lib/jwt-response.js'
+import { resolveOptions } from './lib/resolve-options.js'
+import { asUnavailable, unavailable } from './lib/unavailable.js'
+import type { IntrospectionVerifier, IntrospectionVerifierOptions } from './options.js'
+
+/** A cached answer and the instant (milliseconds since the epoch) it dies. */
+type Entry = Answer & { readonly until: number }
+
+// RFC 6750 §2.1 b64token: anything else cannot have come from an Authorization header and is
+// refused before it costs a request.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+const MALFORMED = new Refusal('malformed', 'The access token is malformed')
+
+/**
+ * Creates a verifier that asks the authorization server about each token (RFC 7662 token
+ * introspection), with a bounded cache in front.
+ *
+ * - the endpoint is `introspectionUrl`, or discovered from `issuer` (RFC 8414, then OpenID
+ *   Connect Discovery);
+ * - requests carry `token_type_hint=access_token` and client authentication
+ *   (`client_secret_basic` by default, `client_secret_post`, `private_key_jwt` or `none`); they
+ *   have a deadline and a size limit, never follow redirects, and are retried (with jitter) only
+ *   after a network error or a 5xx;
+ * - an answer is active only when `active` is the boolean `true`; it is then refused when `exp`
+ *   has passed, when `token_type` is not an access token type, when it is sender-constrained
+ *   (`cnf`), when `iss` differs from `issuer`, when `aud` names none of `audience`, or when a
+ *   required scope is missing;
+ * - answers are cached under a SHA-256 of the token until min(ttl, `exp`), inactive answers for
+ *   `negativeTtl`; every check above runs again on each use, and identical concurrent requests
+ *   share one introspection;
+ * - a failure (down, slow, 5xx, redirect, oversized or malformed answer) rejects with
+ *   `VerifierUnavailableError` carrying `retryAfter`, and is never cached.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the option at fault.
+ * @see https://www.rfc-editor.org/rfc/rfc7662 RFC 7662
+ * @see https://www.rfc-editor.org/rfc/rfc9701 RFC 9701 (signed answers, option `jwtResponse`)
+ * @example
+ * ```ts
+ * const verifier = createIntrospectionVerifier({
+ *   issuer: 'https://login.example.com',
+ *   audience: 'https://api.example.com/mcp',
+ *   clientId: 'mcp-server',
+ *   clientSecret: process.env.INTROSPECTION_SECRET,
+ *   requiredScopes: ['mcp:tools'],
+ * })
+ * const accessToken = await verifier.verifyToken(token) // null when refused
+ * ```
+ */
+export function createIntrospectionVerifier(
+  options: IntrospectionVerifierOptions,
+): IntrospectionVerifier {
+  const settings = resolveOptions(options)
+  const { now } = settings
+  const closer = new AbortController()
+  const guards: HttpGuards = {
+    timeout: settings.timeout,
+    maxBytes: settings.maxResponseBytes,
+    signal: closer.signal,
+    fetch: settings.fetch,
+    now,
+  }
+  const policy: Policy = {
+    issuer: settings.issuer,
+    audience: settings.audience,
+    requiredScopes: settings.requiredScopes,
+  }
+  const endpoint = createEndpointResolver(settings, guards)
+  const cacheSettings = settings.cache
+  const cache =
+    cacheSettings === null ? null : new LRUCache<string, Entry>({ max: cacheSettings.max })
+  const ttl = (cacheSettings?.ttl ?? 0) * 1000
+  const negativeTtl = (cacheSettings?.negativeTtl ?? 0) * 1000
+  const inFlight = new Map<string, Promise<Entry>>()
+  // Bumped by clear(): an introspection that started before it must not refill the cache.
+  let generation = 0
+
+  const load = async (key: string, token: string): Promise<Entry> => {
+    const started = generation
+    let answer: Answer
+    try {
+      const document = await introspect(token, await endpoint(), settings, guards)
+      answer = parseAnswer(token, document, settings.claims)
+    } catch (error) {
+      throw asUnavailable(error, 'Token introspection')
+    }
+    const at = now()
+    let until: number
+    if (answer.accessToken === null) {
+      until = at + negativeTtl
+    } else {
+      // The entry never outlives the token: min(ttl, exp).
+      const expiresAt = answer.accessToken.expiresAt
+      until = expiresAt === undefined ? at + ttl : Math.min(at + ttl, expiresAt * 1000)
+    }
+    const entry: Entry = { ...answer, until }
+    if (cache !== null && until > at && started === generation) cache.set(key, entry)
+    return entry
+  }
+
+  const check: VerifyFunction = async (token, verifyOptions) => {
+    if (closer.signal.aborted) throw closer.signal.reason
+    const key = tokenCacheKey(token)
+    if (cache !== null) {
+      const hit = cache.get(key)
+      if (hit !== undefined) {
+        const at = now()
+        // A hit is judged against the clock every time and never extends its entry.
+        if (at < hit.until) return decide(hit, token, at, policy)
+        cache.delete(key)
+      }
+    }
+    if (token.length > DEFAULT_MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) return MALFORMED
+    let pending = inFlight.get(key)
+    if (pending === undefined) {
+      const started = load(key, token)
+      pending = started
+      inFlight.set(key, started)
+      const forget = (): void => {
+        if (inFlight.get(key) === started) inFlight.delete(key)
+      }
+      started.then(forget, forget)
+    }
+    const entry =
+      verifyOptions.signal === undefined
+        ? await pending
+        : await raceAbort(pending, verifyOptions.signal)
+    return decide(entry, token, now(), policy)
+  }
+
+  const verifier = defineVerifier('introspection', check)
+  return {
+    verifyToken: verifier.verifyToken.bind(verifier),
+    async ready() {
+      if (closer.signal.aborted) throw closer.signal.reason
+      try {
+        const { keys } = await endpoint()
+        if (keys?.kind === 'remote' && !keys.jwks.fresh) await keys.jwks.reload()
+      } catch (error) {
+        throw asUnavailable(error, 'Token introspection setup')
+      }
+    },
+    clear() {
+      generation++
+      cache?.clear()
+      inFlight.clear()
+    },
+    get size() {
+      return cache?.size ?? 0
+    },
+    close() {
+      if (!closer.signal.aborted) {
+        closer.abort(unavailable('The introspection verifier is closed', 'closed'))
+        generation++
+        cache?.clear()
+        inFlight.clear()
+      }
+      return Promise.resolve()
+    },
+  }
+}
+
+// Each caller may give up on a shared introspection without cancelling it for the others.
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error as Error)
+      },
+    )
+  })
+}

@@ -1,0 +1,113 @@
+import type { KeyObject } from 'node:crypto'
+import { httpRequest, isVerifierUnavailable, parseRetryAfter } from '@bearerkit/core'
+import {
+  createRemoteJWKSet,
+  customFetch,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  type RemoteJWKSet,
+} from 'jose'
+import type { JwtResponseSettings } from './resolve-options.js'
+import { unavailable } from './unavailable.js'
+
+/** RFC 9701 §4: media type of a signed introspection response, asked for and required. */
+export const JWT_RESPONSE_TYPE = 'application/token-introspection+jwt'
+/** RFC 9701 §5: `typ` header of a signed introspection response. */
+const JWT_RESPONSE_TYP = 'token-introspection+jwt'
+const JWT_CONTENT_TYPE = /^application\/token-introspection\+jwt\s*(?:;|$)/i
+
+/** The HTTP guards every request shares. */
+export interface HttpGuards {
+  readonly timeout: number
+  readonly maxBytes: number
+  readonly signal: AbortSignal
+  readonly fetch: typeof fetch | undefined
+  readonly now: () => number
+}
+
+/** Where the keys of signed responses come from. */
+export type ResponseKeys =
+  | { readonly kind: 'static'; readonly key: KeyObject }
+  | { readonly kind: 'remote'; readonly jwks: RemoteJWKSet }
+
+/**
+ * A JWKS fetched with the same guards as every other request (deadline, size limit, no
+ * redirects): jose's own fetch is replaced by core's `httpRequest`, whose failures reach the
+ * caller as `VerifierUnavailableError`.
+ */
+export function remoteKeys(url: URL, guards: HttpGuards): ResponseKeys {
+  const fetchJwks = async (href: string): Promise<Response> => {
+    const response = await httpRequest(href, 'JWKS request', {
+      timeout: guards.timeout,
+      maxBytes: guards.maxBytes,
+      signal: guards.signal,
+      headers: { accept: 'application/json, application/jwk-set+json' },
+      ...(guards.fetch === undefined ? {} : { fetch: guards.fetch }),
+    })
+    if (response.status !== 200) {
+      throw unavailable('JWKS request: the server answered with an unexpected status', 'status', {
+        retryAfter: parseRetryAfter(response.headers.get('retry-after'), guards.now()),
+      })
+    }
+    return new Response(response.body, { status: 200 })
+  }
+  const jwks = createRemoteJWKSet(url, { [customFetch]: fetchJwks })
+  return { kind: 'remote', jwks }
+}
+
+/** A static verification key. */
+export function staticKey(key: KeyObject): ResponseKeys {
+  return { kind: 'static', key }
+}
+
+/**
+ * Verifies an RFC 9701 response and returns its `token_introspection` member, unvalidated (the
+ * caller validates it as any introspection answer). Content type, signature, `typ`, `iss`, `aud`
+ * and `iat` are checked; any failure is `VerifierUnavailableError`, because a response that cannot
+ * be trusted says nothing about the token.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9701#section-5 RFC 9701 §5
+ * @see https://www.rfc-editor.org/rfc/rfc9701#section-8.1 RFC 9701 §8.1 (cross-JWT confusion)
+ */
+export async function verifyJwtResponse(
+  contentType: string | null,
+  body: string,
+  keys: ResponseKeys,
+  settings: JwtResponseSettings,
+  expected: { readonly issuer: string; readonly clientId: string; readonly at: number },
+): Promise<unknown> {
+  // RFC 9701 §4: asked for a JWT, a plain JSON answer is a downgrade and is not accepted.
+  if (!JWT_CONTENT_TYPE.test(contentType ?? '')) {
+    throw unavailable(
+      'The introspection response is not an application/token-introspection+jwt document',
+      'content_type',
+    )
+  }
+  const getKey: JWTVerifyGetKey | KeyObject = keys.kind === 'static' ? keys.key : keys.jwks
+  let payload: Record<string, unknown>
+  try {
+    const verified = await jwtVerify(body.trim(), getKey as JWTVerifyGetKey, {
+      algorithms: [...settings.algorithms],
+      issuer: expected.issuer,
+      audience: expected.clientId,
+      typ: JWT_RESPONSE_TYP,
+      currentDate: new Date(expected.at),
+      clockTolerance: settings.clockTolerance,
+      maxTokenAge: settings.maxAge,
+      requiredClaims: ['iat'],
+    })
+    payload = verified.payload
+  } catch (error) {
+    if (isVerifierUnavailable(error)) throw error
+    const code = (error as { code?: unknown } | null)?.code
+    if (code === 'ERR_JWKS_NO_MATCHING_KEY') {
+      throw unavailable('The signed introspection response names no known key', 'no_key', {
+        cause: error,
+      })
+    }
+    throw unavailable('The signed introspection response is not valid', 'invalid_response', {
+      cause: error,
+    })
+  }
+  return payload.token_introspection
+}

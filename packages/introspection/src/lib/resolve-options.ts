@@ -1,0 +1,311 @@
+import type { KeyObject } from 'node:crypto'
+import {
+  DEFAULT_HTTP_TIMEOUT,
+  invalidArgument,
+  isScopeToken,
+  resolveClaimMapping,
+  validateUrl,
+  type ClaimMapping,
+} from '@bearerkit/core'
+import type { ClientAuthMethod, IntrospectionVerifierOptions } from '../options.js'
+import {
+  ASYMMETRIC_ALGORITHMS,
+  importSigningKey,
+  importVerificationKey,
+  type SigningKey,
+} from './keys.js'
+
+/** Default body limit of every response the verifier reads. */
+export const DEFAULT_INTROSPECTION_MAX_BYTES = 64 * 1024
+
+/** Client authentication, checked. */
+export type ClientAuth =
+  | {
+      readonly method: 'client_secret_basic' | 'client_secret_post'
+      readonly clientId: string
+      readonly clientSecret: string
+    }
+  | {
+      readonly method: 'private_key_jwt'
+      readonly clientId: string
+      readonly signingKey: SigningKey
+    }
+  | { readonly method: 'none'; readonly clientId: string | undefined }
+
+/** RFC 9701 settings, checked. `key` and `jwksUri` absent: the metadata's `jwks_uri`. */
+export interface JwtResponseSettings {
+  readonly key: KeyObject | undefined
+  readonly jwksUri: URL | undefined
+  readonly algorithms: readonly string[]
+  readonly clockTolerance: number
+  readonly maxAge: number
+}
+
+/** Every option checked and defaulted. */
+export interface Settings {
+  readonly introspectionUrl: URL | undefined
+  readonly issuer: string | undefined
+  readonly audience: readonly string[] | null
+  readonly clientAuth: ClientAuth
+  readonly requiredScopes: readonly string[]
+  readonly claims: Readonly<Required<ClaimMapping>>
+  readonly timeout: number
+  readonly retries: number
+  readonly maxResponseBytes: number
+  readonly cache: {
+    readonly max: number
+    readonly ttl: number
+    readonly negativeTtl: number
+  } | null
+  readonly jwtResponse: JwtResponseSettings | null
+  readonly now: () => number
+  readonly fetch: typeof fetch | undefined
+}
+
+const METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+]
+
+function nonEmptyString(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') {
+    throw invalidArgument(option, 'must be a non-empty string')
+  }
+  return value
+}
+
+function seconds(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalidArgument(option, 'must be a finite number of seconds >= 0')
+  }
+  return value
+}
+
+function integer(
+  option: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalidArgument(option, `must be an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function resolveAudience(value: unknown): readonly string[] | null {
+  const problem =
+    'is required: the audience of this resource server (a string or an array of strings), or null to skip the audience check'
+  if (value === null) return null
+  if (typeof value === 'string' && value !== '') return Object.freeze([value])
+  if (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((v) => typeof v === 'string' && v !== '')
+  ) {
+    return Object.freeze([...(value as string[])])
+  }
+  throw invalidArgument('options.audience', problem)
+}
+
+function resolveClientAuth(options: IntrospectionVerifierOptions): ClientAuth {
+  const method = options.clientAuthMethod ?? 'client_secret_basic'
+  if (!METHODS.includes(method)) {
+    throw invalidArgument('options.clientAuthMethod', `must be one of ${METHODS.join(', ')}`)
+  }
+  if (method !== 'private_key_jwt') {
+    if (options.privateKey !== undefined) {
+      throw invalidArgument(
+        'options.privateKey',
+        "is only used with clientAuthMethod 'private_key_jwt'",
+      )
+    }
+    if (options.privateKeyAlg !== undefined) {
+      throw invalidArgument(
+        'options.privateKeyAlg',
+        "is only used with clientAuthMethod 'private_key_jwt'",
+      )
+    }
+  }
+  if ((method === 'private_key_jwt' || method === 'none') && options.clientSecret !== undefined) {
+    throw invalidArgument('options.clientSecret', `is not used with clientAuthMethod '${method}'`)
+  }
+  switch (method) {
+    case 'client_secret_basic':
+    case 'client_secret_post':
+      return {
+        method,
+        clientId: nonEmptyString('options.clientId', options.clientId),
+        clientSecret: nonEmptyString('options.clientSecret', options.clientSecret),
+      }
+    case 'private_key_jwt': {
+      const clientId = nonEmptyString('options.clientId', options.clientId)
+      if (options.privateKey === undefined) {
+        throw invalidArgument(
+          'options.privateKey',
+          "is required with clientAuthMethod 'private_key_jwt'",
+        )
+      }
+      return {
+        method,
+        clientId,
+        signingKey: importSigningKey(
+          'options.privateKey',
+          options.privateKey,
+          options.privateKeyAlg,
+        ),
+      }
+    }
+    case 'none':
+      return {
+        method,
+        clientId:
+          options.clientId === undefined
+            ? undefined
+            : nonEmptyString('options.clientId', options.clientId),
+      }
+  }
+}
+
+function resolveJwtResponse(
+  value: unknown,
+  issuer: string | undefined,
+  clientAuth: ClientAuth,
+): JwtResponseSettings | null {
+  if (value === undefined || value === false) return null
+  if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw invalidArgument('options.jwtResponse', 'must be a boolean or an options object')
+  }
+  const given = value === true ? {} : (value as Record<string, unknown>)
+  // RFC 9701 §5: iss is the authorization server and aud the client; both must be known.
+  if (issuer === undefined) {
+    throw invalidArgument(
+      'options.issuer',
+      'is required with jwtResponse (the JWT iss is checked against it)',
+    )
+  }
+  if (clientAuth.clientId === undefined) {
+    throw invalidArgument(
+      'options.clientId',
+      'is required with jwtResponse (the JWT aud is checked against it)',
+    )
+  }
+  if (given.key !== undefined && given.jwksUri !== undefined) {
+    throw invalidArgument('options.jwtResponse', 'takes key or jwksUri, not both')
+  }
+  const key =
+    given.key === undefined
+      ? undefined
+      : importVerificationKey('options.jwtResponse.key', given.key)
+  const jwksUri =
+    given.jwksUri === undefined
+      ? undefined
+      : validateUrl('options.jwtResponse.jwksUri', given.jwksUri)
+  let algorithms = ASYMMETRIC_ALGORITHMS
+  if (given.algorithms !== undefined) {
+    const list = given.algorithms
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      !list.every((a) => typeof a === 'string' && ASYMMETRIC_ALGORITHMS.includes(a))
+    ) {
+      throw invalidArgument(
+        'options.jwtResponse.algorithms',
+        `must be a non-empty array of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
+      )
+    }
+    algorithms = Object.freeze([...(list as string[])])
+  }
+  return Object.freeze({
+    key,
+    jwksUri,
+    algorithms,
+    clockTolerance: seconds('options.jwtResponse.clockTolerance', given.clockTolerance, 5),
+    maxAge: seconds('options.jwtResponse.maxAge', given.maxAge, 300),
+  })
+}
+
+/**
+ * Checks every option up front and fills in defaults.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the option at fault.
+ */
+export function resolveOptions(options: IntrospectionVerifierOptions): Settings {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidArgument('options', 'must be an object')
+  }
+  const introspectionUrl =
+    options.introspectionUrl === undefined
+      ? undefined
+      : validateUrl('options.introspectionUrl', options.introspectionUrl)
+  let issuer: string | undefined
+  if (options.issuer !== undefined) {
+    validateUrl('options.issuer', options.issuer)
+    issuer = String(options.issuer)
+  }
+  if (introspectionUrl === undefined && issuer === undefined) {
+    throw invalidArgument(
+      'options.introspectionUrl',
+      'is required unless options.issuer is given for discovery',
+    )
+  }
+  const audience = resolveAudience(options.audience)
+  const clientAuth = resolveClientAuth(options)
+  let requiredScopes: readonly string[] = Object.freeze([])
+  if (options.requiredScopes !== undefined) {
+    const scopes: unknown = options.requiredScopes
+    if (!Array.isArray(scopes) || !scopes.every((s) => isScopeToken(s))) {
+      throw invalidArgument('options.requiredScopes', 'must be an array of scope tokens')
+    }
+    requiredScopes = Object.freeze([...new Set(scopes as string[])])
+  }
+  const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw invalidArgument('options.timeout', 'must be a positive number of milliseconds')
+  }
+  let cache: Settings['cache'] = null
+  if (options.cache !== false) {
+    const given: unknown = options.cache ?? {}
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+      throw invalidArgument('options.cache', 'must be an options object or false')
+    }
+    const c = given as Record<string, unknown>
+    cache = Object.freeze({
+      max: integer('options.cache.max', c.max, 10_000, 1, Number.MAX_SAFE_INTEGER),
+      ttl: seconds('options.cache.ttl', c.ttl, 60),
+      negativeTtl: seconds('options.cache.negativeTtl', c.negativeTtl, 5),
+    })
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw invalidArgument('options.now', 'must be a function returning milliseconds')
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw invalidArgument('options.fetch', 'must be a fetch function')
+  }
+  return Object.freeze({
+    introspectionUrl,
+    issuer,
+    audience,
+    clientAuth,
+    requiredScopes,
+    claims: resolveClaimMapping(options.claims),
+    timeout,
+    retries: integer('options.retries', options.retries, 1, 0, 5),
+    maxResponseBytes: integer(
+      'options.maxResponseBytes',
+      options.maxResponseBytes,
+      DEFAULT_INTROSPECTION_MAX_BYTES,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    cache,
+    jwtResponse: resolveJwtResponse(options.jwtResponse, issuer, clientAuth),
+    now: options.now ?? Date.now,
+    fetch: options.fetch,
+  })
+}

@@ -1,0 +1,151 @@
+import type { KeyObject } from 'node:crypto'
+import type { ClaimMapping, TokenVerifier } from '@bearerkit/core'
+import type { JWK } from 'jose'
+
+/**
+ * How the verifier authenticates to the introspection endpoint.
+ *
+ * - `client_secret_basic`: HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1);
+ * - `client_secret_post`: `client_id` and `client_secret` in the request body;
+ * - `private_key_jwt`: a short-lived client assertion signed with `privateKey` (RFC 7523 §2.2);
+ * - `none`: no client authentication (only `client_id`, when given, is sent).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 RFC 6749 §2.3.1
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2 RFC 7523 §2.2
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1 RFC 7662 §2.1
+ */
+export type ClientAuthMethod =
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
+
+/**
+ * A key given as a JWK object, a Node `KeyObject` or a PEM string (PKCS#8 or SPKI as the use
+ * requires).
+ */
+export type KeyInput = JWK | KeyObject | string
+
+/**
+ * The introspection result cache. Durations are in seconds, on the token time scale.
+ *
+ * @example
+ * ```ts
+ * createIntrospectionVerifier({ ...options, cache: { max: 50_000, ttl: 30, negativeTtl: 0 } })
+ * ```
+ */
+export interface IntrospectionCacheOptions {
+  /** Most entries held; the least recently used go first. Default 10,000. */
+  max?: number
+  /**
+   * Longest an active answer is reused, in seconds; never past the token's `exp`. Default 60.
+   * A token revoked at the authorization server stays accepted here until its entry dies.
+   */
+  ttl?: number
+  /** How long an inactive answer is reused, in seconds. Default 5; 0 disables it. */
+  negativeTtl?: number
+}
+
+/**
+ * RFC 9701 signed introspection responses. The verifier asks for
+ * `application/token-introspection+jwt` and accepts nothing else; the JWT must carry
+ * `typ: token-introspection+jwt`, `iss` equal to `issuer`, `aud` equal to `clientId`, an `iat`
+ * no older than `maxAge`, and a valid signature by a key of the authorization server.
+ *
+ * Keys come from `key`, else from `jwksUri`, else from the `jwks_uri` of the issuer's metadata.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9701#section-5 RFC 9701 §5
+ * @example
+ * ```ts
+ * createIntrospectionVerifier({ ...options, jwtResponse: { algorithms: ['ES256'] } })
+ * ```
+ */
+export interface JwtResponseOptions {
+  /** JWKS of the authorization server. Default: `jwks_uri` from the issuer's metadata. */
+  jwksUri?: string
+  /** A static public key of the authorization server, instead of a JWKS. */
+  key?: KeyInput
+  /**
+   * Accepted signing algorithms. Default: the asymmetric JWS algorithms (RS*, PS*, ES*, EdDSA,
+   * Ed25519); `none` and symmetric algorithms are never accepted.
+   */
+  algorithms?: readonly string[]
+  /** Allowed clock skew when checking the response's `iat` and `exp`, in seconds. Default 5. */
+  clockTolerance?: number
+  /** Oldest accepted response, by its `iat`, in seconds. Default 300. */
+  maxAge?: number
+}
+
+/**
+ * Options of `createIntrospectionVerifier`. Durations on the token time scale are in seconds;
+ * `timeout` is in milliseconds.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662 RFC 7662
+ */
+export interface IntrospectionVerifierOptions {
+  /** The introspection endpoint. Required unless `issuer` is given (then discovered). */
+  introspectionUrl?: string
+  /**
+   * The authorization server's issuer identifier. Used to discover the endpoint (RFC 8414, then
+   * OpenID Connect Discovery) when `introspectionUrl` is absent, and checked against the `iss`
+   * of every answer that carries one.
+   */
+  issuer?: string
+  /**
+   * The audience of this resource server: an answer must name one of these in `aud`.
+   * Required; skipping the check takes an explicit `null`.
+   */
+  audience: string | readonly string[] | null
+  /** Client id of this resource server at the authorization server. */
+  clientId?: string
+  /** Client secret, for `client_secret_basic` and `client_secret_post`. */
+  clientSecret?: string
+  /** Default `client_secret_basic`. */
+  clientAuthMethod?: ClientAuthMethod
+  /** Private key for `private_key_jwt` (a private JWK, a private `KeyObject` or a PKCS#8 PEM). */
+  privateKey?: KeyInput
+  /**
+   * JWS algorithm of the client assertion. Default: the JWK's `alg`, else RS256 for RSA, PS256
+   * for RSA-PSS, ES256/ES384/ES512 by curve, EdDSA for Ed25519.
+   */
+  privateKeyAlg?: string
+  /** Scopes every accepted token must carry. Default none. */
+  requiredScopes?: readonly string[]
+  /** Where to find client id, scopes and subject among the answer's members. */
+  claims?: ClaimMapping
+  /** Deadline of each HTTP attempt, in milliseconds. Default 5,000. */
+  timeout?: number
+  /**
+   * Extra attempts after a network error or a 5xx answer without `Retry-After` (0 to 5).
+   * Default 1. Timeouts and other failures are not retried.
+   */
+  retries?: number
+  /** Largest accepted response body (introspection, metadata, JWKS), in bytes. Default 64 KiB. */
+  maxResponseBytes?: number
+  /** The result cache, or `false` for none. Default `{ max: 10_000, ttl: 60, negativeTtl: 5 }`. */
+  cache?: IntrospectionCacheOptions | false
+  /** Ask for and require RFC 9701 signed responses. Default `false`. */
+  jwtResponse?: boolean | JwtResponseOptions
+  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number
+  /** The `fetch` to use. Default: the global one. */
+  fetch?: typeof fetch
+}
+
+/**
+ * A {@link TokenVerifier} backed by an introspection endpoint, with a few extras.
+ */
+export interface IntrospectionVerifier extends TokenVerifier {
+  /**
+   * Resolves once the endpoint is known (discovery done) and, for RFC 9701 responses with a
+   * JWKS, the keys are loaded. Rejects with `VerifierUnavailableError` when that fails; calling
+   * it is optional, the first verification does the same work.
+   */
+  ready(): Promise<void>
+  /** Drops every cached answer (after a revocation event, say). */
+  clear(): void
+  /** Number of cached answers held now (live or not yet evicted). */
+  readonly size: number
+  /**
+   * Aborts requests in flight, drops the cache, and makes every later call reject with
+   * `VerifierUnavailableError` (reason `closed`).
+   */
+  close(): Promise<void>
+}
