@@ -1,0 +1,240 @@
+/**
+ * An MCP server on Fastify behind @bearerkit/fastify: Streamable HTTP transport, `req.auth` for the
+ * SDK's tool handlers, one tool that needs an extra scope (403 step-up), and sessions bound to the
+ * principal that created them (another principal's session id is answered 404).
+ *
+ * Run it:
+ *   BEARERKIT_TYPE=jwt BEARERKIT_ISSUER=https://login.example.com/ \
+ *   BEARERKIT_AUDIENCE=http://127.0.0.1:3000/mcp \
+ *   MCP_RESOURCE_URL=http://127.0.0.1:3000/mcp MCP_AUTHORIZATION_SERVER=https://login.example.com/ \
+ *   node examples/dist/mcp-server.js
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { pathToFileURL } from 'node:url'
+import {
+  createVerifier,
+  verifierConfigFromEnv,
+  type AccessToken,
+  type TokenVerifier,
+  type VerifierConfig,
+} from '@bearerkit/core'
+import { bearerAuth, createSessionBinding, requireScopes } from '@bearerkit/fastify'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
+import { z } from 'zod'
+
+/** Scope every MCP request needs. */
+export const TOOLS_SCOPE = 'mcp:tools'
+/** Extra scope of the `reset_counter` tool. */
+export const ADMIN_SCOPE = 'mcp:admin'
+
+/** Tools that need more than {@link TOOLS_SCOPE}, checked before the request reaches the SDK. */
+const TOOL_SCOPES: Readonly<Record<string, readonly string[]>> = {
+  reset_counter: [ADMIN_SCOPE],
+}
+
+/** Options of {@link createMcpApp}. */
+export interface McpAppOptions {
+  /** Any bearerkit verifier, or a config object for createVerifier. */
+  verifier: TokenVerifier | VerifierConfig
+  /** The MCP endpoint's canonical URL: the audience tokens must carry (RFC 8707). */
+  resourceUrl: string
+  /** Issuers of the authorization servers clients should use (RFC 9728). */
+  authorizationServers: readonly string[]
+  /** Fastify logger options. */
+  logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * The SDK's `AuthInfo` for a verified token, which tool handlers receive as `extra.authInfo`.
+ */
+export function toAuthInfo(token: AccessToken): AuthInfo {
+  return {
+    token: token.token,
+    clientId: token.clientId,
+    scopes: [...token.scopes],
+    ...(token.expiresAt === undefined ? {} : { expiresAt: token.expiresAt }),
+    ...(token.resource === undefined ? {} : { resource: new URL(token.resource) }),
+    extra: { subject: token.subject ?? null, issuer: token.issuer ?? null },
+  }
+}
+
+function buildMcpServer(): McpServer {
+  const server = new McpServer({ name: 'bearerkit-example', version: '0.1.0' })
+  let counter = 0
+  server.registerTool(
+    'whoami',
+    { description: 'Who the access token speaks for' },
+    ({ authInfo }) => ({
+      content: [
+        {
+          type: 'text',
+          text: JSON.stringify({ clientId: authInfo?.clientId, ...authInfo?.extra }),
+        },
+      ],
+    }),
+  )
+  server.registerTool(
+    'increment',
+    { description: 'Adds to a per-session counter', inputSchema: { by: z.number().int() } },
+    ({ by }) => {
+      counter += by
+      return { content: [{ type: 'text', text: String(counter) }] }
+    },
+  )
+  server.registerTool(
+    'reset_counter',
+    { description: `Resets the counter (needs ${ADMIN_SCOPE})` },
+    ({ authInfo }) => {
+      // Checked at the HTTP layer already (a 403 the client can step up from); kept here so the
+      // tool stays safe if it is ever mounted without that check.
+      if (!authInfo?.scopes.includes(ADMIN_SCOPE)) {
+        return { isError: true, content: [{ type: 'text', text: `needs ${ADMIN_SCOPE}` }] }
+      }
+      counter = 0
+      return { content: [{ type: 'text', text: '0' }] }
+    },
+  )
+  return server
+}
+
+/**
+ * Builds the Fastify app (not listening): bearerAuth on the whole app, the RFC 9728 metadata route,
+ * and `/mcp` for POST, GET (SSE) and DELETE.
+ */
+export async function createMcpApp(options: McpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false })
+  const transports = new Map<string, StreamableHTTPServerTransport>()
+  const sessions = createSessionBinding({
+    onEvict: (id) => void transports.get(id)?.close(),
+  })
+
+  await app.register(bearerAuth, {
+    verifier: options.verifier,
+    requiredScopes: [TOOLS_SCOPE],
+    resource: {
+      url: options.resourceUrl,
+      authorizationServers: options.authorizationServers,
+      scopesSupported: [TOOLS_SCOPE, ADMIN_SCOPE],
+      resourceName: 'bearerkit example MCP server',
+    },
+  })
+
+  // A tools/call for a tool with its own scopes: 403 insufficient_scope listing every scope needed.
+  const checkToolScopes = (
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    done: (error?: Error) => void,
+  ): void => {
+    const messages: unknown[] = Array.isArray(request.body) ? request.body : [request.body]
+    try {
+      for (const message of messages) {
+        const call = message as { method?: unknown; params?: { name?: unknown } } | null
+        if (call?.method !== 'tools/call' || typeof call.params?.name !== 'string') continue
+        const needed = TOOL_SCOPES[call.params.name]
+        if (needed !== undefined) requireScopes(request, needed)
+      }
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    done()
+  }
+
+  const handle = async (
+    transport: StreamableHTTPServerTransport,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> => {
+    // The SDK reads the verified token from req.auth and hands it to tools as extra.authInfo.
+    const raw = request.raw as IncomingMessage & { auth?: AuthInfo }
+    if (request.accessToken !== null) raw.auth = toAuthInfo(request.accessToken)
+    reply.hijack()
+    await transport.handleRequest(raw, reply.raw, request.body)
+  }
+
+  const openSession = async (request: FastifyRequest): Promise<StreamableHTTPServerTransport> => {
+    const principal = request.principal
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        transports.set(id, transport)
+        // Bind the session to its creator (MCP security best practices, session hijacking).
+        if (principal !== null) sessions.bind(id, principal)
+      },
+    })
+    transport.onclose = () => {
+      const id = transport.sessionId
+      if (id !== undefined) {
+        transports.delete(id)
+        sessions.unbind(id)
+      }
+    }
+    await buildMcpServer().connect(transport)
+    return transport
+  }
+
+  const noSession = (reply: FastifyReply, status: number, message: string): FastifyReply =>
+    reply.code(status).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null })
+
+  app.post('/mcp', { preHandler: [sessions.guard, checkToolScopes] }, async (request, reply) => {
+    const sessionId = request.headers['mcp-session-id']
+    if (typeof sessionId === 'string') {
+      const transport = transports.get(sessionId)
+      if (transport === undefined) return noSession(reply, 404, 'Session not found')
+      return handle(transport, request, reply)
+    }
+    if (!isInitializeRequest(request.body)) {
+      return noSession(reply, 400, 'Bad Request: no session id and not an initialize request')
+    }
+    return handle(await openSession(request), request, reply)
+  })
+
+  // GET opens the server-to-client SSE stream; DELETE ends the session. Both need a session.
+  const existing = async (request: FastifyRequest, reply: FastifyReply) => {
+    const sessionId = request.headers['mcp-session-id']
+    const transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined
+    if (transport === undefined) return noSession(reply, 400, 'Bad Request: unknown session')
+    return handle(transport, request, reply)
+  }
+  app.get('/mcp', { preHandler: sessions.guard }, existing)
+  app.delete('/mcp', { preHandler: sessions.guard }, existing)
+
+  app.addHook('onClose', async () => {
+    await Promise.all([...transports.values()].map((transport) => transport.close()))
+  })
+  return app
+}
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000)
+  const resourceUrl = process.env.MCP_RESOURCE_URL ?? `http://127.0.0.1:${port}/mcp`
+  const authorizationServer = process.env.MCP_AUTHORIZATION_SERVER
+  const config = verifierConfigFromEnv()
+  if (config === null || authorizationServer === undefined) {
+    throw new Error('Set BEARERKIT_TYPE (and its options) and MCP_AUTHORIZATION_SERVER')
+  }
+  const app = await createMcpApp({
+    verifier: await createVerifier(config),
+    resourceUrl,
+    authorizationServers: [authorizationServer],
+    logger: true,
+  })
+  await app.listen({ host: '127.0.0.1', port })
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+}
