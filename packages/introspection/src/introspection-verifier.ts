@@ -180,9 +180,10 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
         signal.removeEventListener('abort', onAbort)
         resolve(value)
       },
-      (error: unknown) => {
+      // Shared loads only ever reject with VerifierUnavailableError (see load).
+      (error: Error) => {
         signal.removeEventListener('abort', onAbort)
-        reject(error as Error)
+        reject(error)
       },
     )
   })

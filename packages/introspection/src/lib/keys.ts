@@ -90,8 +90,8 @@ export function importSigningKey(option: string, value: unknown, algOption: unkn
   }
   return Object.freeze({
     key,
-    alg: (wanted as string | undefined) ?? (allowed[0] as string),
-    kid: kid as string | undefined,
+    alg: wanted ?? (allowed[0] as string),
+    kid,
   })
 }
 

@@ -262,7 +262,7 @@ export function resolveOptions(options: IntrospectionVerifierOptions): Settings 
     if (!Array.isArray(scopes) || !scopes.every((s) => isScopeToken(s))) {
       throw invalidArgument('options.requiredScopes', 'must be an array of scope tokens')
     }
-    requiredScopes = Object.freeze([...new Set(scopes as string[])])
+    requiredScopes = Object.freeze([...new Set(scopes)])
   }
   const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
