@@ -25,3 +25,19 @@ export {
   type RegistrationErrorCode,
   type TokenErrorCode,
 } from './oauth-errors.js'
+export { constructRedirectUri } from './redirect-uri.js'
+export { handleAuthorizationRequest, type AuthorizationRequest } from './authorization-request.js'
+export {
+  JWT_BEARER_GRANT_TYPE,
+  authenticateClient,
+  handleTokenRequest,
+  type ClientCredentials,
+  type TokenRequest,
+  type TokenRequestOptions,
+} from './token-request.js'
+export {
+  MemoryProvider,
+  createMemoryProvider,
+  type IdentityAssertionGrant,
+  type MemoryProviderOptions,
+} from './memory-provider.js'
