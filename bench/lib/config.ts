@@ -1,0 +1,45 @@
+import type { HarnessOptions } from './harness.js'
+
+/** Sizes and durations of one run: the default run or `--quick`. */
+export interface BenchConfig {
+  readonly quick: boolean
+  readonly micro: HarnessOptions
+  readonly http: {
+    /** Warm-up per scenario before the rounds, in seconds. */
+    readonly warmupSeconds: number
+    /** Length of one round, in seconds. */
+    readonly roundSeconds: number
+    readonly rounds: number
+    /** Concurrent autocannon connections. */
+    readonly connections: number
+    /** Distinct tokens minted for the "new token on every request" scenarios. */
+    readonly pool: number
+  }
+  readonly scale: {
+    /** Distinct tokens pushed through the verified-token cache. */
+    readonly tokens: number
+    /** `max` of that cache. */
+    readonly cacheMax: number
+    /** Concurrent first uses of one opaque token. */
+    readonly concurrent: number
+    /** Tokens naming a random `kid`. */
+    readonly randomKids: number
+  }
+}
+
+/** The settings for a run; `quick` trades precision for time. */
+export function benchConfig(quick: boolean): BenchConfig {
+  return quick
+    ? {
+        quick,
+        micro: { warmupMs: 100, rounds: 3, roundMs: 120 },
+        http: { warmupSeconds: 0.5, roundSeconds: 1, rounds: 2, connections: 10, pool: 600 },
+        scale: { tokens: 200_000, cacheMax: 10_000, concurrent: 1000, randomKids: 10_000 },
+      }
+    : {
+        quick,
+        micro: { warmupMs: 300, rounds: 7, roundMs: 300 },
+        http: { warmupSeconds: 1, roundSeconds: 3, rounds: 3, connections: 10, pool: 2000 },
+        scale: { tokens: 1_000_000, cacheMax: 10_000, concurrent: 1000, randomKids: 10_000 },
+      }
+}

@@ -1,0 +1,40 @@
+/** Scenarios the HTTP benchmark server can run (one per child process). */
+export const SERVER_KINDS = [
+  'bare',
+  'raw-hook',
+  'fastify-jwt',
+  'fastify-jwt-cached',
+  'plugin-jwt',
+  'plugin-jwt-cached',
+  'plugin-introspection',
+] as const
+export type ServerKind = (typeof SERVER_KINDS)[number]
+
+/** Parent -> server. */
+export type ToServer =
+  | {
+      readonly type: 'start'
+      readonly kind: ServerKind
+      readonly publicPem: string
+      readonly issuer: string
+      readonly audience: string
+      /** `max` of the verified-token cache of the cached scenarios. */
+      readonly cacheMax: number
+    }
+  | { readonly type: 'cpu' }
+  | { readonly type: 'stop' }
+
+/** Server -> parent. */
+export type FromServer =
+  | {
+      readonly type: 'ready'
+      readonly port: number
+      /** The token to send, when the server made its own (the opaque introspection token). */
+      readonly token?: string
+    }
+  | {
+      readonly type: 'cpu'
+      /** CPU time of the server process so far (user + system), in microseconds. */
+      readonly micros: number
+    }
+  | { readonly type: 'error'; readonly message: string }

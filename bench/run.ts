@@ -1,0 +1,76 @@
+import { writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { benchConfig } from './lib/config.js'
+import { renderReport, type SectionResult } from './lib/report.js'
+import { runHttp } from './http.js'
+import { runMicro } from './micro.js'
+
+const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,scale]
+
+  --quick   fewer, shorter rounds and smaller scale runs (under a minute)
+  --only    run some sections only (RESULTS.md is then not written)`
+
+const SECTIONS = ['micro', 'http', 'scale'] as const
+type Section = (typeof SECTIONS)[number]
+
+function parseSections(value: string | undefined): readonly Section[] {
+  if (value === undefined) return SECTIONS
+  const picked = value.split(',').map((s) => s.trim())
+  for (const name of picked) {
+    if (!(SECTIONS as readonly string[]).includes(name)) {
+      throw new TypeError(`--only: unknown section ${JSON.stringify(name)}\n\n${USAGE}`)
+    }
+  }
+  return picked as Section[]
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  })
+  if (values.help) {
+    console.log(USAGE)
+    return
+  }
+  const sections = parseSections(values.only)
+  const config = benchConfig(values.quick)
+  const started = performance.now()
+  const log = (line: string): void => {
+    const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6)
+    process.stderr.write(`[${seconds}s] ${line}\n`)
+  }
+  const results: SectionResult[] = []
+  for (const section of sections) {
+    switch (section) {
+      case 'micro':
+        results.push(await runMicro(config, log))
+        break
+      case 'http':
+        results.push(await runHttp(config, log))
+        break
+      case 'scale':
+        break
+    }
+  }
+  const report = renderReport(
+    {
+      date: new Date(),
+      quick: config.quick,
+      durationSeconds: (performance.now() - started) / 1000,
+    },
+    results,
+  )
+  console.log(report)
+  if (sections.length === SECTIONS.length) {
+    const path = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
+    await writeFile(path, report)
+    log(`written to ${path}`)
+  }
+}
+
+await main()
