@@ -64,14 +64,21 @@ t.test('every upstream fault is VerifierUnavailableError with a reason', async (
 
 t.test('429 and 5xx carry the upstream Retry-After', async (t) => {
   nock(AS).get('/x').reply(503, 'busy', { 'retry-after': '7' })
-  await t.rejects(fetchJson(`${AS}/x`, 'Test'), { retryAfter: 7, headers: { 'retry-after': '7' } })
+  await t.rejects(fetchJson(`${AS}/x`, 'Test'), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    retryAfter: 7,
+    headers: { 'retry-after': '7' },
+  })
 })
 
 t.test('size limit: declared and streamed bodies', async (t) => {
   nock(AS)
     .get('/big')
     .reply(200, 'x'.repeat(2000), { 'content-type': 'application/json', 'content-length': '2000' })
-  await t.rejects(httpRequest(`${AS}/big`, 'Big', { maxBytes: 1000 }), { reason: 'too_large' })
+  await t.rejects(httpRequest(`${AS}/big`, 'Big', { maxBytes: 1000 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'too_large',
+  })
   // A body without content-length is counted while it streams.
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' })
@@ -81,6 +88,7 @@ t.test('size limit: declared and streamed bodies', async (t) => {
   })
   const base = await listen(t, server)
   await t.rejects(httpRequest(`${base}/stream`, 'Stream', { maxBytes: 1000 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'too_large',
   })
   const ok = await httpRequest(`${base}/stream`, 'Stream', { maxBytes: 2000 })
@@ -104,6 +112,7 @@ t.test('a hanging server times out within the deadline', async (t) => {
   })
   const stallBase = await listen(t, stall)
   await t.rejects(httpRequest(`${stallBase}/stall`, 'Stall', { timeout: 100 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'timeout',
   })
 })
@@ -150,7 +159,10 @@ t.test('a body stream that errors is a network failure', async (t) => {
       }),
       { status: 200 },
     )) as typeof fetch
-  await t.rejects(httpRequest(`${AS}/p`, 'Broken', { fetch: fakeFetch }), { reason: 'network' })
+  await t.rejects(httpRequest(`${AS}/p`, 'Broken', { fetch: fakeFetch }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'network',
+  })
 })
 
 t.test('parseRetryAfter', async (t) => {
@@ -210,10 +222,16 @@ t.test('discovery: RFC 8414 first, OpenID on a non-200, issuer must match', asyn
   nock(AS)
     .get('/.well-known/oauth-authorization-server')
     .reply(200, { ...meta, issuer: `${AS}/` })
-  await t.rejects(discoverAuthorizationServer(AS), { reason: 'issuer_mismatch' })
+  await t.rejects(discoverAuthorizationServer(AS), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'issuer_mismatch',
+  })
 
   nock(AS).get('/.well-known/oauth-authorization-server').reply(200, [meta])
-  await t.rejects(discoverAuthorizationServer(AS), { reason: 'invalid_response' })
+  await t.rejects(discoverAuthorizationServer(AS), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'invalid_response',
+  })
 
   nock(AS)
     .get('/.well-known/oauth-authorization-server')
@@ -224,11 +242,18 @@ t.test('discovery: RFC 8414 first, OpenID on a non-200, issuer must match', asyn
   })
 
   nock(AS).get('/.well-known/oauth-authorization-server').replyWithError('ECONNREFUSED')
-  await t.rejects(discoverAuthorizationServer(AS), { reason: 'network' }, 'network is not retried')
+  await t.rejects(
+    discoverAuthorizationServer(AS),
+    { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'network' },
+    'network is not retried',
+  )
 
   nock(AS).get('/.well-known/oauth-authorization-server').reply(500)
   nock(AS).get('/.well-known/openid-configuration').reply(500)
-  await t.rejects(discoverAuthorizationServer(AS), { reason: 'status' })
+  await t.rejects(discoverAuthorizationServer(AS), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'status',
+  })
 
   await t.rejects(discoverAuthorizationServer('http://as.example'), {
     code: 'ERR_INVALID_ARG_VALUE',

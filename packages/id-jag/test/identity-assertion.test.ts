@@ -358,7 +358,10 @@ t.test('the memory replay store is bounded and fails closed', async (t) => {
   now = 10_000
   t.equal(store.markUsed('c', 30), true, 'expired identifiers make room')
   // a was purged when it expired; b and c are alive, so there is no room for a again yet.
-  t.throws(() => store.markUsed('a', 40), { reason: 'replay_store_full' })
+  t.throws(() => store.markUsed('a', 40), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'replay_store_full',
+  })
   now = 30_000
   t.equal(store.markUsed('a', 40), true)
   t.throws(() => createMemoryReplayStore({ max: 0 }), { message: /^options\.max / })
