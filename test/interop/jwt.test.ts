@@ -1,0 +1,206 @@
+// @bearerkit/jwt against oidc-provider: RFC 9068 access tokens it issued through the client
+// credentials grant with an RFC 8707 resource, verified through its JWKS URI and through
+// discovery of its metadata.
+import type { RefusalCode, TokenVerifier } from '@bearerkit/core'
+import { createJwtVerifier, type JwtVerifierOptions } from '@bearerkit/jwt'
+import t, { type Test } from 'tap'
+import { loopbackOnly } from './fixtures/network.js'
+import {
+  RESOURCES,
+  startOidcProvider,
+  type InteropClient,
+  type SigningAlg,
+} from './fixtures/oidc-provider.js'
+
+loopbackOnly(t)
+const op = await startOidcProvider()
+t.teardown(() => op.close())
+
+const RESOURCE_OF: Record<SigningAlg, string> = { RS256: RESOURCES.rs256, ES256: RESOURCES.es256 }
+
+function verifierFor(t: Test, options: Partial<JwtVerifierOptions> & { audience: string }) {
+  const verifier = createJwtVerifier({ issuer: op.issuer, ...options })
+  t.teardown(() => verifier.close())
+  return verifier
+}
+
+async function issue(resource: string, scope = 'mcp:read mcp:write', client = op.clients.basic) {
+  const { access_token } = await op.issueToken(client, { resource, scope })
+  return access_token
+}
+
+/** The verifier's answer and, for a refusal, its code. */
+async function verify(verifier: TokenVerifier, token: string) {
+  let code: RefusalCode | undefined
+  const result = await verifier.verifyToken(token, {
+    onRefusal: (refusal) => (code = refusal.code),
+  })
+  return { result, code }
+}
+
+function decodeSegment(token: string, index: 0 | 1): Record<string, unknown> {
+  const segment = token.split('.')[index] ?? ''
+  return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>
+}
+
+for (const alg of ['RS256', 'ES256'] as const) {
+  const resource = RESOURCE_OF[alg]
+
+  t.test(`${alg} at+jwt through jwksUri`, async (t) => {
+    const token = await issue(resource)
+    const header = decodeSegment(token, 0)
+    t.equal(header.alg, alg, 'oidc-provider signed with the algorithm of the resource server')
+    t.equal(header.typ, 'at+jwt', 'RFC 9068 §2.1 typ')
+    const claims = decodeSegment(token, 1)
+
+    const before = {
+      metadata: op.requestCount('/.well-known/oauth-authorization-server'),
+      jwks: op.requestCount('/jwks'),
+    }
+    const verifier = verifierFor(t, { audience: resource, jwksUri: op.jwksUri })
+    const { result, code } = await verify(verifier, token)
+    t.equal(code, undefined)
+    t.match(result, {
+      token,
+      clientId: 'app-basic',
+      scopes: ['mcp:read', 'mcp:write'],
+      subject: 'app-basic',
+      issuer: op.issuer,
+      audience: [resource],
+      expiresAt: claims.exp,
+    })
+    t.same(result?.claims, claims, 'every claim as oidc-provider wrote it')
+    t.equal(op.requestCount('/jwks') - before.jwks, 1, 'one JWKS fetch')
+    t.equal(
+      op.requestCount('/.well-known/oauth-authorization-server') - before.metadata,
+      0,
+      'no discovery',
+    )
+  })
+
+  t.test(`${alg} at+jwt through discovery (no jwksUri)`, async (t) => {
+    const before = {
+      metadata: op.requestCount('/.well-known/oauth-authorization-server'),
+      jwks: op.requestCount('/jwks'),
+    }
+    const token = await issue(resource)
+    const verifier = verifierFor(t, { audience: resource })
+    await verifier.ready()
+    const { result, code } = await verify(verifier, token)
+    t.equal(code, undefined)
+    t.match(result, { clientId: 'app-basic', issuer: op.issuer, audience: [resource] })
+    // oidc-provider serves RFC 8414 metadata, which the verifier asks for first.
+    t.equal(op.requestCount('/.well-known/oauth-authorization-server') - before.metadata, 1)
+    t.equal(op.requestCount('/jwks') - before.jwks, 1)
+
+    // Keys are cached: more tokens, no more requests.
+    for (let i = 0; i < 3; i++) t.ok(await verifier.verifyToken(await issue(resource)))
+    t.equal(op.requestCount('/jwks') - before.jwks, 1, 'the JWKS is not fetched again')
+  })
+}
+
+t.test('a token for another resource is refused as wrong_audience', async (t) => {
+  const verifier = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
+  const forOther = await issue(RESOURCES.otherJwt)
+  t.equal(decodeSegment(forOther, 1).aud, RESOURCES.otherJwt)
+  t.same(await verify(verifier, forOther), { result: null, code: 'wrong_audience' })
+
+  // Same signing key and issuer, other resource server: ES256 for es256 is not good for rs256.
+  const es256 = await issue(RESOURCES.es256)
+  t.same(await verify(verifier, es256), { result: null, code: 'wrong_audience' })
+
+  // The same verifier still accepts its own tokens: the refusals are about audience only.
+  t.ok(await verifier.verifyToken(await issue(RESOURCES.rs256)))
+})
+
+t.test('tampered tokens are refused as bad_signature', async (t) => {
+  for (const alg of ['RS256', 'ES256'] as const) {
+    const resource = RESOURCE_OF[alg]
+    const verifier = verifierFor(t, { audience: resource, jwksUri: op.jwksUri })
+    const token = await issue(resource, 'mcp:read')
+    const [header, , signature] = token.split('.') as [string, string, string]
+
+    // Privilege escalation: the payload claims a scope the token was not granted.
+    const claims = { ...decodeSegment(token, 1), scope: 'mcp:read mcp:admin' }
+    const escalated = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`
+    t.same(await verify(verifier, escalated), { result: null, code: 'bad_signature' }, alg)
+
+    // One flipped bit in the signature.
+    const bytes = Buffer.from(signature, 'base64url')
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1
+    const flipped = `${header}.${token.split('.')[1]}.${bytes.toString('base64url')}`
+    t.same(await verify(verifier, flipped), { result: null, code: 'bad_signature' }, alg)
+
+    t.ok(await verifier.verifyToken(token), `${alg}: the untouched token still verifies`)
+  }
+})
+
+t.test('the algorithm allow-list applies to real tokens', async (t) => {
+  const verifier = verifierFor(t, {
+    audience: RESOURCES.rs256,
+    jwksUri: op.jwksUri,
+    algorithms: ['ES256'],
+  })
+  t.same(await verify(verifier, await issue(RESOURCES.rs256)), {
+    result: null,
+    code: 'algorithm_not_allowed',
+  })
+})
+
+t.test('scopes are mapped from the scope claim; requiredScopes refuses missing ones', async (t) => {
+  const verifier = verifierFor(t, { audience: RESOURCES.es256, jwksUri: op.jwksUri })
+  const cases: [string, string[]][] = [
+    ['mcp:read', ['mcp:read']],
+    ['mcp:write mcp:read', ['mcp:write', 'mcp:read']],
+    // oidc-provider drops scopes the resource server does not offer (RFC 8707 §2.2).
+    ['mcp:read unknown:scope', ['mcp:read']],
+  ]
+  for (const [scope, scopes] of cases) {
+    const result = await verifier.verifyToken(await issue(RESOURCES.es256, scope))
+    t.same(result?.scopes, scopes, scope)
+  }
+
+  const strict = verifierFor(t, {
+    audience: RESOURCES.es256,
+    jwksUri: op.jwksUri,
+    requiredScopes: ['mcp:write'],
+  })
+  t.same(await verify(strict, await issue(RESOURCES.es256, 'mcp:read')), {
+    result: null,
+    code: 'insufficient_scope',
+  })
+  t.ok(await strict.verifyToken(await issue(RESOURCES.es256, 'mcp:read mcp:write')))
+})
+
+t.test('clientId is the client_id of whichever client authenticated', async (t) => {
+  const verifier = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
+  const clients: InteropClient[] = [op.clients.basic, op.clients.post, op.clients.privateKeyJwt]
+  for (const client of clients) {
+    const result = await verifier.verifyToken(await issue(RESOURCES.rs256, 'mcp:read', client))
+    t.equal(result?.clientId, client.clientId, client.authMethod)
+    t.equal(result?.claims.client_id, client.clientId)
+  }
+})
+
+t.test('an opaque token from the same server is not a JWT', async (t) => {
+  const verifier = verifierFor(t, { audience: RESOURCES.opaque, jwksUri: op.jwksUri })
+  const opaque = await issue(RESOURCES.opaque)
+  t.same(await verify(verifier, opaque), { result: null, code: 'malformed' })
+})
+
+t.test('a wrong issuer is refused even with the right keys', async (t) => {
+  const verifier = createJwtVerifier({
+    issuer: `${op.issuer}/`,
+    audience: RESOURCES.rs256,
+    jwksUri: op.jwksUri,
+  })
+  t.teardown(() => verifier.close())
+  t.same(await verify(verifier, await issue(RESOURCES.rs256)), {
+    result: null,
+    code: 'wrong_issuer',
+  })
+})
+
+t.test('the provider reported no server errors', async (t) => {
+  t.same(op.serverErrors, [])
+})
