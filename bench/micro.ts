@@ -6,13 +6,7 @@ import { importSPKI, jwtVerify, type CryptoKey } from 'jose'
 import type { BenchConfig } from './lib/config.js'
 import { compare, type Candidate, type Measurement, type Stats } from './lib/harness.js'
 import { createRawVerify, BENCH_ALGORITHMS } from './lib/raw-jwt.js'
-import {
-  formatInt,
-  formatNs,
-  formatRatio,
-  type SectionResult,
-  type Target,
-} from './lib/report.js'
+import { formatInt, formatNs, formatRatio, type SectionResult, type Target } from './lib/report.js'
 import { AUDIENCE, ISSUER, SCOPES, keysFor, mint } from './lib/tokens.js'
 
 /** Uncached verification must reach this share of raw node:crypto throughput (issue 3). */

@@ -5,6 +5,7 @@ import { benchConfig } from './lib/config.js'
 import { renderReport, type SectionResult } from './lib/report.js'
 import { runHttp } from './http.js'
 import { runMicro } from './micro.js'
+import { runScale } from './scale.js'
 
 const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,scale]
 
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
         results.push(await runHttp(config, log))
         break
       case 'scale':
+        results.push(await runScale(config, log))
         break
     }
   }
