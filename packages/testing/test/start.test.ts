@@ -184,3 +184,28 @@ t.test('a bad environment fails with a message and status 1', async (t) => {
   t.equal(code, 1)
   t.match(stderr, /^npm start failed: BEARERKIT_VERIFIER must be jwt, introspection or provider/)
 })
+
+t.test('a bad PORT, or a port in use, fails with a message and status 1', async (t) => {
+  const failure = async (env: Record<string, string>): Promise<[number | null, string]> => {
+    const child = startExample(env)
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8')
+    })
+    const [code] = (await once(child, 'exit')) as [number | null]
+    return [code, stderr]
+  }
+  t.same(await failure({ PORT: 'eighty' }), [
+    1,
+    'npm start failed: PORT must be an integer from 0 to 65535\n',
+  ])
+  t.same(await failure({ PORT: '65536' }), [
+    1,
+    'npm start failed: PORT must be an integer from 0 to 65535\n',
+  ])
+  const busy = await createLocalAuthorizationServer()
+  t.teardown(() => busy.close())
+  const [code, stderr] = await failure({ PORT: String(busy.port) })
+  t.equal(code, 1, 'exits even though its own authorization server was running')
+  t.match(stderr, /^npm start failed: .*EADDRINUSE/)
+})
