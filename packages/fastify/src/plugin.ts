@@ -60,7 +60,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) return
     const scopes = union(settings.requiredScopes, own)
 
-    if (queryHasToken(request.raw.url)) {
+    if (queryHasToken(request.url)) {
       // MCP authorization §2.5 / RFC 6750 §2.3: tokens in URLs leak into logs and history.
       throw refuse(request, settings, 'token_in_query', () =>
         invalidRequest(settings, 'Access tokens are not accepted in the query string'),
@@ -237,11 +237,11 @@ function authorizationHeader(request: FastifyRequest): string | readonly string[
   return values.length > 1 ? values : request.headers.authorization
 }
 
-function queryHasToken(url: string | undefined): boolean {
-  const start = url?.indexOf('?') ?? -1
+function queryHasToken(url: string): boolean {
+  const start = url.indexOf('?')
   if (start === -1) return false
   // Read the raw query, not request.query: a custom querystring parser must not hide the token.
-  return new URLSearchParams((url as string).slice(start + 1)).has('access_token')
+  return new URLSearchParams(url.slice(start + 1)).has('access_token')
 }
 
 function isForm(request: FastifyRequest): boolean {

@@ -1,4 +1,5 @@
-import { isBearerError, Refusal } from '@bearerkit/core'
+import { isBearerError, Refusal, VerifierUnavailableError } from '@bearerkit/core'
+import type { FastifyReply } from 'fastify'
 import t from 'tap'
 import { bearerAuth } from '../src/index.js'
 import {
@@ -377,4 +378,99 @@ t.test('application errors and replies are not rewritten', async (t) => {
   })
   const text = await app.inject({ url: '/text', headers: bearer('good') })
   t.equal(text.body, '{"statusCode":401,"code":"ERR_INVALID_TOKEN","error":"x","message":"m"}')
+})
+
+t.test('bodies a user error handler writes itself are never rewritten', async (t) => {
+  const { app } = buildApp(t)
+  const bodies: Record<string, (reply: FastifyReply) => unknown> = {
+    buffer: (reply) => reply.type('application/json').send(Buffer.from('{"a":1}')),
+    text: (reply) => reply.type('text/plain').send('denied'),
+    array: (reply) => reply.send([1, 2]),
+    null: (reply) => reply.type('application/json').send('null'),
+    lookalike: (reply) =>
+      reply.send({ statusCode: 401, code: 'ERR_INVALID_TOKEN', error: 'x', message: 'other' }),
+  }
+  app.setErrorHandler((error, request, reply) => {
+    reply.code((error as { statusCode: number }).statusCode)
+    return bodies[request.headers['x-kind'] as string]?.(reply)
+  })
+  await app.register(bearerAuth, { verifier: standardVerifier() })
+  app.get('/', async () => 'ok')
+  const expected: Record<string, string> = {
+    buffer: '{"a":1}',
+    text: 'denied',
+    array: '[1,2]',
+    null: 'null',
+    lookalike: '{"statusCode":401,"code":"ERR_INVALID_TOKEN","error":"x","message":"other"}',
+  }
+  for (const [kind, body] of Object.entries(expected)) {
+    const res = await app.inject({ url: '/', headers: { ...bearer('expired'), 'x-kind': kind } })
+    t.equal(res.statusCode, 401, kind)
+    t.equal(res.body, body, kind)
+  }
+})
+
+t.test('odd verifier failures: no reason, a thrown string, an error with a code', async (t) => {
+  const { app, logs } = buildApp(t)
+  const verifier = {
+    async verifyToken(token: string) {
+      if (token === 'noreason') throw new VerifierUnavailableError()
+      if (token === 'string') throw 'nope' as unknown as Error
+      throw Object.assign(new Error('x'), { code: 'ECONNRESET' })
+    },
+  }
+  await app.register(bearerAuth, { verifier })
+  app.get('/', async () => 'ok')
+  for (const token of ['noreason', 'string', 'coded']) {
+    const res = await app.inject({ url: '/', headers: bearer(token) })
+    t.equal(res.statusCode, 503, token)
+  }
+  const entries = logs
+    .records()
+    .map((r) => r.bearer)
+    .filter((b) => b !== undefined)
+  t.same(entries, [
+    { reason: 'verifier_unavailable:unavailable', statusCode: 503 },
+    { reason: 'verifier_error', statusCode: 503, errorName: 'string' },
+    { reason: 'verifier_error', statusCode: 503, errorName: 'Error', errorCode: 'ECONNRESET' },
+  ])
+})
+
+t.test('options given as a function must still be an object', async (t) => {
+  const { app } = buildApp(t)
+  await t.rejects(
+    async () => {
+      await app.register(bearerAuth, (() => 'nope') as unknown as BearerAuthOptions)
+    },
+    { code: 'ERR_INVALID_ARG_VALUE', message: 'options must be an object with a verifier' },
+  )
+})
+
+t.test('two Authorization headers over real HTTP are invalid_request', async (t) => {
+  const { app } = await protectedApp(t)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as { port: number }
+  const { request } = await import('node:http')
+  const send = (headers: string[]): Promise<{ status: number; challenge: string | undefined }> =>
+    new Promise((resolve, reject) => {
+      // A flat raw header list: Node sends both lines as given.
+      const raw = ['Host', `127.0.0.1:${port}`, ...headers]
+      const req = request({ host: '127.0.0.1', port, path: '/data', headers: raw }, (res) => {
+        res.resume()
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'] }),
+        )
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  // Node keeps only the first Authorization in request.headers; the plugin reads rawHeaders.
+  const twice = await send(['Authorization', 'Bearer good', 'authorization', 'Bearer admin'])
+  t.equal(twice.status, 400)
+  t.equal(
+    twice.challenge,
+    `Bearer realm="api", error="invalid_request", error_description="The Authorization header must be sent once", ${RM}`,
+  )
+  const once = await send(['Authorization', 'Bearer good'])
+  t.equal(once.status, 200)
 })
