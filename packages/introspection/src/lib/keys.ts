@@ -81,6 +81,11 @@ export function importSigningKey(option: string, value: unknown, algOption: unkn
   if (kid !== undefined && (typeof kid !== 'string' || kid === '')) {
     throw invalidArgument(`${option}.kid`, 'must be a non-empty string')
   }
+  // RFC 7518 §3.3: RSA keys of 2048 bits or more; jose refuses smaller ones when signing.
+  const bits = key.asymmetricKeyDetails?.modulusLength
+  if (bits !== undefined && bits < 2048) {
+    throw invalidArgument(option, 'must be an RSA key of at least 2048 bits')
+  }
   const wanted = algOption ?? jwkAlg
   if (wanted !== undefined && (typeof wanted !== 'string' || !allowed.includes(wanted))) {
     throw invalidArgument(
