@@ -49,7 +49,7 @@ function verifierFor(
   return verifier
 }
 
-async function issue(resource = RESOURCES.opaque, scope = 'mcp:read mcp:write') {
+async function issue(resource: string = RESOURCES.opaque, scope = 'mcp:read mcp:write') {
   const { access_token } = await op.issueToken(op.clients.basic, { resource, scope })
   return access_token
 }
