@@ -41,3 +41,17 @@ export {
   type IdentityAssertionGrant,
   type MemoryProviderOptions,
 } from './memory-provider.js'
+export {
+  fromAuthInfo,
+  toAuthInfo,
+  type BearerkitAuthInfoExtra,
+  type McpAuthInfo,
+} from './auth-info.js'
+export {
+  fromMcpTokenVerifier,
+  toMcpTokenVerifier,
+  type FromMcpTokenVerifierOptions,
+  type McpErrorClasses,
+  type McpTokenVerifier,
+  type ToMcpTokenVerifierOptions,
+} from './mcp-token-verifier.js'

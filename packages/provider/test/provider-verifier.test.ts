@@ -98,7 +98,7 @@ t.test('a minimal record (no token, nulls for optional members) is accepted', as
     token: 'opaque',
     clientId: 'c',
     scopes: [],
-    claims: { client_id: 'c', scope: '' },
+    claims: { client_id: 'c' },
   })
 })
 

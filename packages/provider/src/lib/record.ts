@@ -1,9 +1,12 @@
 import {
+  DEFAULT_CLAIM_MAPPING,
   Refusal,
   accessTokenFromClaims,
   formatScopes,
   isScopeToken,
   missingScopes,
+  normalizeAudience,
+  parseScopes,
   type AccessToken,
 } from '@bearerkit/core'
 import { comparableAudience } from './audience.js'
@@ -72,13 +75,22 @@ export function accessTokenFromRecord(token: string, record: unknown): AccessTok
   if (extra !== undefined && !isObject(extra)) {
     return new RecordProblem('claims is not an object')
   }
+  // The members are authoritative; a claim is written only where the claims do not already say
+  // the same thing, so that claims passed through unchanged (fromAuthInfo(toAuthInfo(t))) stay so.
   const claims: Record<string, unknown> = { ...extra }
-  claims.client_id = clientId
-  claims.scope = formatScopes(scopes)
+  if (first(claims, DEFAULT_CLAIM_MAPPING.clientId) !== clientId) claims.client_id = clientId
+  const unique = [...new Set(scopes)]
+  if (!sameList(parseScopes(first(claims, DEFAULT_CLAIM_MAPPING.scopes)), unique)) {
+    claims.scope = formatScopes(unique)
+  }
   setClaim(claims, 'exp', expiresAt)
   setClaim(claims, 'sub', optional(record, 'subject'))
   setClaim(claims, 'iss', optional(record, 'issuer'))
-  setClaim(claims, 'aud', audience)
+  if (audience !== undefined) {
+    const wanted = typeof audience === 'string' ? [audience] : (audience)
+    const held = normalizeAudience(claims.aud)
+    if (held === false || held === undefined || !sameList(held, wanted)) claims.aud = audience
+  }
   setClaim(claims, 'resource', optional(record, 'resource'))
   const result = accessTokenFromClaims(token, claims)
   if (result instanceof Refusal) {
@@ -89,7 +101,19 @@ export function accessTokenFromRecord(token: string, record: unknown): AccessTok
 }
 
 function setClaim(claims: Record<string, unknown>, name: string, value: unknown): void {
-  if (value !== undefined) claims[name] = value
+  if (value !== undefined && claims[name] !== value) claims[name] = value
+}
+
+function first(claims: Record<string, unknown>, names: readonly string[]): unknown {
+  for (const name of names) {
+    const value = claims[name]
+    if (value !== undefined && value !== null) return value
+  }
+  return undefined
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i])
 }
 
 /**

@@ -1,0 +1,133 @@
+import { invalidArgument, type AccessToken } from '@bearerkit/core'
+import { comparableAudience } from './lib/audience.js'
+import { RecordProblem, accessTokenFromRecord, isObject } from './lib/record.js'
+
+/**
+ * The MCP TypeScript SDK's `AuthInfo` (`@modelcontextprotocol/sdk/server/auth/types.js`),
+ * declared here structurally so that this package's types do not need the SDK installed. The
+ * SDK's own `AuthInfo` is assignable to it and back.
+ */
+export interface McpAuthInfo {
+  token: string
+  clientId: string
+  scopes: string[]
+  /** Seconds since the epoch. */
+  expiresAt?: number
+  /** RFC 8707 resource the token is valid for. */
+  resource?: URL
+  extra?: Record<string, unknown>
+}
+
+/**
+ * What {@link toAuthInfo} puts in `AuthInfo.extra`, and what {@link fromAuthInfo} reads back:
+ * the `AccessToken` members `AuthInfo` has no place for.
+ */
+export interface BearerkitAuthInfoExtra {
+  subject?: string
+  issuer?: string
+  audience?: readonly string[]
+  /** Every claim, frozen and prototype-free, as the verifier returned them. */
+  claims: Readonly<Record<string, unknown>>
+}
+
+/**
+ * A bearerkit `AccessToken` as the MCP TypeScript SDK's `AuthInfo`: `token`, `clientId`,
+ * `scopes` (a fresh mutable array), `expiresAt` (seconds), `resource` as a `URL` (left out when
+ * the token's resource is not an absolute URL: the SDK's `expectedResource` check then refuses
+ * it), and `extra` = `{ subject, issuer, audience, claims }` ({@link BearerkitAuthInfoExtra}).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8707#section-2 RFC 8707 §2
+ * @example
+ * ```ts
+ * req.auth = toAuthInfo(accessToken) // what the SDK's handlers read as extra.authInfo
+ * ```
+ */
+export function toAuthInfo(accessToken: AccessToken): McpAuthInfo {
+  const extra: BearerkitAuthInfoExtra = {
+    ...(accessToken.subject === undefined ? {} : { subject: accessToken.subject }),
+    ...(accessToken.issuer === undefined ? {} : { issuer: accessToken.issuer }),
+    ...(accessToken.audience === undefined ? {} : { audience: accessToken.audience }),
+    claims: accessToken.claims,
+  }
+  const resource = accessToken.resource === undefined ? undefined : toUrl(accessToken.resource)
+  return {
+    token: accessToken.token,
+    clientId: accessToken.clientId,
+    scopes: [...accessToken.scopes],
+    ...(accessToken.expiresAt === undefined ? {} : { expiresAt: accessToken.expiresAt }),
+    ...(resource === undefined ? {} : { resource }),
+    extra: { ...extra },
+  }
+}
+
+function toUrl(value: string): URL | undefined {
+  try {
+    return new URL(value)
+  } catch {
+    return undefined
+  }
+}
+
+const EXTRA_MEMBERS = new Set(['subject', 'issuer', 'audience', 'claims'])
+
+/**
+ * Reads an `AuthInfo` (shaped like {@link McpAuthInfo}) as the record a provider would return,
+ * or a problem. Used by {@link fromAuthInfo} and the SDK verifier wrapper (not re-exported).
+ */
+export function accessTokenFromAuthInfo(authInfo: unknown): AccessToken | RecordProblem {
+  if (!isObject(authInfo)) return new RecordProblem('the AuthInfo is not an object')
+  const { token, resource } = authInfo
+  if (typeof token !== 'string' || token === '') {
+    return new RecordProblem('token is not a non-empty string')
+  }
+  const extra = authInfo.extra ?? {}
+  if (!isObject(extra)) return new RecordProblem('extra is not an object')
+  let resourceValue: string | undefined
+  if (resource instanceof URL) {
+    resourceValue = resource.href
+    // Keep the form the issuer wrote (toAuthInfo's claims), when it names the same URL.
+    const claimed = isObject(extra.claims) ? extra.claims.resource : undefined
+    if (typeof claimed === 'string' && comparableAudience(claimed) === resourceValue) {
+      resourceValue = claimed
+    }
+  } else if (resource !== undefined) {
+    return new RecordProblem('resource is not a URL')
+  }
+  let claims: unknown = extra.claims
+  if (claims === undefined) {
+    // A foreign AuthInfo: its extra data is all there is to carry along as claims.
+    claims = Object.fromEntries(Object.entries(extra).filter(([k]) => !EXTRA_MEMBERS.has(k)))
+  }
+  return accessTokenFromRecord(token, {
+    token,
+    clientId: authInfo.clientId,
+    scopes: authInfo.scopes,
+    expiresAt: authInfo.expiresAt,
+    resource: resourceValue,
+    subject: extra.subject,
+    issuer: extra.issuer,
+    audience: extra.audience,
+    claims,
+  })
+}
+
+/**
+ * An MCP TypeScript SDK `AuthInfo` as a complete, frozen bearerkit `AccessToken`: the inverse of
+ * {@link toAuthInfo} (`fromAuthInfo(toAuthInfo(t))` equals `t`). `extra.subject`, `extra.issuer`,
+ * `extra.audience` and `extra.claims` are read back; for an `AuthInfo` made elsewhere, without
+ * `extra.claims`, the other `extra` members become the claims. The standard claims are always set
+ * from the `AuthInfo`'s own members. No expiry, audience or scope decision is made here.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming what is malformed: `token` or `clientId`
+ * not a non-empty string, `scopes` not an array of scope tokens, `expiresAt` not a finite number,
+ * `resource` not a `URL`, `extra` or its members of the wrong type.
+ * @example
+ * ```ts
+ * const accessToken = fromAuthInfo(req.auth)
+ * ```
+ */
+export function fromAuthInfo(authInfo: McpAuthInfo): AccessToken {
+  const result = accessTokenFromAuthInfo(authInfo)
+  if (result instanceof RecordProblem) throw invalidArgument('authInfo', result.message)
+  return result
+}
