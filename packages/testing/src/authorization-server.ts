@@ -38,7 +38,14 @@ export type { AuthMethod } from './lib/oauth-http.js'
 export type EndpointName =
   'metadata' | 'openid-configuration' | 'jwks' | 'token' | 'introspection' | 'revocation'
 
-/** Every {@link EndpointName}. */
+/**
+ * Every {@link EndpointName}.
+ *
+ * @example
+ * ```ts
+ * for (const endpoint of ENDPOINT_NAMES) t.equal(as.requestCount(endpoint), 0)
+ * ```
+ */
 export const ENDPOINT_NAMES: readonly EndpointName[] = Object.freeze([
   'metadata',
   'openid-configuration',
@@ -68,6 +75,12 @@ export interface FaultBase {
  *
  * Refusing connections altogether (ECONNREFUSED) is server-wide, not per endpoint:
  * {@link LocalAuthorizationServer.refuseConnections}.
+ *
+ * @example
+ * ```ts
+ * as.setFault('jwks', { type: 'status', status: 503, headers: { 'retry-after': '5' }, times: 1 })
+ * as.setFault('introspection', { type: 'hang' })
+ * ```
  */
 export type Fault = FaultBase &
   (
@@ -84,7 +97,15 @@ export type Fault = FaultBase &
 /** The kinds of access token the server issues: RFC 9068 JWTs, or random opaque strings. */
 export type TokenFormat = 'jwt' | 'opaque'
 
-/** A registered confidential client. */
+/**
+ * A registered confidential client.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 RFC 6749 §2.3.1 (client passwords)
+ * @example
+ * ```ts
+ * const client = { clientId: 'svc', clientSecret: 's3cret', scopes: ['files:read'], tokenFormat: 'opaque' }
+ * ```
+ */
 export interface LocalClient {
   clientId: string
   clientSecret: string
@@ -705,12 +726,13 @@ export async function createLocalAuthorizationServer(
     // Always set on requests an http.Server receives.
     const method = request.method as string
     switch (endpoint) {
+      // RFC 9110 §9.3.2: HEAD is GET without the body, which node:http leaves out by itself.
       case 'metadata':
       case 'openid-configuration':
-        if (method !== 'GET') return methodNotAllowed('GET')
+        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed('GET, HEAD')
         return jsonReply(200, metadata(), { 'cache-control': 'no-cache' })
       case 'jwks':
-        if (method !== 'GET') return methodNotAllowed('GET')
+        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed('GET, HEAD')
         return jsonReply(200, jwks(), { 'cache-control': 'no-cache' })
       case 'token':
       case 'introspection':

@@ -21,7 +21,16 @@ export type SymmetricAlgorithm = 'HS256' | 'HS384' | 'HS512'
 /** Every JWS algorithm this package signs with. */
 export type SigningAlgorithm = AsymmetricAlgorithm | SymmetricAlgorithm
 
-/** Every asymmetric algorithm, in a stable order. */
+/**
+ * Every asymmetric algorithm, in a stable order, for tests that run once per algorithm.
+ *
+ * @example
+ * ```ts
+ * for (const alg of ASYMMETRIC_ALGORITHMS) {
+ *   const pair = await generateKeyPair(alg)
+ * }
+ * ```
+ */
 export const ASYMMETRIC_ALGORITHMS: readonly AsymmetricAlgorithm[] = Object.freeze([
   'RS256',
   'RS384',
@@ -109,12 +118,27 @@ function keySpec(alg: AsymmetricAlgorithm): KeySpec {
   }
 }
 
-/** Whether `value` is an algorithm {@link generateKeyPair} accepts. */
+/**
+ * Whether `value` is an algorithm {@link generateKeyPair} accepts.
+ *
+ * @example
+ * ```ts
+ * isAsymmetricAlgorithm('ES256') // true
+ * isAsymmetricAlgorithm('HS256') // false
+ * ```
+ */
 export function isAsymmetricAlgorithm(value: unknown): value is AsymmetricAlgorithm {
   return (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(value)
 }
 
-/** Whether `value` is an algorithm {@link generateSecret} accepts. */
+/**
+ * Whether `value` is an algorithm {@link generateSecret} accepts.
+ *
+ * @example
+ * ```ts
+ * isSymmetricAlgorithm('HS512') // true
+ * ```
+ */
 export function isSymmetricAlgorithm(value: unknown): value is SymmetricAlgorithm {
   return (SYMMETRIC_ALGORITHMS as readonly unknown[]).includes(value)
 }

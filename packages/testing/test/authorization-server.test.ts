@@ -113,7 +113,7 @@ t.test('wrong methods and unknown paths', async (t) => {
   const as = await start(t)
   const post = await fetch(as.jwksUri, { method: 'POST' })
   t.equal(post.status, 405)
-  t.equal(post.headers.get('allow'), 'GET')
+  t.equal(post.headers.get('allow'), 'GET, HEAD')
   t.match(await post.json(), { error: 'invalid_request' })
   const get = await fetch(as.tokenEndpoint)
   t.equal(get.status, 405)
@@ -122,6 +122,12 @@ t.test('wrong methods and unknown paths', async (t) => {
   const metadataPut = await fetch(as.metadataUrl, { method: 'PUT' })
   t.equal(metadataPut.status, 405)
   await metadataPut.body?.cancel()
+  // HEAD is GET without a body.
+  const head = await fetch(as.jwksUri, { method: 'HEAD' })
+  t.equal(head.status, 200)
+  t.equal(head.headers.get('content-type'), 'application/json')
+  t.equal(Number(head.headers.get('content-length')), JSON.stringify(as.jwks()).length)
+  t.equal(await head.text(), '')
   for (const path of [
     '/',
     '/jwks/',
@@ -134,6 +140,7 @@ t.test('wrong methods and unknown paths', async (t) => {
   }
   t.equal(as.requestCount('other'), 3)
   t.equal(as.requestCount('token'), 2)
+  t.equal(as.requestCount('jwks'), 2)
 })
 
 t.test('client_credentials with client_secret_basic issues an RFC 9068 JWT', async (t) => {
