@@ -211,7 +211,7 @@ t.test('fromMcpTokenVerifier: acceptance, and the checks made here', async (t) =
 })
 
 t.test('fromMcpTokenVerifier: error mapping', async (t) => {
-  const failing = (error: unknown) =>
+  const failing = (error: Error) =>
     fromMcpTokenVerifier(
       sdkVerifier(() => Promise.reject(error)),
       {

@@ -87,7 +87,7 @@ export function accessTokenFromRecord(token: string, record: unknown): AccessTok
   setClaim(claims, 'sub', optional(record, 'subject'))
   setClaim(claims, 'iss', optional(record, 'issuer'))
   if (audience !== undefined) {
-    const wanted = typeof audience === 'string' ? [audience] : (audience)
+    const wanted = typeof audience === 'string' ? [audience] : audience
     const held = normalizeAudience(claims.aud)
     if (held === false || held === undefined || !sameList(held, wanted)) claims.aud = audience
   }
