@@ -78,7 +78,11 @@ function buildMcpServer(): McpServer {
       content: [
         {
           type: 'text',
-          text: JSON.stringify({ clientId: authInfo?.clientId, ...authInfo?.extra }),
+          text: JSON.stringify({
+            clientId: authInfo?.clientId,
+            subject: authInfo?.extra?.subject ?? null,
+            issuer: authInfo?.extra?.issuer ?? null,
+          }),
         },
       ],
     }),

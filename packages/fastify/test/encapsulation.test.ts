@@ -118,3 +118,34 @@ t.test('routes declared before the plugin in the same scope are protected too', 
   const bad = await app.inject({ url: '/early-bad', headers: bearer('good') })
   t.equal(bad.statusCode, 500, 'an unreadable setting fails closed')
 })
+
+t.test('two sibling scopes describing the same resource: serve the metadata once', async (t) => {
+  const resource = { url: RESOURCE, authorizationServers: [ISSUER] }
+  const { app } = buildApp(t)
+  await t.rejects(
+    async () => {
+      await app.register(async (a) => {
+        await a.register(bearerAuth, { verifier: standardVerifier(), resource })
+      })
+      await app.register(async (b) => {
+        await b.register(bearerAuth, { verifier: standardVerifier(), resource })
+      })
+      await app.ready()
+    },
+    { code: 'FST_ERR_DUPLICATED_ROUTE' },
+  )
+  const { app: fixed } = buildApp(t)
+  await fixed.register(async (a) => {
+    await a.register(bearerAuth, { verifier: standardVerifier(), resource })
+    a.get('/a', async () => 'a')
+  })
+  await fixed.register(async (b) => {
+    await b.register(bearerAuth, { verifier: standardVerifier(), resource, metadata: false })
+    b.get('/b', async () => 'b')
+  })
+  t.equal(
+    (await fixed.inject({ url: '/.well-known/oauth-protected-resource/mcp' })).statusCode,
+    200,
+  )
+  t.equal((await fixed.inject({ url: '/b', headers: bearer('good') })).statusCode, 200)
+})
