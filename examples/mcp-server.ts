@@ -1,7 +1,8 @@
 /**
  * An MCP server on Fastify behind @bearerkit/fastify: Streamable HTTP transport, `req.auth` for the
- * SDK's tool handlers, one tool that needs an extra scope (403 step-up), and sessions bound to the
- * principal that created them (another principal's session id is answered 404).
+ * SDK's tool handlers (through @bearerkit/provider's `toAuthInfo`), one tool that needs an extra
+ * scope (403 step-up), and sessions bound to the principal that created them (another principal's
+ * session id is answered 404).
  *
  * Run it:
  *   BEARERKIT_TYPE=jwt BEARERKIT_ISSUER=https://login.example.com/ \
@@ -15,11 +16,11 @@ import { pathToFileURL } from 'node:url'
 import {
   createVerifier,
   verifierConfigFromEnv,
-  type AccessToken,
   type TokenVerifier,
   type VerifierConfig,
 } from '@bearerkit/core'
 import { bearerAuth, createSessionBinding, requireScopes } from '@bearerkit/fastify'
+import { toAuthInfo } from '@bearerkit/provider'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
@@ -52,20 +53,6 @@ export interface McpAppOptions {
   authorizationServers: readonly string[]
   /** Fastify logger options. */
   logger?: FastifyServerOptions['logger']
-}
-
-/**
- * The SDK's `AuthInfo` for a verified token, which tool handlers receive as `extra.authInfo`.
- */
-export function toAuthInfo(token: AccessToken): AuthInfo {
-  return {
-    token: token.token,
-    clientId: token.clientId,
-    scopes: [...token.scopes],
-    ...(token.expiresAt === undefined ? {} : { expiresAt: token.expiresAt }),
-    ...(token.resource === undefined ? {} : { resource: new URL(token.resource) }),
-    extra: { subject: token.subject ?? null, issuer: token.issuer ?? null },
-  }
 }
 
 function buildMcpServer(): McpServer {
