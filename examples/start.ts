@@ -162,8 +162,8 @@ async function main(): Promise<void> {
       process.exitCode = 0
     })
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
 
   const lines: string[] = []
   if (as !== undefined && token !== undefined && resource !== undefined) {
