@@ -18,3 +18,4 @@ export {
   type MemoryReplayStoreOptions,
   type ReplayStore,
 } from './replay-store.js'
+export { identityAssertionHook, type ProviderIdentityAssertionGrant } from './provider-hook.js'
