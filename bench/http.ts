@@ -89,12 +89,14 @@ async function load(
   tokens: readonly string[],
   seconds: number,
   connections: number,
+  pipelining: number,
 ): Promise<Round> {
   let next = 0
   const before = await server.ask({ type: 'cpu' }, 'cpu')
   const result = await autocannon({
     url: `http://127.0.0.1:${server.port}`,
     connections,
+    pipelining,
     duration: seconds,
     requests: [
       {
@@ -165,6 +167,7 @@ export async function runHttp(
         tokensOf(scenario),
         http.warmupSeconds,
         http.connections,
+        http.pipelining,
       )
     }
     const rounds = new Map<string, Round[]>(SCENARIOS.map((s) => [s.id, []]))
@@ -180,11 +183,12 @@ export async function runHttp(
               tokensOf(scenario),
               http.roundSeconds,
               http.connections,
+              http.pipelining,
             ),
           )
       }
     }
-    return report(rounds, http.connections, http.pool, cacheMax)
+    return report(rounds, http.connections, http.pipelining, http.pool, cacheMax)
   } finally {
     for (const server of servers.values()) server.tell({ type: 'stop' })
     await Promise.all([...servers.values()].map((s) => s.exited))
@@ -194,6 +198,7 @@ export async function runHttp(
 function report(
   rounds: Map<string, Round[]>,
   connections: number,
+  pipelining: number,
   pool: number,
   cacheMax: number,
 ): SectionResult {
@@ -243,7 +248,7 @@ function report(
         ],
         rows,
         notes: [
-          `autocannon in the benchmark process, ${connections} connections, no pipelining, GET /mcp answering \`{"ok":true}\`; every server in its own process. Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request.`,
+          `autocannon in the benchmark process, ${connections} connections, ${pipelining} requests pipelined on each, GET /mcp answering \`{"ok":true}\`; every server in its own process. Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request.`,
           'Server CPU/req is the server process\'s CPU time (user + system) per answered request: unlike req/s it does not depend on how fast the client is or on other load on the machine. "vs bare (CPU)" is bare CPU/req divided by the scenario\'s.',
         ],
       },

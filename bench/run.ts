@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { killChildren } from './lib/child.js'
 import { benchConfig } from './lib/config.js'
 import { renderReport, type SectionResult } from './lib/report.js'
 import { runHttp } from './http.js'
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
   const sections = parseSections(values.only)
   const config = benchConfig(values.quick)
   const started = performance.now()
+  const loadAtStart = loadavg()[0] ?? 0
   const log = (line: string): void => {
     const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6)
     process.stderr.write(`[${seconds}s] ${line}\n`)
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
       date: new Date(),
       quick: config.quick,
       durationSeconds: (performance.now() - started) / 1000,
+      loadAtStart,
     },
     results,
   )
@@ -75,4 +79,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+try {
+  await main()
+} catch (error) {
+  killChildren()
+  throw error
+}

@@ -11,6 +11,16 @@ export interface Child<In, Out extends { type: string }> {
   readonly exited: Promise<number | null>
 }
 
+const live = new Set<ChildProcess>()
+
+/**
+ * Kills every child this module started that is still running (after a failed run, so that their
+ * IPC channels do not keep the benchmark alive).
+ */
+export function killChildren(): void {
+  for (const child of live) child.kill()
+}
+
 /** Forks `script` (an absolute path) with IPC, passing `execArgv` to node. */
 export function startChild<In, Out extends { type: string }>(
   script: string,

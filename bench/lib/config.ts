@@ -12,6 +12,8 @@ export interface BenchConfig {
     readonly rounds: number
     /** Concurrent autocannon connections. */
     readonly connections: number
+    /** Requests in flight per connection. */
+    readonly pipelining: number
     /** Distinct tokens minted for the "new token on every request" scenarios. */
     readonly pool: number
   }
@@ -33,13 +35,27 @@ export function benchConfig(quick: boolean): BenchConfig {
     ? {
         quick,
         micro: { warmupMs: 100, rounds: 3, roundMs: 120 },
-        http: { warmupSeconds: 0.5, roundSeconds: 1, rounds: 2, connections: 10, pool: 600 },
-        scale: { tokens: 200_000, cacheMax: 10_000, concurrent: 1000, randomKids: 10_000 },
+        http: {
+          warmupSeconds: 0.5,
+          roundSeconds: 0.7,
+          rounds: 3,
+          connections: 10,
+          pipelining: 10,
+          pool: 600,
+        },
+        scale: { tokens: 100_000, cacheMax: 10_000, concurrent: 1000, randomKids: 10_000 },
       }
     : {
         quick,
         micro: { warmupMs: 300, rounds: 7, roundMs: 300 },
-        http: { warmupSeconds: 1, roundSeconds: 3, rounds: 3, connections: 10, pool: 2000 },
+        http: {
+          warmupSeconds: 1,
+          roundSeconds: 2,
+          rounds: 5,
+          connections: 10,
+          pipelining: 10,
+          pool: 2000,
+        },
         scale: { tokens: 1_000_000, cacheMax: 10_000, concurrent: 1000, randomKids: 10_000 },
       }
 }

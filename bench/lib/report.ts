@@ -1,4 +1,4 @@
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 
 /** A markdown table with a title and notes under it. */
 export interface Table {
@@ -59,6 +59,8 @@ export interface RunFacts {
   readonly date: Date
   readonly quick: boolean
   readonly durationSeconds: number
+  /** 1-minute load average when the run started. */
+  readonly loadAtStart: number
 }
 
 /** The whole report as markdown: facts, targets, then every section's tables. */
@@ -73,6 +75,7 @@ export function renderReport(facts: RunFacts, sections: readonly SectionResult[]
     `- CPU: ${cpu[0]?.model.trim() ?? 'unknown'} × ${cpu.length}`,
     `- Mode: ${facts.quick ? 'quick (`--quick`: fewer and shorter rounds, smaller scale runs)' : 'default'}`,
     `- Run time: ${facts.durationSeconds.toFixed(0)} s`,
+    `- Load average (1 min) at start and end: ${facts.loadAtStart.toFixed(2)}, ${(loadavg()[0] ?? 0).toFixed(2)} (above the core count, other processes competed for the CPU and absolute numbers suffer; CPU-time ratios much less)`,
     '',
     'Every ratio compares two measurements of the same run. Micro benchmarks: median of the',
     'rounds, with min-max of the rounds as spread. HTTP: autocannon on loopback against a server in',
