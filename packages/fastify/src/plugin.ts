@@ -61,7 +61,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     const scopes = union(settings.requiredScopes, own)
 
     if (queryHasToken(request.url)) {
-      // MCP authorization §2.5 / RFC 6750 §2.3: tokens in URLs leak into logs and history.
+      // RFC 6750 §2.3 / MCP authorization (access token usage): URLs leak into logs and history.
       throw refuse(request, settings, 'token_in_query', () =>
         invalidRequest(settings, 'Access tokens are not accepted in the query string'),
       )

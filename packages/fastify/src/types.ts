@@ -18,8 +18,8 @@ export type BearerRouteConfig = boolean | { readonly scopes?: readonly string[] 
 declare module 'fastify' {
   interface FastifyRequest {
     /**
-     * The verified access token, or `null` on a public route or outside the plugin's scope.
-     * Never log `accessToken.token`.
+     * The verified access token; `null` on a public route. Requests of scopes the plugin was not
+     * registered in are not decorated at all. Never log `accessToken.token`.
      */
     accessToken: AccessToken | null
     /**

@@ -306,7 +306,13 @@ t.test('public routes and CORS preflights skip authentication', async (t) => {
 
 t.test('unknown routes inside the protected scope are protected too', async (t) => {
   const { app } = await protectedApp(t)
-  t.equal((await app.inject({ url: '/nope' })).statusCode, 401)
+  const anonymous = await app.inject({ url: '/nope' })
+  t.equal(anonymous.statusCode, 401)
+  t.equal(anonymous.headers['www-authenticate'], `Bearer realm="api", scope="read", ${RM}`)
+  t.equal(
+    anonymous.body,
+    '{"error":"unauthorized","error_description":"Authentication is required"}',
+  )
   t.equal((await app.inject({ url: '/nope', headers: bearer('good') })).statusCode, 404)
 })
 
