@@ -156,7 +156,6 @@ t.test('invalid tokens: 401 invalid_token with the refusal description', async (
       `Bearer realm="api", error="invalid_token", error_description="${description}", scope="read", ${RM}`,
     )
     t.equal(res.body, JSON.stringify({ error: 'invalid_token', error_description: description }))
-    t.notMatch(res.body, token === 'unknown' ? 'unknown' : /(?!)/, 'no token text')
   }
 })
 
