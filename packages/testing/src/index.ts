@@ -43,3 +43,13 @@ export {
   type RotateKeysOptions,
   type TokenFormat,
 } from './authorization-server.js'
+export {
+  BROKEN_IDENTITY_ASSERTION_KINDS,
+  TEST_AS_ISSUER,
+  TEST_IDP_ISSUER,
+  TEST_RESOURCE,
+  createBrokenIdentityAssertion,
+  createIdentityAssertion,
+  type BrokenIdentityAssertionKind,
+  type CreateIdentityAssertionOptions,
+} from './identity-assertion.js'
