@@ -205,8 +205,8 @@ function report(
   const rps = (id: string): number => median((rounds.get(id) ?? []).map((r) => r.rps))
   const cpu = (id: string): number => median((rounds.get(id) ?? []).map((r) => r.cpuPerRequest))
   const bare = rps('bare')
-  const raw = rps('raw')
   const bareCpu = cpu('bare')
+  const raw = rps('raw')
   const rows = SCENARIOS.map((scenario) => {
     const list = rounds.get(scenario.id) ?? []
     const values = list.map((r) => r.rps)
@@ -218,21 +218,25 @@ function report(
       `${cpu(scenario.id).toFixed(1)} µs`,
       formatRatio(rps(scenario.id) / bare),
       formatRatio(bareCpu / cpu(scenario.id)),
+      formatRatio(rps(scenario.id) / raw),
     ]
   })
-  const ratio = (id: string, base: number): number => rps(id) / base
+  // Judged on req/s, as the issue states the targets; the server CPU ratio is shown beside it.
   const target = (
     name: string,
     id: string,
-    base: number,
+    baseId: string,
     baseName: string,
     goal: number,
-  ): Target => ({
-    name,
-    goal: `>= ${goal.toFixed(2)}x ${baseName}`,
-    measured: formatRatio(ratio(id, base)),
-    pass: ratio(id, base) >= goal,
-  })
+  ): Target => {
+    const ratio = rps(id) / rps(baseId)
+    return {
+      name,
+      goal: `>= ${goal.toFixed(2)}x ${baseName} (req/s)`,
+      measured: `${formatRatio(ratio)} req/s (server CPU: ${formatRatio(cpu(baseId) / cpu(id))})`,
+      pass: ratio >= goal,
+    }
+  }
   return {
     tables: [
       {
@@ -245,6 +249,7 @@ function report(
           'Server CPU/req',
           'vs bare (req/s)',
           'vs bare (CPU)',
+          'vs node:crypto hook (req/s)',
         ],
         rows,
         notes: [
@@ -254,9 +259,9 @@ function report(
       },
     ],
     targets: [
-      target('HTTP reused token (plugin + cache)', 'plugin-reused', bare, 'bare', 0.9),
-      target('HTTP new token per request (plugin)', 'plugin-new', raw, 'node:crypto hook', 0.95),
-      target('HTTP introspection, cached token', 'plugin-introspection', bare, 'bare', 0.9),
+      target('HTTP reused token (plugin + cache)', 'plugin-reused', 'bare', 'bare', 0.9),
+      target('HTTP new token per request (plugin)', 'plugin-new', 'raw', 'node:crypto hook', 0.95),
+      target('HTTP introspection, cached token', 'plugin-introspection', 'bare', 'bare', 0.9),
     ],
   }
 }

@@ -84,6 +84,7 @@ export async function runMicro(
     const measured = await compare(candidates, config.micro)
     const stats = new Map([...measured].map(([name, m]) => [name, m.cpu]))
     const rawStats = stats.get('raw') as Stats
+    const joseStats = stats.get('jose') as Stats
     const label: Record<string, string> = {
       raw: 'node:crypto (bound)',
       jose: 'jose jwtVerify',
@@ -97,6 +98,7 @@ export async function runMicro(
         label[candidate.name] ?? candidate.name,
         ...cells(m),
         formatRatio(rawStats.median / m.cpu.median),
+        formatRatio(joseStats.median / m.cpu.median),
       ])
     }
     const ratio = rawStats.median / (stats.get('uncached') as Stats).median
@@ -174,6 +176,7 @@ export async function runMicro(
           'ops per CPU-s',
           'Wall/op',
           'vs node:crypto',
+          'vs jose',
         ],
         rows,
         notes: [

@@ -47,7 +47,7 @@ export function benchConfig(quick: boolean): BenchConfig {
       }
     : {
         quick,
-        micro: { warmupMs: 300, rounds: 7, roundMs: 300 },
+        micro: { warmupMs: 200, rounds: 6, roundMs: 250 },
         http: {
           warmupSeconds: 1,
           roundSeconds: 2,
