@@ -36,8 +36,8 @@ export function benchConfig(quick: boolean): BenchConfig {
         quick,
         micro: { warmupMs: 100, rounds: 3, roundMs: 120 },
         http: {
-          warmupSeconds: 0.5,
-          roundSeconds: 0.7,
+          warmupSeconds: 0.3,
+          roundSeconds: 0.5,
           rounds: 3,
           connections: 10,
           pipelining: 10,
