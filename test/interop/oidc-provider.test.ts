@@ -3,7 +3,7 @@
 import { get } from 'node:http'
 import t from 'tap'
 import { loopbackOnly } from './fixtures/network.js'
-import { RESOURCES, startOidcProvider } from './fixtures/oidc-provider.js'
+import { RESOURCES, startOidcProvider, type SigningAlg } from './fixtures/oidc-provider.js'
 
 loopbackOnly(t)
 
@@ -108,6 +108,24 @@ t.test('tokens follow the resource server definitions', async (t) => {
     /400: .*"error":"invalid_target"/,
     'a resource it does not know is invalid_target (RFC 8707 §2)',
   )
+})
+
+t.test('a fault of the provider is recorded in serverErrors, not printed', async (t) => {
+  const captured = t.capture(console, 'error', () => undefined)
+  // PS256 is not an algorithm of the provider's keys: signing fails inside oidc-provider (500).
+  const op = await startOidcProvider({
+    resourceServers: [
+      { resource: RESOURCES.rs256, scope: 'a', format: 'jwt', alg: 'PS256' as SigningAlg },
+    ],
+  })
+  t.teardown(() => op.close())
+  await t.rejects(
+    op.issueToken(op.clients.basic, { resource: RESOURCES.rs256 }),
+    /failed with 500: .*"error":"server_error"/,
+  )
+  t.equal(op.serverErrors.length, 1)
+  t.match(op.serverErrors[0], { message: /no corresponding key/ })
+  t.same(captured(), [])
 })
 
 t.test('requests are counted per path', async (t) => {
