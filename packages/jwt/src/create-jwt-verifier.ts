@@ -20,7 +20,14 @@ import {
 } from './key-resolver.js'
 import { checkClaims, type ClaimPolicy } from './lib/claims-check.js'
 import { createIssuerRouter } from './lib/issuer-router.js'
-import { isObject, readAlgorithms, readFunction, readNumber, readString } from './lib/options.js'
+import {
+  isObject,
+  readAlgorithms,
+  readFunction,
+  readNumber,
+  readString,
+  readTypes,
+} from './lib/options.js'
 import { createJwsVerifier, type JwsHeader } from './verify-jws.js'
 
 /** One trusted issuer and its own key source (see {@link JwtVerifierOptions.issuers}). */
@@ -244,7 +251,7 @@ function readAudience(value: unknown): readonly string[] | null {
 }
 
 function readTokenTypes(value: unknown): readonly string[] | null {
-  return value === undefined ? DEFAULT_TOKEN_TYPES : (value as readonly string[] | null)
+  return value === undefined ? DEFAULT_TOKEN_TYPES : readTypes('options.tokenTypes', value)
 }
 
 function readBoolean(option: string, value: unknown, fallback: boolean): boolean {

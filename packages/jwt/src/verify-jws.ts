@@ -3,7 +3,7 @@ import { DEFAULT_ALGORITHMS } from './algorithms.js'
 import type { KeyResolver, VerificationKey } from './key-resolver.js'
 import { decodeBase64url, decodeJsonObject } from './lib/base64url.js'
 import { isKid } from './lib/import-key.js'
-import { isObject, readAlgorithms, readNumber } from './lib/options.js'
+import { isObject, readAlgorithms, readNumber, readTypes } from './lib/options.js'
 import { MAX_KID_LENGTH } from './lib/prepared-key.js'
 
 /** A JWS protected header after the checks of {@link createJwsVerifier}: frozen, prototype-free. */
@@ -150,7 +150,8 @@ export function createJwsVerifier(options: JwsVerifierOptions): JwsVerifier {
   const allowed = new Set(
     readAlgorithms('options.algorithms', options.algorithms, DEFAULT_ALGORITHMS),
   )
-  const types = readTypes('options.types', options.types)
+  const typeList = readTypes('options.types', options.types)
+  const types = typeList === null ? null : new Set(typeList.map(normalizeType))
   const critical = readNames('options.criticalHeaders', options.criticalHeaders)
   const maxLength = readNumber('options.maxLength', options.maxLength, DEFAULT_MAX_TOKEN_BYTES, 16)
   const headers = new Map<string, JwsHeader>()
@@ -225,21 +226,6 @@ export function createJwsVerifier(options: JwsVerifierOptions): JwsVerifier {
       return refusals.badSignature
     },
   }
-}
-
-function readTypes(option: string, value: unknown): ReadonlySet<string> | null {
-  if (value === null) return null
-  if (
-    !Array.isArray(value) ||
-    value.length === 0 ||
-    !value.every((t) => typeof t === 'string' && t !== '')
-  ) {
-    throw invalidArgument(
-      option,
-      'must be a non-empty array of typ values, or null to skip the check',
-    )
-  }
-  return new Set((value as string[]).map(normalizeType))
 }
 
 function readNames(option: string, value: unknown): ReadonlySet<string> {

@@ -25,7 +25,7 @@ function make(options: Partial<JwtVerifierOptions> = {}, clock = { now: NOW }) {
     jwksUri: JWKS,
     now: () => clock.now,
     ...options,
-  } as JwtVerifierOptions)
+  })
 }
 
 t.test('a JWKS that cannot be used is unavailability, never a refusal', async (t) => {
@@ -90,7 +90,7 @@ t.test('a JWKS that cannot be used is unavailability, never a refusal', async (t
       { code: 'ERR_VERIFIER_UNAVAILABLE', statusCode: 503, reason, retryAfter: 1 },
       name,
     )
-    t.notMatch(String((error as Error | undefined)?.message), token.split('.')[1] as string)
+    t.notMatch(String((error as Error | undefined)?.message), token.split('.')[1] ?? 'unreachable')
     t.ok(scope.isDone(), `${name}: requested`)
     nock.cleanAll()
   }
@@ -230,9 +230,16 @@ t.test('discovery happens once; its failures back off like JWKS failures', async
     .reply(503, '', { 'retry-after': '2' })
     .get('/.well-known/openid-configuration')
     .reply(503, '', { 'retry-after': '2' })
-  await t.rejects(verifier.verifyToken(token), { reason: 'status', retryAfter: 5 })
+  await t.rejects(verifier.verifyToken(token), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'status',
+    retryAfter: 5,
+  })
   t.ok(down.isDone())
-  await t.rejects(verifier.verifyToken(token), { reason: 'status' })
+  await t.rejects(verifier.verifyToken(token), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'status',
+  })
   clock.now += 5000
   const up = nock(ISSUER)
     .get('/.well-known/oauth-authorization-server')
@@ -250,4 +257,33 @@ t.test('discovery happens once; its failures back off like JWKS failures', async
     'accepted',
   )
   t.ok(refresh.isDone(), 'the refresh goes to the discovered URI without discovering again')
+})
+
+t.test('a custom fetch is used, and a misbehaving one is still unavailability', async (t) => {
+  const rsa = await pair('RS256')
+  const token = await mint(rsa)
+  const urls: string[] = []
+  const counting: typeof fetch = async (input, init) => {
+    urls.push(input instanceof Request ? input.url : input.toString())
+    return fetch(input, init)
+  }
+  const scope = nock(ISSUER)
+    .get('/jwks')
+    .reply(200, { keys: [rsa.jwk] })
+  t.equal(await outcome(make({ fetch: counting }), token), 'accepted')
+  t.same(urls, [JWKS])
+  t.ok(scope.isDone())
+  const broken = (async () => ({
+    status: 200,
+    headers: {
+      get: () => {
+        throw new Error('broken headers')
+      },
+    },
+  })) as unknown as typeof fetch
+  await t.rejects(make({ fetch: broken }).verifyToken(token), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'network',
+    cause: { reason: 'network', cause: { message: 'broken headers' } },
+  })
 })

@@ -6,8 +6,7 @@ import { AUDIENCE, ISSUER, NOW, mint, mintHmac, pair, signRaw, claims } from './
 import { outcome } from './fixtures/outcome.js'
 
 const base = { issuer: ISSUER, audience: AUDIENCE, now: () => NOW }
-const make = (options: Partial<JwtVerifierOptions>) =>
-  createJwtVerifier({ ...base, ...options } as JwtVerifierOptions)
+const make = (options: Partial<JwtVerifierOptions>) => createJwtVerifier({ ...base, ...options })
 
 t.test('every default algorithm verifies with its own static key', async (t) => {
   for (const alg of [
@@ -299,10 +298,13 @@ t.test('static key mistakes are TypeErrors at construction', async (t) => {
     /is of a key type or curve that no JWS algorithm uses/,
   )
   fail({ kty: 'RSA', n: 'AAAA' }, /is not a valid key/)
+  fail({ kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' }, /is not a valid key/)
   fail({ kty: 'RSA', n: '!!!!', e: 'AQAB' }, /is not a valid key/)
   fail({ kty: 'oct', k: '!!' }, /is not a valid key/, { algorithms: ['HS256'] })
   fail({ kty: 'oct', k: 'a'.repeat(64) }, /fits none of options\.algorithms/)
   fail({ kty: 'nope' }, /is of a key type or curve that no JWS algorithm uses/)
+  fail({ kty: 5 }, /is of a key type or curve that no JWS algorithm uses/)
+  fail({ kty: 'oct' }, /is not a valid key/, { algorithms: ['HS256'] })
   fail({ ...rsa.jwk, key_ops: 'verify' }, /does not allow verify/)
   fail({ ...rsa.jwk, use: 'enc' }, /is not a signature key/)
   fail((await pair('RSA1024')).pem, /is too weak/)

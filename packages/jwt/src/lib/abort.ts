@@ -1,30 +1,25 @@
 /**
  * Waits for `promise`, or rejects with the signal's reason as soon as `signal` aborts. The promise
- * itself is not cancelled: it may be shared with other callers (a coalesced JWKS fetch).
+ * itself is not cancelled: it is shared with other callers (a coalesced JWKS fetch), and it never
+ * rejects.
  */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export async function raceAbort(
+  promise: Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (signal === undefined) return promise
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal))
-    if (signal.aborted) {
-      onAbort()
-      return
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<void>((_resolve, reject) => {
+    onAbort = () => {
+      const reason: unknown = signal.reason
+      reject(reason instanceof Error ? reason : new Error(String(reason)))
     }
     signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error instanceof Error ? error : new Error(String(error)))
-      },
-    )
   })
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason
-  return reason instanceof Error ? reason : new Error(String(reason))
+  try {
+    await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort as () => void)
+  }
 }

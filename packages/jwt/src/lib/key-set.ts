@@ -39,11 +39,6 @@ export class KeySet {
     this.#kidlessByAlg = anyKid && kidless.size > 0 ? kidless : null
   }
 
-  /** Whether the set has a key with this `kid`. */
-  hasKid(kid: string): boolean {
-    return this.#byKid.has(kid)
-  }
-
   /**
    * The keys that may verify a token with this `kid` (or none) and `alg`, or why there are none:
    * `unknown_kid` (no key has that `kid`), `algorithm` (keys with that `kid` exist but none may

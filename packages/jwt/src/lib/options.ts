@@ -58,3 +58,19 @@ export function readAlgorithms(
   }
   return Object.freeze([...new Set(value as string[])])
 }
+
+/** A `typ` allow-list: a non-empty array of non-empty strings, or `null` (no check). */
+export function readTypes(option: string, value: unknown): readonly string[] | null {
+  if (value === null) return null
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((t) => typeof t === 'string' && t !== '')
+  ) {
+    throw invalidArgument(
+      option,
+      'must be a non-empty array of typ values, or null to skip the check',
+    )
+  }
+  return value as string[]
+}

@@ -91,6 +91,11 @@ export function describeKey(key: KeyObject): { family: KeyFamily; curve: string 
   return curve === undefined ? null : { family: 'EC', curve }
 }
 
+// node:crypto always reports the modulus length of an RSA key.
+function rsaBits(key: KeyObject): number {
+  return (key.asymmetricKeyDetails as { modulusLength: number }).modulusLength
+}
+
 /** Whether a key of this family and curve can verify `spec` at all. */
 export function fits(spec: AlgorithmSpec, family: KeyFamily, curve: string): boolean {
   return spec.family === family && (spec.curves.length === 0 || spec.curves.includes(curve))
@@ -110,7 +115,7 @@ export function prepareKey(
   const described = describeKey(key)
   if (described === null) return 'unsupported_key'
   const { family, curve } = described
-  if (family === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
+  if (family === 'RSA' && rsaBits(key) < MIN_RSA_BITS) {
     return 'weak_key'
   }
   const checks = new Map<string, SignatureCheck>()
@@ -118,7 +123,7 @@ export function prepareKey(
   for (const alg of candidates) {
     const spec = ALGORITHMS.get(alg)
     if (spec === undefined || !fits(spec, family, curve)) continue
-    if (family === 'oct' && (key.symmetricKeySize ?? 0) < spec.minSecret) {
+    if (family === 'oct' && (key.symmetricKeySize as number) < spec.minSecret) {
       tooShort = true
       continue
     }
@@ -133,7 +138,7 @@ function signatureCheck(key: KeyObject, spec: AlgorithmSpec, curve: string): Sig
   switch (spec.family) {
     case 'RSA': {
       // RFC 7518 §3.3/§3.5: the signature is exactly as long as the modulus.
-      const size = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8)
+      const size = Math.ceil(rsaBits(key) / 8)
       if (!spec.pss) {
         return (data, signature) => signature.length === size && verify(hash, data, key, signature)
       }
@@ -148,18 +153,18 @@ function signatureCheck(key: KeyObject, spec: AlgorithmSpec, curve: string): Sig
     }
     case 'EC': {
       // JWS carries R || S (IEEE P1363), not DER (RFC 7518 §3.4).
-      const size = EC_SIGNATURE_BYTES[curve] ?? 0
+      const size = EC_SIGNATURE_BYTES[curve] as number
       const options = { key, dsaEncoding: 'ieee-p1363' as const }
       return (data, signature) =>
         signature.length === size && verify(hash, data, options, signature)
     }
     case 'OKP': {
-      const size = OKP_SIGNATURE_BYTES[curve] ?? 0
+      const size = OKP_SIGNATURE_BYTES[curve] as number
       return (data, signature) => signature.length === size && verify(null, data, key, signature)
     }
     case 'oct': {
-      const size = HASH_BYTES[hash ?? 'sha256']
-      const algorithm = hash ?? 'sha256'
+      const algorithm = hash as keyof typeof HASH_BYTES
+      const size = HASH_BYTES[algorithm]
       return (data, signature) =>
         signature.length === size &&
         // Constant-time comparison: an early exit would leak how many bytes of a forgery match.

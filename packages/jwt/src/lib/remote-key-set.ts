@@ -165,9 +165,12 @@ export class RemoteKeySet {
 
   #fail(error: unknown, trigger: JwksTrigger, jwksUri: string | undefined, duration: number): void {
     const { backoff, maxBackoff, maxAge, staleIfError, now, issuer } = this.#settings
-    const failure = isVerifierUnavailable(error)
-      ? error
-      : new VerifierUnavailableError('JWKS request failed', { reason: 'network', cause: error })
+    // Core's HTTP helpers fail with reasons; anything else (a misbehaving custom fetch) is
+    // wrapped so that callers still get a VerifierUnavailableError with a reason.
+    const failure =
+      isVerifierUnavailable(error) && error.reason !== undefined
+        ? error
+        : new VerifierUnavailableError('JWKS request failed', { reason: 'network', cause: error })
     this.#failures += 1
     const exponential = Math.min(backoff * 2 ** Math.min(this.#failures - 1, 30), maxBackoff)
     const upstream = Math.min((failure.retryAfter ?? 0) * 1000, maxBackoff)
@@ -180,7 +183,7 @@ export class RemoteKeySet {
       type: 'fetch_failed',
       ...where,
       trigger,
-      reason: failure.reason ?? 'network',
+      reason: failure.reason,
       retryAfter,
       duration,
     }))
@@ -248,7 +251,7 @@ export class RemoteKeySet {
   #unavailable(): VerifierUnavailableError {
     const last = this.#lastError
     return new VerifierUnavailableError(last.message, {
-      ...(last.reason === undefined ? {} : { reason: last.reason }),
+      reason: last.reason as string,
       retryAfter: this.#retryAfter(),
       cause: last,
     })
