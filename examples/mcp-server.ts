@@ -4,8 +4,8 @@
  * scope (403 step-up), and sessions bound to the principal that created them (another principal's
  * session id is answered 404).
  *
- * Run it:
- *   BEARERKIT_TYPE=jwt BEARERKIT_ISSUER=https://login.example.com/ \
+ * Run it (any verifier core's verifierConfigFromEnv can describe):
+ *   BEARERKIT_VERIFIER=jwt BEARERKIT_ISSUER=https://login.example.com/ \
  *   BEARERKIT_AUDIENCE=http://127.0.0.1:3000/mcp \
  *   MCP_RESOURCE_URL=http://127.0.0.1:3000/mcp MCP_AUTHORIZATION_SERVER=https://login.example.com/ \
  *   node examples/dist/mcp-server.js
@@ -55,7 +55,8 @@ export interface McpAppOptions {
   logger?: FastifyServerOptions['logger']
 }
 
-function buildMcpServer(): McpServer {
+/** The MCP server of one session: three tools, one of them needing {@link ADMIN_SCOPE}. */
+export function buildMcpServer(): McpServer {
   const server = new McpServer({ name: 'bearerkit-example', version: '0.1.0' })
   let counter = 0
   server.registerTool(
@@ -206,25 +207,34 @@ export async function createMcpApp(options: McpAppOptions): Promise<FastifyInsta
   return app
 }
 
-async function main(): Promise<void> {
-  const port = Number(process.env.PORT ?? 3000)
-  const resourceUrl = process.env.MCP_RESOURCE_URL ?? `http://127.0.0.1:${port}/mcp`
-  const authorizationServer = process.env.MCP_AUTHORIZATION_SERVER
-  const config = verifierConfigFromEnv()
+/**
+ * Starts the example from the environment: `BEARERKIT_*` describes the verifier (core's
+ * `verifierConfigFromEnv`), `MCP_AUTHORIZATION_SERVER` the authorization server, `PORT` (default
+ * 3000) and `MCP_RESOURCE_URL` (default `http://127.0.0.1:$PORT/mcp`) where it listens.
+ */
+export async function startFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  logger: FastifyServerOptions['logger'] = true,
+): Promise<FastifyInstance> {
+  const port = Number(env.PORT ?? 3000)
+  const resourceUrl = env.MCP_RESOURCE_URL ?? `http://127.0.0.1:${port}/mcp`
+  const authorizationServer = env.MCP_AUTHORIZATION_SERVER
+  const config = verifierConfigFromEnv(env)
   if (config === null || authorizationServer === undefined) {
-    throw new Error('Set BEARERKIT_TYPE (and its options) and MCP_AUTHORIZATION_SERVER')
+    throw new Error('Set BEARERKIT_VERIFIER (and its options) and MCP_AUTHORIZATION_SERVER')
   }
   const app = await createMcpApp({
     verifier: await createVerifier(config),
     resourceUrl,
     authorizationServers: [authorizationServer],
-    logger: true,
+    logger,
   })
   await app.listen({ host: '127.0.0.1', port })
+  return app
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
+  startFromEnv().catch((error: unknown) => {
     console.error(error)
     process.exitCode = 1
   })

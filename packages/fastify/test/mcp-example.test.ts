@@ -7,7 +7,15 @@ import {
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import t from 'tap'
 import type { Test } from 'tap'
-import { ADMIN_SCOPE, TOOLS_SCOPE, createMcpApp } from '../../../examples/mcp-server.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
+import {
+  ADMIN_SCOPE,
+  TOOLS_SCOPE,
+  buildMcpServer,
+  createMcpApp,
+  startFromEnv,
+} from '../../../examples/mcp-server.js'
 import { jwtFixture, type JwtFixture } from './fixtures/jwt.js'
 
 const ISSUER = 'https://login.example.com/'
@@ -197,4 +205,91 @@ t.test('the MCP example behind bearerAuth, driven by the SDK client', async (t) 
     const still = await aliceClient.listTools()
     t.equal(still.tools.length, 3, 'the owner keeps using the session')
   })
+})
+
+t.test('requests without a session, and ending a session', async (t) => {
+  const { url, jwt } = await startExample(t)
+  const alice = await jwt.mint({ sub: 'alice', scope: TOOLS_SCOPE })
+  const post = (headers: Record<string, string>, body: unknown) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${alice}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    })
+  const noSession = await post({}, { jsonrpc: '2.0', id: 1, method: 'tools/list' })
+  t.equal(noSession.status, 400, 'not an initialize request and no session')
+  t.same(await noSession.json(), {
+    jsonrpc: '2.0',
+    error: { code: -32000, message: 'Bad Request: no session id and not an initialize request' },
+    id: null,
+  })
+  const getWithout = await fetch(url, {
+    headers: { authorization: `Bearer ${alice}`, accept: 'text/event-stream' },
+  })
+  t.equal(getWithout.status, 400)
+
+  const { transport } = await connect(t, url, alice)
+  const sessionId = transport.sessionId as string
+  await transport.terminateSession()
+  const after = await post(
+    { 'mcp-session-id': sessionId },
+    { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+  )
+  t.equal(after.status, 404, 'a deleted session is gone, for its owner too')
+})
+
+t.test('the admin tool refuses by itself when no scope reaches it', async (t) => {
+  // Without the HTTP layer (no authInfo at all) the tool's own check is what refuses.
+  const server = buildMcpServer()
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+  await server.connect(serverSide)
+  const client = new Client({ name: 'in-memory', version: '0.0.0' })
+  await client.connect(clientSide)
+  t.teardown(() => client.close())
+  const result = await client.callTool({ name: 'reset_counter', arguments: {} })
+  t.equal(result.isError, true)
+  t.same(result.content, [{ type: 'text', text: `needs ${ADMIN_SCOPE}` }])
+})
+
+t.test('startFromEnv builds the verifier from BEARERKIT_* variables', async (t) => {
+  await t.rejects(startFromEnv({}, false), {
+    message: 'Set BEARERKIT_VERIFIER (and its options) and MCP_AUTHORIZATION_SERVER',
+  })
+  const port = await freePort()
+  const resource = `http://127.0.0.1:${port}/mcp`
+  const { privateKey, publicKey } = await generateKeyPair('ES256')
+  const app = await startFromEnv(
+    {
+      BEARERKIT_VERIFIER: 'jwt',
+      BEARERKIT_ISSUER: ISSUER,
+      BEARERKIT_AUDIENCE: resource,
+      BEARERKIT_KEY: JSON.stringify(await exportJWK(publicKey)),
+      MCP_AUTHORIZATION_SERVER: ISSUER,
+      MCP_RESOURCE_URL: resource,
+      PORT: String(port),
+    },
+    false,
+  )
+  t.teardown(() => app.close())
+  const token = await new SignJWT({ client_id: 'env-client', scope: TOOLS_SCOPE })
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+    .setIssuer(ISSUER)
+    .setSubject('carol')
+    .setAudience(resource)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(privateKey)
+  const { client } = await connect(t, new URL(resource), token)
+  const who = await client.callTool({ name: 'whoami', arguments: {} })
+  t.same(who.content, [
+    {
+      type: 'text',
+      text: JSON.stringify({ clientId: 'env-client', subject: 'carol', issuer: ISSUER }),
+    },
+  ])
 })
