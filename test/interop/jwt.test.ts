@@ -201,6 +201,33 @@ t.test('a wrong issuer is refused even with the right keys', async (t) => {
   })
 })
 
+t.test('two real issuers, each bound to its own keys', async (t) => {
+  const other = await startOidcProvider({ ownKeys: true })
+  t.teardown(() => other.close())
+  const fromOther = (await other.issueToken(other.clients.basic, { resource: RESOURCES.rs256 }))
+    .access_token
+  const fromOp = await issue(RESOURCES.rs256)
+  t.equal(decodeSegment(fromOther, 0).alg, 'RS256')
+  t.not(decodeSegment(fromOther, 0).kid, decodeSegment(fromOp, 0).kid, 'different keys')
+
+  const both = createJwtVerifier({
+    issuers: [{ issuer: op.issuer, jwksUri: op.jwksUri }, { issuer: other.issuer }],
+    audience: RESOURCES.rs256,
+  })
+  t.teardown(() => both.close())
+  t.equal((await both.verifyToken(fromOp))?.issuer, op.issuer)
+  t.equal((await both.verifyToken(fromOther))?.issuer, other.issuer)
+
+  // Trusting only op: the other issuer's token is refused by its iss.
+  const onlyOp = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
+  t.same(await verify(onlyOp, fromOther), { result: null, code: 'wrong_issuer' })
+
+  // op's issuer bound to the other server's keys: op's own token no longer verifies.
+  const crossed = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: other.jwksUri })
+  t.same(await verify(crossed, fromOp), { result: null, code: 'unknown_key' })
+  t.same(other.serverErrors, [])
+})
+
 t.test('the provider reported no server errors', async (t) => {
   t.same(op.serverErrors, [])
 })
