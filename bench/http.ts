@@ -188,7 +188,7 @@ export async function runHttp(
           )
       }
     }
-    return report(rounds, http.connections, http.pipelining, http.pool, cacheMax)
+    return report(rounds, http, cacheMax)
   } finally {
     for (const server of servers.values()) server.tell({ type: 'stop' })
     await Promise.all([...servers.values()].map((s) => s.exited))
@@ -197,11 +197,10 @@ export async function runHttp(
 
 function report(
   rounds: Map<string, Round[]>,
-  connections: number,
-  pipelining: number,
-  pool: number,
+  http: BenchConfig['http'],
   cacheMax: number,
 ): SectionResult {
+  const { connections, pipelining, pool } = http
   const rps = (id: string): number => median((rounds.get(id) ?? []).map((r) => r.rps))
   const cpu = (id: string): number => median((rounds.get(id) ?? []).map((r) => r.cpuPerRequest))
   const bare = rps('bare')
@@ -253,7 +252,7 @@ function report(
         ],
         rows,
         notes: [
-          `autocannon in the benchmark process, ${connections} connections, ${pipelining} requests pipelined on each, GET /mcp answering \`{"ok":true}\`; every server in its own process. Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request.`,
+          `Median of ${http.rounds} interleaved rounds of ${http.roundSeconds} s per scenario, after ${http.warmupSeconds} s of warm-up. autocannon in the benchmark process, ${connections} connections, ${pipelining} requests pipelined on each, GET /mcp answering \`{"ok":true}\`; every server in its own process. Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request.`,
           'Server CPU/req is the server process\'s CPU time (user + system) per answered request: unlike req/s it does not depend on how fast the client is or on other load on the machine. "vs bare (CPU)" is bare CPU/req divided by the scenario\'s.',
         ],
       },

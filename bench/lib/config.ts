@@ -50,8 +50,8 @@ export function benchConfig(quick: boolean): BenchConfig {
         micro: { warmupMs: 200, rounds: 6, roundMs: 250 },
         http: {
           warmupSeconds: 1,
-          roundSeconds: 2,
-          rounds: 5,
+          roundSeconds: 1.25,
+          rounds: 8,
           connections: 10,
           pipelining: 10,
           pool: 2000,
