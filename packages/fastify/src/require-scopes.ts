@@ -1,4 +1,4 @@
-import { hasAllScopes, invalidArgument } from '@bearerkit/core'
+import { hasAllScopes, invalidArgument, missingScopes } from '@bearerkit/core'
 import type { FastifyRequest } from 'fastify'
 import { insufficientScope } from './lib/refusal.js'
 import { authenticated, pending } from './lib/state.js'
@@ -31,7 +31,13 @@ export function requireScopes(request: FastifyRequest, scopes: readonly string[]
   if (hasAllScopes(token.scopes, needed)) return
   const error = insufficientScope(state.settings, needed)
   request.log.debug(
-    { bearer: { reason: 'insufficient_scope', statusCode: 403 } },
+    {
+      bearer: {
+        reason: 'insufficient_scope',
+        statusCode: 403,
+        missing: missingScopes(token.scopes, needed),
+      },
+    },
     'bearer token refused',
   )
   pending.set(request, { error, settings: state.settings })

@@ -119,7 +119,7 @@ t.test('requireScopes adds scopes from inside a handler', async (t) => {
   t.equal(denied.statusCode, 403, 'the route scope is checked first')
   t.match(denied.headers['www-authenticate'], 'scope="read write"')
 
-  const { app: app2 } = buildApp(t)
+  const { app: app2, logs } = buildApp(t)
   await app2.register(bearerAuth, {
     verifier: tableVerifier({ w: accessToken('w', { scopes: ['read', 'write'] }) }),
   })
@@ -137,6 +137,14 @@ t.test('requireScopes adds scopes from inside a handler', async (t) => {
     stepUp.body,
     '{"error":"insufficient_scope","error_description":"The access token lacks a required scope"}',
   )
+  const logged = logs
+    .records()
+    .find((r) => r.bearer !== undefined && r.msg === 'bearer token refused')
+  t.same(logged?.bearer, {
+    reason: 'insufficient_scope',
+    statusCode: 403,
+    missing: ['files:delete'],
+  })
 
   const ok = await app.inject({ method: 'POST', url: '/files', headers: bearer('writer') })
   t.equal(ok.statusCode, 200)
