@@ -9,8 +9,11 @@ import {
 import { accessTokenFromAuthInfo, toAuthInfo, type McpAuthInfo } from './auth-info.js'
 import { raceAbort } from './lib/abort.js'
 import { resolveOptions } from './lib/options.js'
+import { createSdkErrorLoader, isErrorClasses, type McpErrorClasses } from './lib/sdk-errors.js'
 import { RecordProblem, judge } from './lib/record.js'
 import type { ProviderVerifierOptions } from './provider-verifier.js'
+
+export type { McpErrorClasses }
 
 /**
  * The MCP TypeScript SDK's `OAuthTokenVerifier`, declared structurally (the SDK's is assignable to
@@ -22,15 +25,6 @@ export interface McpTokenVerifier {
 
 /** Options of {@link fromMcpTokenVerifier}: the same as those of `createProviderVerifier`. */
 export type FromMcpTokenVerifierOptions = ProviderVerifierOptions
-
-/**
- * The SDK error classes {@link toMcpTokenVerifier} throws. `requireBearerAuth` tells errors apart
- * with `instanceof`, so these must be the classes of the SDK copy that runs the middleware.
- */
-export interface McpErrorClasses {
-  InvalidTokenError: new (message: string) => Error
-  ServerError: new (message: string) => Error
-}
 
 /** Options of {@link toMcpTokenVerifier}. */
 export interface ToMcpTokenVerifierOptions {
@@ -111,23 +105,7 @@ export function fromMcpTokenVerifier(
   })
 }
 
-const SDK_ERRORS = '@modelcontextprotocol/sdk/server/auth/errors.js'
-
-let defaultErrors: Promise<McpErrorClasses> | undefined
-
-function loadSdkErrors(): Promise<McpErrorClasses> {
-  defaultErrors ??= (import(SDK_ERRORS) as Promise<McpErrorClasses>).catch((cause: unknown) => {
-    // Not cached: a failed import is retried at the next call.
-    defaultErrors = undefined
-    const error = new TypeError(
-      `toMcpTokenVerifier needs ${SDK_ERRORS}: install @modelcontextprotocol/sdk or pass options.errors`,
-      { cause },
-    ) as TypeError & { code: string }
-    error.code = 'ERR_MODULE_NOT_FOUND'
-    throw error
-  })
-  return defaultErrors
-}
+const loadSdkErrors = createSdkErrorLoader((specifier) => import(specifier))
 
 // requireBearerAuth writes the message into `error_description="..."` of WWW-Authenticate without
 // escaping; keep it to the RFC 6750 §3 character set so it can neither break nor split the header.
@@ -170,10 +148,7 @@ export function toMcpTokenVerifier(
     throw invalidArgument('verifier', 'must be a TokenVerifier (an object with verifyToken)')
   }
   const given = options.errors
-  if (
-    given !== undefined &&
-    (typeof given?.InvalidTokenError !== 'function' || typeof given.ServerError !== 'function')
-  ) {
+  if (given !== undefined && !isErrorClasses(given)) {
     throw invalidArgument(
       'options.errors',
       'must hold the SDK classes InvalidTokenError and ServerError',

@@ -179,7 +179,7 @@ async function authorizationCodeGrant<C extends AuthorizationCode>(
   // OAuth 2.1 and MCP make PKCE mandatory: no verifier, no token.
   if (verifier === undefined) throw new TokenError('invalid_request', 'code_verifier is required')
   if (!isCodeVerifier(verifier)) {
-    throw new TokenError('invalid_request', 'code_verifier is malformed (RFC 7636 §4.1)')
+    throw new TokenError('invalid_request', 'code_verifier is malformed')
   }
   const record = await provider.loadAuthorizationCode(client, code)
   // One answer for unknown, used, foreign and expired codes: the client learns nothing more.

@@ -295,6 +295,19 @@ t.test('refresh rotates both tokens; the old refresh token dies', async (t) => {
   t.equal((await tokenError(refresh(fourth.refresh_token))).error, 'invalid_grant')
 })
 
+t.test('two concurrent refreshes of one token: exactly one succeeds', async (t) => {
+  const { provider, client, clock } = await setup()
+  const first = await codeFlow(provider, client, clock.now)
+  const request = { grant_type: 'refresh_token', refresh_token: first.refresh_token }
+  const results = await Promise.allSettled([
+    handleTokenRequest(provider, client, request, { now: clock.now }),
+    handleTokenRequest(provider, client, request, { now: clock.now }),
+  ])
+  t.same(results.map((r) => r.status).sort(), ['fulfilled', 'rejected'])
+  const rejected = results.find((r) => r.status === 'rejected')
+  t.equal((rejected?.reason as TokenError).error, 'invalid_grant')
+})
+
 t.test("refresh: another client's token, a resource change, expiry", async (t) => {
   const { provider, client, clock } = await setup({ refreshTokenLifetime: 100 })
   const other = confidentialClient({ client_id: 'client-z' })

@@ -355,6 +355,23 @@ t.test('the signal aborts the wait for a slow provider', async (t) => {
   t.equal(called, false)
 })
 
+t.test('with a signal, a non-Error rejection becomes an Error cause', async (t) => {
+  const { signal } = new AbortController()
+  const verifier = createProviderVerifier(
+    {
+      loadAccessToken: () =>
+        ({ then: (_: unknown, fail: (reason: unknown) => void) => fail('down') }) as never,
+    },
+    { audience: AUD, now },
+  )
+  const error = await verifier.verifyToken('tok-1', { signal }).then(
+    () => undefined,
+    (e: unknown) => e as VerifierUnavailableError,
+  )
+  t.equal(error?.reason, 'provider_error')
+  t.equal((error?.cause as Error).message, 'down')
+})
+
 t.test('with a signal that does not abort, results and failures are unchanged', async (t) => {
   const { signal } = new AbortController()
   const ok = createProviderVerifier(fixed(record()), { audience: AUD, now })
