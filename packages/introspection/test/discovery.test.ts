@@ -120,6 +120,26 @@ t.test('metadata for another issuer, or with an http endpoint, is refused', asyn
   })
 })
 
+t.test('discovery goes through the configured fetch', async (t) => {
+  useNock(t)
+  nock(AS)
+    .get(RFC8414)
+    .reply(200, metadata())
+    .post('/discovered/introspect')
+    .reply(200, activeAnswer())
+  const urls: string[] = []
+  const verifier = createIntrospectionVerifier(
+    discovering({
+      fetch: (input, init) => {
+        urls.push(input instanceof Request ? input.url : input.toString())
+        return fetch(input, init)
+      },
+    }),
+  )
+  t.ok(await verifier.verifyToken(newToken()))
+  t.same(urls, [`${AS}${RFC8414}`, `${AS}/discovered/introspect`])
+})
+
 t.test('with introspectionUrl and no RFC 9701, ready() makes no request', async (t) => {
   useNock(t)
   const verifier = createIntrospectionVerifier(baseOptions())

@@ -123,11 +123,20 @@ t.test('a server that hangs times out', async (t) => {
   const server = await startServer(t, () => {
     // never answers
   })
+  let attempts = 0
   const verifier = createIntrospectionVerifier(
-    baseOptions({ introspectionUrl: `${server.url}/introspect`, timeout: 100, retries: 2 }),
+    baseOptions({
+      introspectionUrl: `${server.url}/introspect`,
+      timeout: 100,
+      retries: 2,
+      fetch: (input, init) => {
+        attempts++
+        return fetch(input, init)
+      },
+    }),
   )
   t.match(await failure(verifier.verifyToken(newToken())), { reason: 'timeout', retryAfter: 5 })
-  t.equal(server.requests.length, 1, 'a timeout is not retried')
+  t.equal(attempts, 1, 'a timeout is not retried')
 })
 
 t.test('a server that sends headers and then stalls times out', async (t) => {

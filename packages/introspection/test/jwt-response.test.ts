@@ -153,6 +153,34 @@ t.test('an unknown kid is no_key; a plain JSON answer is a refused downgrade', a
   t.match(await failure(verifier.verifyToken(newToken())), { reason: 'content_type' })
 })
 
+t.test(
+  'the JWKS goes through the configured fetch; a JWT answer needs its content type',
+  async (t) => {
+    useNock(t)
+    nock(AS)
+      .get('/jwks')
+      .reply(200, { keys: [publicJwk] })
+      .post(PATH)
+      .reply(200, await signed(activeAnswer()), JWT_TYPE)
+      .post(PATH)
+      .reply(200, async () => Buffer.from(await signed(activeAnswer())))
+    const urls: string[] = []
+    const verifier = createIntrospectionVerifier(
+      baseOptions({
+        jwtResponse: { jwksUri: `${AS}/jwks` },
+        fetch: (input, init) => {
+          urls.push(input instanceof Request ? input.url : input.toString())
+          return fetch(input, init)
+        },
+      }),
+    )
+    t.ok(await verifier.verifyToken(newToken()))
+    t.same(urls, [`${AS}${PATH}`, `${AS}/jwks`])
+    // the same signed answer without a content type is not accepted
+    t.match(await failure(verifier.verifyToken(newToken())), { reason: 'content_type' })
+  },
+)
+
 t.test('algorithms restricts what is accepted', async (t) => {
   useNock(t)
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })

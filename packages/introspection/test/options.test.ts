@@ -70,6 +70,7 @@ const mistakes: Array<[string, Record<string, unknown>, string]> = [
       ['an RSA key under 2048 bits', rsaSmall.privateKey],
       ['a secp256k1 key', secp256k1.privateKey],
       ['an X25519 key', x25519.privateKey],
+      ['an RSA-PSS-only key', generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey],
     ] as Array<[string, unknown]>
   ).map(([label, privateKey]): [string, Record<string, unknown>, string] => [
     `private_key_jwt with ${label}`,
@@ -142,6 +143,11 @@ const mistakes: Array<[string, Record<string, unknown>, string]> = [
   [
     'jwtResponse with an X25519 key',
     { jwtResponse: { key: x25519.publicKey } },
+    'options.jwtResponse.key',
+  ],
+  [
+    'jwtResponse with an RSA-PSS-only key',
+    { jwtResponse: { key: generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey } },
     'options.jwtResponse.key',
   ],
   [

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
 import type { ClientAuth } from './resolve-options.js'
-import { unavailable } from './unavailable.js'
 
 /** RFC 7523 §2.2: the client assertion type for JWT client authentication. */
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -46,20 +45,17 @@ export async function authenticateClient(
     case 'private_key_jwt': {
       const { key, alg, kid } = auth.signingKey
       const iat = Math.floor(nowMs / 1000)
-      let assertion: string
-      try {
-        assertion = await new SignJWT({})
-          .setProtectedHeader(kid === undefined ? { alg } : { alg, kid })
-          .setIssuer(auth.clientId)
-          .setSubject(auth.clientId)
-          .setAudience(audience)
-          .setJti(randomUUID())
-          .setIssuedAt(iat)
-          .setExpirationTime(iat + ASSERTION_LIFETIME)
-          .sign(key)
-      } catch (cause) {
-        throw unavailable('The client assertion could not be signed', 'client_auth', { cause })
-      }
+      // A signing failure (which the key checks at construction make unlikely) is wrapped by
+      // the caller as VerifierUnavailableError.
+      const assertion = await new SignJWT({})
+        .setProtectedHeader(kid === undefined ? { alg } : { alg, kid })
+        .setIssuer(auth.clientId)
+        .setSubject(auth.clientId)
+        .setAudience(audience)
+        .setJti(randomUUID())
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ASSERTION_LIFETIME)
+        .sign(key)
       body.set('client_id', auth.clientId)
       body.set('client_assertion_type', ASSERTION_TYPE)
       body.set('client_assertion', assertion)

@@ -9,7 +9,6 @@ export interface SigningKey {
 }
 
 const RSA = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
-const PSS = ['PS256', 'PS384', 'PS512']
 const CURVES: Readonly<Record<string, string>> = {
   prime256v1: 'ES256',
   secp384r1: 'ES384',
@@ -27,10 +26,11 @@ export const ASYMMETRIC_ALGORITHMS: readonly string[] = Object.freeze([
 ])
 
 /** The algorithms a key can sign with, first the one used when none is asked for. */
+// RSA-PSS-only keys (OID id-RSASSA-PSS) are left out: jose cannot use them as KeyObjects. A
+// plain RSA key signs PS256/384/512 as well.
 function algorithmsFor(key: KeyObject): readonly string[] {
   const type = key.asymmetricKeyType
   if (type === 'rsa') return RSA
-  if (type === 'rsa-pss') return PSS
   if (type === 'ed25519') return ['EdDSA', 'Ed25519']
   if (type === 'ec') {
     const alg = CURVES[key.asymmetricKeyDetails?.namedCurve ?? '']

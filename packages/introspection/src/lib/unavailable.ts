@@ -24,7 +24,11 @@ export function unavailable(
 export function asUnavailable(error: unknown, what: string): VerifierUnavailableError {
   if (isVerifierUnavailable(error)) {
     if (error.retryAfter !== undefined) return error
-    return unavailable(error.message, error.reason ?? 'network', { cause: error })
+    return new VerifierUnavailableError(error.message, {
+      reason: error.reason,
+      retryAfter: DEFAULT_RETRY_AFTER,
+      cause: error,
+    })
   }
   return unavailable(`${what}: the request could not be completed`, 'invalid_response', {
     cause: error,
