@@ -228,6 +228,39 @@ t.test('two real issuers, each bound to its own keys', async (t) => {
   t.same(other.serverErrors, [])
 })
 
+t.test('key rotation: the authorization server restarts with new keys', async (t) => {
+  const before = await startOidcProvider()
+  const port = Number(new URL(before.issuer).port)
+  let clock = Date.now()
+  const verifier = createJwtVerifier({
+    issuer: before.issuer,
+    audience: RESOURCES.es256,
+    jwksUri: before.jwksUri,
+    jwks: { cooldown: 30 },
+    now: () => clock,
+  })
+  t.teardown(() => verifier.close())
+  const old = (await before.issueToken(before.clients.basic, { resource: RESOURCES.es256 }))
+    .access_token
+  t.ok(await verifier.verifyToken(old))
+  await before.close()
+
+  const after = await startOidcProvider({ ownKeys: true, port })
+  t.teardown(() => after.close())
+  t.equal(after.issuer, before.issuer, 'the same issuer')
+  const rotated = (await after.issueToken(after.clients.basic, { resource: RESOURCES.es256 }))
+    .access_token
+  t.not(decodeSegment(rotated, 0).kid, decodeSegment(old, 0).kid)
+
+  // Past the cooldown, the unknown kid makes the verifier fetch the set again.
+  clock += 31_000
+  t.match(await verifier.verifyToken(rotated), { issuer: after.issuer })
+  t.equal(after.requestCount('/jwks'), 1)
+  // The old key is gone from the set now in use.
+  t.same(await verify(verifier, old), { result: null, code: 'unknown_key' })
+  t.same(after.serverErrors, [])
+})
+
 t.test('the provider reported no server errors', async (t) => {
   t.same(op.serverErrors, [])
 })
