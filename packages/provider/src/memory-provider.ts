@@ -436,9 +436,7 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
         clientId: client.client_id,
         scopes: Object.freeze([...scopes]),
         expiresAt,
-        ...(resource === undefined ? {} : { resource }),
-        ...(subject === undefined ? {} : { subject }),
-        ...(this.#issuer === undefined ? {} : { issuer: this.#issuer }),
+        ...defined({ resource, subject, issuer: this.#issuer }),
       }),
     })
     const response: OAuthToken = {
@@ -455,9 +453,7 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
           token: refreshToken,
           clientId: client.client_id,
           scopes: [...refresh.scopes],
-          ...(refresh.expiresAt === undefined ? {} : { expiresAt: refresh.expiresAt }),
-          ...(resource === undefined ? {} : { resource }),
-          ...(subject === undefined ? {} : { subject }),
+          ...defined({ expiresAt: refresh.expiresAt, resource, subject }),
         }),
       })
       response.refresh_token = refreshToken
@@ -525,6 +521,13 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
  */
 export function createMemoryProvider(options: MemoryProviderOptions = {}): MemoryProvider {
   return new MemoryProvider(options)
+}
+
+// The members whose value is not undefined (optional record members are left out, not undefined).
+function defined<T extends Record<string, unknown>>(members: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(members).filter(([, value]) => value !== undefined),
+  ) as Partial<T>
 }
 
 function isAbsoluteUri(value: unknown): value is string {
