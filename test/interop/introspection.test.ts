@@ -199,6 +199,53 @@ t.test('a token oidc-provider never issued is inactive', async (t) => {
   t.same(await verify(verifier, forged), { result: null, code: 'inactive' })
 })
 
+t.test('concurrent first uses of one token make one introspection request', async (t) => {
+  const verifier = verifierFor(t)
+  const token = await issue()
+  const before = op.requestCount(INTROSPECTION)
+  const results = await Promise.all(Array.from({ length: 50 }, () => verifier.verifyToken(token)))
+  t.ok(results.every((result) => result?.clientId === op.clients.basic.clientId))
+  t.equal(op.requestCount(INTROSPECTION) - before, 1)
+})
+
+t.test('a cached answer dies at the token exp, even with a longer ttl', async (t) => {
+  const short = await startOidcProvider({
+    resourceServers: [{ resource: RESOURCES.opaque, scope: 'mcp:read', format: 'opaque', ttl: 20 }],
+  })
+  t.teardown(() => short.close())
+  let clock = Date.now()
+  const verifier = createIntrospectionVerifier({
+    introspectionUrl: short.introspectionEndpoint,
+    issuer: short.issuer,
+    audience: RESOURCES.opaque,
+    ...as(short.clients.resourceServer),
+    cache: { ttl: 300 },
+    now: () => clock,
+  })
+  t.teardown(() => verifier.close())
+  const { access_token: token, expires_in } = await short.issueToken(short.clients.basic, {
+    resource: RESOURCES.opaque,
+    scope: 'mcp:read',
+  })
+  t.equal(expires_in, 20)
+  const accepted = await verifier.verifyToken(token)
+  t.ok(accepted)
+
+  clock = (accepted?.expiresAt ?? 0) * 1000 - 1000
+  t.ok(await verifier.verifyToken(token), 'still good a second before exp')
+  t.equal(short.requestCount(INTROSPECTION), 1, 'from the cache')
+
+  // Past exp by this verifier's clock. The server's own clock has not moved, so it would still
+  // say active; the verifier must not take that either.
+  clock += 2000
+  t.same(await verify(verifier, token), { result: null, code: 'expired' })
+})
+
+t.test('an issuer that differs from the answer iss is refused', async (t) => {
+  const verifier = verifierFor(t, { issuer: `${op.issuer}/` })
+  t.same(await verify(verifier, await issue()), { result: null, code: 'wrong_issuer' })
+})
+
 t.test('bad client credentials make the verifier unavailable, never a refusal', async (t) => {
   // oidc-provider answers 401 invalid_client: nothing is known about the token.
   const cases: [Partial<IntrospectionVerifierOptions>, InteropClient][] = [

@@ -99,6 +99,17 @@ for (const alg of ['RS256', 'ES256'] as const) {
   })
 }
 
+t.test('concurrent verifications on a cold verifier make one JWKS request', async (t) => {
+  const verifier = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
+  const tokens = await Promise.all(Array.from({ length: 5 }, () => issue(RESOURCES.rs256)))
+  const before = op.requestCount('/jwks')
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => verifier.verifyToken(tokens[i % tokens.length] ?? '')),
+  )
+  t.ok(results.every((result) => result?.clientId === 'app-basic'))
+  t.equal(op.requestCount('/jwks') - before, 1)
+})
+
 t.test('a token for another resource is refused as wrong_audience', async (t) => {
   const verifier = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
   const forOther = await issue(RESOURCES.otherJwt)
