@@ -85,7 +85,13 @@ function cleanDescription(description: string | undefined): string | undefined {
 }
 
 /**
- * Base class of {@link TokenError}, {@link AuthorizeError} and {@link RegistrationError}.
+ * Base class of {@link TokenError}, {@link AuthorizeError} and {@link RegistrationError}: the RFC
+ * `error`, the `errorDescription`, a stable `code`, and the JSON body from `toResponse()`.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof OAuthEndpointError) reply.code(400).send(error.toResponse())
+ * ```
  */
 export abstract class OAuthEndpointError<E extends string = string> extends Error {
   /** Stable code of the class (`ERR_OAUTH_TOKEN` ...). */
@@ -197,17 +203,38 @@ export class RegistrationError extends OAuthEndpointError<RegistrationErrorCode>
   }
 }
 
-/** True when `value` is a {@link TokenError} (judged by its code, across package copies). */
+/**
+ * True when `value` is a {@link TokenError} (judged by its code, across package copies).
+ *
+ * @example
+ * ```ts
+ * if (isTokenError(error)) reply.code(error.statusCode).send(error.toResponse())
+ * ```
+ */
 export function isTokenError(value: unknown): value is TokenError {
   return value instanceof Error && (value as { code?: unknown }).code === TokenError.code
 }
 
-/** True when `value` is an {@link AuthorizeError} (judged by its code, across package copies). */
+/**
+ * True when `value` is an {@link AuthorizeError} (judged by its code, across package copies).
+ *
+ * @example
+ * ```ts
+ * if (isAuthorizeError(error)) reply.code(400).send(error.toResponse())
+ * ```
+ */
 export function isAuthorizeError(value: unknown): value is AuthorizeError {
   return value instanceof Error && (value as { code?: unknown }).code === AuthorizeError.code
 }
 
-/** True when `value` is a {@link RegistrationError} (judged by its code, across package copies). */
+/**
+ * True when `value` is a {@link RegistrationError} (judged by its code, across package copies).
+ *
+ * @example
+ * ```ts
+ * if (isRegistrationError(error)) reply.code(400).send(error.toResponse())
+ * ```
+ */
 export function isRegistrationError(value: unknown): value is RegistrationError {
   return value instanceof Error && (value as { code?: unknown }).code === RegistrationError.code
 }

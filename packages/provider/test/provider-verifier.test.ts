@@ -4,6 +4,7 @@ import {
   VERIFY_CHANNEL,
   VerifierUnavailableError,
   createVerifier,
+  verifierConfigFromEnv,
   type Refusal,
   type VerificationEvent,
 } from '@bearerkit/core'
@@ -466,4 +467,25 @@ t.test("core's createVerifier builds a provider verifier from configuration", as
     createVerifier({ type: 'provider', provider }, { load: () => import('../src/index.js') }),
     { code: 'ERR_INVALID_ARG_VALUE', message: /options\.audience is required/ },
   )
+})
+
+t.test('from the environment: a provider module, audience and scopes', async (t) => {
+  const config = verifierConfigFromEnv({
+    BEARERKIT_VERIFIER: 'provider',
+    BEARERKIT_PROVIDER_MODULE: new URL('fixtures/provider-module.ts', import.meta.url).pathname,
+    BEARERKIT_AUDIENCE: 'https://mcp.example.com/mcp',
+    BEARERKIT_REQUIRED_SCOPES: 'mcp:tools',
+  })
+  if (config === null) throw new Error('expected a configuration')
+  const loaded: string[] = []
+  const verifier = await createVerifier(config, {
+    load: (name) => {
+      loaded.push(name)
+      return name === '@bearerkit/provider' ? import('../src/index.js') : import(name)
+    },
+  })
+  t.equal(loaded[0], '@bearerkit/provider')
+  t.match(loaded[1], /^file:.*provider-module\.ts$/)
+  t.equal((await verifier.verifyToken('module-token'))?.clientId, 'from-module')
+  t.equal(await verifier.verifyToken('other'), null)
 })
