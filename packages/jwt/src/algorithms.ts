@@ -5,7 +5,15 @@
  * @see https://www.rfc-editor.org/rfc/rfc8037#section-3.1 RFC 8037 §3.1 (EdDSA)
  */
 
-/** A JWS `alg` value that bearerkit can verify. `none` is not one and never will be. */
+/**
+ * A JWS `alg` value that bearerkit can verify. `none` is not one and never will be.
+ *
+ * @example
+ * ```ts
+ * const algorithms: JwsAlgorithm[] = ['ES256', 'EdDSA']
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7518#section-3.1 RFC 7518 §3.1
+ */
 export type JwsAlgorithm =
   | 'RS256'
   | 'RS384'

@@ -30,7 +30,15 @@ import {
 } from './lib/options.js'
 import { createJwsVerifier, type JwsHeader } from './verify-jws.js'
 
-/** One trusted issuer and its own key source (see {@link JwtVerifierOptions.issuers}). */
+/**
+ * One trusted issuer and its own key source (see {@link JwtVerifierOptions.issuers}).
+ *
+ * @example
+ * ```ts
+ * const partner: JwtIssuer = { issuer: 'https://partner.example.net', jwksUri: 'https://partner.example.net/keys' }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (the issuer and its keys)
+ */
 export interface JwtIssuer {
   /** The issuer identifier, compared exactly with `iss`. */
   issuer: string
@@ -46,13 +54,28 @@ export interface JwtIssuer {
  * and description. A throw refuses too (`rejected`) and never escapes, except a
  * `VerifierUnavailableError` (code `ERR_VERIFIER_UNAVAILABLE`), which is passed on: use it when
  * the check could not run (a revocation list that cannot be read), so that the answer is 503.
+ *
+ * @example
+ * ```ts
+ * const validate: ValidateFunction = async (claims) =>
+ *   (await revoked.has(String(claims.jti))) ? new Refusal('inactive', 'The access token is revoked') : true
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (further checks are the resource server's)
  */
 export type ValidateFunction = (
   claims: Readonly<Record<string, unknown>>,
   header: JwsHeader,
 ) => boolean | undefined | Refusal | Promise<boolean | undefined | Refusal>
 
-/** Options of {@link createJwtVerifier}. Durations in seconds, except `jwks.timeout`. */
+/**
+ * Options of {@link createJwtVerifier}. Durations in seconds, except `jwks.timeout`.
+ *
+ * @example
+ * ```ts
+ * const options: JwtVerifierOptions = { issuer: 'https://login.example.com', audience: 'https://api.example.com/mcp' }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc9068 RFC 9068 (JWT profile for OAuth 2.0 access tokens)
+ */
 export interface JwtVerifierOptions {
   /** The one trusted issuer, compared exactly with `iss`. Use `issuers` for several. */
   issuer?: string
@@ -98,7 +121,17 @@ export interface JwtVerifierOptions {
   fetch?: typeof fetch
 }
 
-/** A JWT access-token verifier: a `TokenVerifier` with key loading and release. */
+/**
+ * A JWT access-token verifier: a `TokenVerifier` with key loading and release.
+ *
+ * @example
+ * ```ts
+ * const verifier: JwtVerifier = createJwtVerifier(options)
+ * await verifier.ready()
+ * process.on('SIGTERM', () => verifier.close())
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 RFC 6750 §3.1 (invalid_token, and 503 when unavailable)
+ */
 export type JwtVerifier = TokenVerifier & {
   /** Loads every key source now (discovery, JWKS); rejects with `VerifierUnavailableError`. */
   ready(): Promise<void>
@@ -106,7 +139,16 @@ export type JwtVerifier = TokenVerifier & {
   close(): void
 }
 
-/** Default allowed clock skew, in seconds. */
+/**
+ * Default allowed clock skew, in seconds: enough for drifting containers and tokens used the
+ * second they are issued, small next to an access token's lifetime.
+ *
+ * @example
+ * ```ts
+ * createJwtVerifier({ ...options, clockTolerance: DEFAULT_CLOCK_TOLERANCE * 2 })
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4 RFC 7519 §4.1.4 (some small leeway)
+ */
 export const DEFAULT_CLOCK_TOLERANCE = 30
 
 const DEFAULT_TOKEN_TYPES = Object.freeze(['at+jwt'])

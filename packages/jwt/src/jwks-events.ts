@@ -16,11 +16,19 @@
  */
 export const JWKS_CHANNEL = 'bearerkit:jwks'
 
-/** What started a JWKS fetch. */
+/**
+ * What started a JWKS fetch.
+ *
+ * @example
+ * ```ts
+ * if (event.trigger === 'unknown_kid') metrics.count('jwks.rotation_fetch')
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 RFC 7517 §5 (JWK Set)
+ */
 export type JwksTrigger = 'ready' | 'cold' | 'max_age' | 'unknown_kid'
 
 /**
- * One JWKS event.
+ * One JWKS event (see {@link JWKS_CHANNEL} for an example of a subscriber).
  *
  * - `discovered`: discovery found the issuer's `jwks_uri`;
  * - `fetched`: a key set was fetched and accepted (`keys` usable keys);
@@ -30,6 +38,8 @@ export type JwksTrigger = 'ready' | 'cold' | 'max_age' | 'unknown_kid'
  *   the `staleIfError` window;
  * - `key_skipped`: a key in a fetched set is not used (`reason`: `use`, `key_ops`, `symmetric`,
  *   `weak_key`, `alg_mismatch`, `unsupported_key` ...).
+ *
+ * @see https://nodejs.org/api/diagnostics_channel.html
  */
 export interface JwksEvent {
   readonly type: 'discovered' | 'fetched' | 'fetch_failed' | 'stale' | 'key_skipped'

@@ -13,6 +13,12 @@ export type { KeyInput } from './lib/import-key.js'
 /**
  * A key able to verify signatures, prepared once: the algorithms it may verify are fixed (the
  * allow-list, narrowed by the key's type and its JWK `alg`).
+ *
+ * @example
+ * ```ts
+ * const ok = key.algorithms.has('ES256') && key.verify('ES256', signingInput, signature)
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7517#section-4.4 RFC 7517 §4.4 (`alg` of a JWK)
  */
 export interface VerificationKey {
   /** The JWK `kid`, when the key has one. */
@@ -27,6 +33,13 @@ export interface VerificationKey {
  * Finds the keys that may verify a JWS. bearerkit builds them with {@link createKeyResolver}; an
  * implementation of your own must refuse rather than guess, and throw `VerifierUnavailableError`
  * when it cannot decide.
+ *
+ * @example
+ * ```ts
+ * const keys: KeyResolver = createKeyResolver({ jwksUri: 'https://idp.example.com/keys' })
+ * await keys.ready()
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7515#section-4.1.4 RFC 7515 §4.1.4 (`kid`)
  */
 export interface KeyResolver {
   /**
@@ -50,6 +63,12 @@ export interface KeyResolver {
 /**
  * JWKS cache settings. Durations on the token time scale are in seconds; `timeout` is in
  * milliseconds.
+ *
+ * @example
+ * ```ts
+ * const jwks: JwksOptions = { maxAge: 300, cooldown: 60, timeout: 2000, staleIfError: 900 }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 RFC 7517 §5 (JWK Set)
  */
 export interface JwksOptions {
   /** Age after which the set is fetched again, in seconds. Default 600. */
@@ -71,7 +90,15 @@ export interface JwksOptions {
   maxBytes?: number
 }
 
-/** Options of {@link createKeyResolver}: exactly one key source. */
+/**
+ * Options of {@link createKeyResolver}: exactly one key source.
+ *
+ * @example
+ * ```ts
+ * const options: KeyResolverOptions = { issuer: 'https://idp.example.com', algorithms: ['RS256'] }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2 RFC 8414 §2 (`jwks_uri`)
+ */
 export interface KeyResolverOptions {
   /**
    * Issuer identifier. Used for discovery (RFC 8414, then OpenID Connect Discovery) when neither
@@ -92,7 +119,15 @@ export interface KeyResolverOptions {
   fetch?: typeof fetch
 }
 
-/** Default JWKS cache settings, in the units of {@link JwksOptions}. */
+/**
+ * Default JWKS cache settings, in the units of {@link JwksOptions}.
+ *
+ * @example
+ * ```ts
+ * createJwtVerifier({ ...options, jwks: { maxAge: DEFAULT_JWKS_OPTIONS.maxAge / 2 } })
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 RFC 7517 §5 (JWK Set)
+ */
 export const DEFAULT_JWKS_OPTIONS: Readonly<Required<JwksOptions>> = Object.freeze({
   maxAge: 600,
   cooldown: 30,

@@ -6,7 +6,15 @@ import { isKid } from './lib/import-key.js'
 import { isObject, readAlgorithms, readNumber, readTypes } from './lib/options.js'
 import { MAX_KID_LENGTH } from './lib/prepared-key.js'
 
-/** A JWS protected header after the checks of {@link createJwsVerifier}: frozen, prototype-free. */
+/**
+ * A JWS protected header after the checks of {@link createJwsVerifier}: frozen, prototype-free.
+ *
+ * @example
+ * ```ts
+ * const header: JwsHeader = { alg: 'ES256', typ: 'at+jwt', kid: 'k1' }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7515#section-4 RFC 7515 §4 (JOSE header)
+ */
 export interface JwsHeader {
   readonly alg: string
   readonly kid?: string
@@ -15,7 +23,15 @@ export interface JwsHeader {
   readonly [parameter: string]: unknown
 }
 
-/** Options of {@link createJwsVerifier}. */
+/**
+ * Options of {@link createJwsVerifier}.
+ *
+ * @example
+ * ```ts
+ * const options: JwsVerifierOptions = { keys, algorithms: ['ES256'], types: ['oauth-id-jag+jwt'] }
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.11 RFC 8725 §3.11 (explicit typing)
+ */
 export interface JwsVerifierOptions {
   /** Where the keys come from (see {@link createKeyResolver}). */
   keys: KeyResolver
@@ -35,7 +51,15 @@ export interface JwsVerifierOptions {
   maxLength?: number
 }
 
-/** A JWS whose signature checked out. */
+/**
+ * A JWS whose signature checked out.
+ *
+ * @example
+ * ```ts
+ * const { header, payload, key } = verified
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7515#section-5.2 RFC 7515 §5.2 (validation)
+ */
 export interface VerifiedJws {
   readonly header: JwsHeader
   /**
@@ -47,7 +71,15 @@ export interface VerifiedJws {
   readonly key: VerificationKey
 }
 
-/** Verifies compact JWS tokens; built by {@link createJwsVerifier}. */
+/**
+ * Verifies compact JWS tokens; built by {@link createJwsVerifier}.
+ *
+ * @example
+ * ```ts
+ * const result = await jwsVerifier.verify(token, request.signal)
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7515#section-7.1 RFC 7515 §7.1 (compact serialization)
+ */
 export interface JwsVerifier {
   /**
    * The verified header and payload, or a `Refusal` saying why the token is not valid. Only the
@@ -59,7 +91,15 @@ export interface JwsVerifier {
   verify(token: string, signal?: AbortSignal): Promise<VerifiedJws | Refusal>
 }
 
-/** Default {@link JwsVerifierOptions.maxLength}: 64 KiB. */
+/**
+ * Default {@link JwsVerifierOptions.maxLength}: 64 KiB.
+ *
+ * @example
+ * ```ts
+ * createJwsVerifier({ keys, types: null, maxLength: DEFAULT_MAX_TOKEN_BYTES / 4 })
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
+ */
 export const DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
 
 const MAX_HEADER_LENGTH = 8 * 1024
@@ -81,7 +121,15 @@ const REGISTERED = new Set([
   'crit',
 ])
 
-/** A `typ` as a media type: lower case, `application/` prepended when it has no `/`. */
+/**
+ * A `typ` as a media type: lower case, `application/` prepended when it has no `/`.
+ *
+ * @example
+ * ```ts
+ * normalizeType('AT+JWT') // 'application/at+jwt'
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7515#section-4.1.9 RFC 7515 §4.1.9 (`typ`)
+ */
 export function normalizeType(typ: string): string {
   const lower = typ.toLowerCase()
   return lower.includes('/') ? lower : `application/${lower}`

@@ -105,6 +105,12 @@ export function isKid(value: unknown): value is string {
 /**
  * A static key as configured: a PEM public key (SPKI) or X.509 certificate, a JWK, a JWK Set, a
  * node:crypto `KeyObject`, a WebCrypto `CryptoKey`, or a shared secret (string or bytes) for HS*.
+ *
+ * @example
+ * ```ts
+ * const key: KeyInput = readFileSync('issuer-public.pem', 'utf8')
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7468#section-13 RFC 7468 §13 (PEM SubjectPublicKeyInfo)
  */
 export type KeyInput =
   | string
