@@ -39,7 +39,7 @@ export interface MemoryProviderOptions {
   /** Access token lifetime in seconds. Default 3,600. */
   accessTokenLifetime?: number
   /**
-   * Lifetime of a grant's refresh tokens in seconds, counted from the authorization; rotation
+   * Lifetime of a grant's refresh tokens in seconds, counted from the code exchange; rotation
    * does not extend it. `null` for refresh tokens that do not expire. Default 1,209,600 (14 days).
    */
   refreshTokenLifetime?: number | null
