@@ -110,6 +110,8 @@ export function createIntrospectionVerifier(
 
   const check: VerifyFunction = async (token, verifyOptions) => {
     if (closer.signal.aborted) throw closer.signal.reason
+    // Checked before hashing so an oversized token costs nothing.
+    if (token.length > DEFAULT_MAX_TOKEN_LENGTH) return MALFORMED
     const key = tokenCacheKey(token)
     if (cache !== null) {
       const hit = cache.get(key)
@@ -120,7 +122,7 @@ export function createIntrospectionVerifier(
         cache.delete(key)
       }
     }
-    if (token.length > DEFAULT_MAX_TOKEN_LENGTH || !B64TOKEN.test(token)) return MALFORMED
+    if (!B64TOKEN.test(token)) return MALFORMED
     let pending = inFlight.get(key)
     if (pending === undefined) {
       const started = load(key, token)
