@@ -10,7 +10,7 @@ import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middlew
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
 import { toMcpTokenVerifier } from '../src/index.js'
 
-// Express ships without types; it is an SDK dependency installed at the root. The few members
+// Express (a devDependency here, and a dependency of the SDK) ships without types. The few members
 // used here are declared locally, and the import specifier is not a literal so that the type
 // checker does not look for declarations.
 interface Request {
