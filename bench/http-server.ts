@@ -63,7 +63,8 @@ async function build(
       return { app }
     }
     case 'plugin-jwt':
-    case 'plugin-jwt-cached': {
+    case 'plugin-jwt-cached':
+    case 'plugin-jwt-cache-miss': {
       const jwt = createJwtVerifier({
         issuer: start.issuer,
         audience: start.audience,
@@ -71,9 +72,7 @@ async function build(
         algorithms: ['RS256'],
       })
       const verifier: TokenVerifier =
-        start.kind === 'plugin-jwt-cached'
-          ? createCachedVerifier(jwt, { max: start.cacheMax })
-          : jwt
+        start.kind === 'plugin-jwt' ? jwt : createCachedVerifier(jwt, { max: start.cacheMax })
       await app.register(bearerAuth, { verifier, resource })
       addRoute(app)
       return { app }

@@ -39,7 +39,7 @@ const SCENARIOS: readonly Scenario[] = [
   {
     id: 'plugin-cache-miss',
     label: 'bearerkit plugin + cache, new token per request (every request misses)',
-    server: 'plugin-jwt-cached',
+    server: 'plugin-jwt-cache-miss',
     tokens: 'pool',
   },
   {
@@ -259,7 +259,7 @@ function report(
         ],
         rows,
         notes: [
-          `Median of ${http.rounds} interleaved rounds of ${http.roundSeconds} s per scenario, after ${http.warmupSeconds} s of warm-up. autocannon in the benchmark process, ${connections} connections, ${pipelining} requests pipelined on each, GET /mcp answering \`{"ok":true}\`; every server in its own process. Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request.`,
+          `Median of ${http.rounds} interleaved rounds of ${http.roundSeconds} s per scenario, after ${http.warmupSeconds} s of warm-up. autocannon in the benchmark process, ${connections} connections, ${pipelining} requests pipelined on each, GET /mcp answering \`{"ok":true}\`; every scenario has a server process of its own (so that one scenario's garbage is not collected during another's). Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request.`,
           "Server CPU/req is the server process's CPU time (user + system) per answered request; \"vs bare (CPU)\" is bare CPU/req divided by the scenario's: the req/s ratio a server that is the bottleneck would show (server capacity). The HTTP targets are judged on it. Server busy is the server's CPU time over the round's elapsed time: well under 100%, the server was waiting for the client (or for a core), so req/s measured the client and the machine, not the server.",
         ],
       },

@@ -6,6 +6,7 @@ export const SERVER_KINDS = [
   'fastify-jwt-cached',
   'plugin-jwt',
   'plugin-jwt-cached',
+  'plugin-jwt-cache-miss',
   'plugin-introspection',
 ] as const
 export type ServerKind = (typeof SERVER_KINDS)[number]
