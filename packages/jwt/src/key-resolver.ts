@@ -5,7 +5,7 @@ import { importStaticKey, type KeyInput } from './lib/import-key.js'
 import { KeySet, type LookupMiss } from './lib/key-set.js'
 import { isObject, readAlgorithms, readFunction, readNumber } from './lib/options.js'
 import type { PreparedKey } from './lib/prepared-key.js'
-import { RemoteKeySet } from './lib/remote-key-set.js'
+import { RemoteKeySet, closedError } from './lib/remote-key-set.js'
 import type { JwsHeader } from './verify-jws.js'
 
 export type { KeyInput } from './lib/import-key.js'
@@ -198,10 +198,16 @@ export function createKeyResolver(
       }
     }
     const set = new KeySet(keys, true)
+    let closed = false
     return {
-      resolve: (header) => Promise.resolve(answer(set.lookup(header.kid, header.alg))),
-      ready: () => Promise.resolve(),
-      close: () => undefined,
+      resolve: (header) =>
+        closed
+          ? Promise.reject(closedError())
+          : Promise.resolve(answer(set.lookup(header.kid, header.alg))),
+      ready: () => (closed ? Promise.reject(closedError()) : Promise.resolve()),
+      close: () => {
+        closed = true
+      },
     }
   }
 

@@ -241,7 +241,8 @@ export function createJwsVerifier(options: JwsVerifierOptions): JwsVerifier {
 
   return {
     async verify(token, signal) {
-      if (typeof token !== 'string' || token.length > maxLength) return refusals.tooLarge
+      if (typeof token !== 'string') return refusals.segments
+      if (token.length > maxLength) return refusals.tooLarge
       const first = token.indexOf('.')
       const second = first === -1 ? -1 : token.indexOf('.', first + 1)
       if (second === -1) return refusals.segments

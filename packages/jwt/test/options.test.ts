@@ -127,5 +127,12 @@ t.test('defaults and accepted forms', async (t) => {
   const verifier = createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, key: rsa.pem })
   await verifier.ready()
   verifier.close()
+  // A static key verifier is closed too: later verifications are unavailable, not accepted.
+  await t.rejects(verifier.ready(), { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'closed' })
+  const { mint } = await import('./fixtures/keys.js')
+  await t.rejects(verifier.verifyToken(await mint(rsa)), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'closed',
+  })
   t.equal(typeof verifier.verifyToken, 'function')
 })

@@ -84,6 +84,10 @@ t.test('a resolver of your own, maxLength, and option checks', async (t) => {
     maxLength: 100,
   })
   t.match(await tiny.verify(token), { code: 'malformed', description: 'The token is too large' })
+  t.match(await tiny.verify(7 as unknown as string), {
+    code: 'malformed',
+    description: /three segments/,
+  })
   t.throws(() => createJwsVerifier(null as never), { message: /^options must be an object/ })
   t.throws(() => createJwsVerifier({ keys: {} as KeyResolver, types: null }), {
     message: /^options\.keys must be a KeyResolver/,

@@ -262,6 +262,7 @@ function invalidSet(message: string): VerifierUnavailableError {
   return new VerifierUnavailableError(message, { reason: 'invalid_response' })
 }
 
-function closedError(): VerifierUnavailableError {
+/** The error of a resolver used after `close()`. */
+export function closedError(): VerifierUnavailableError {
   return new VerifierUnavailableError('The JWT verifier is closed', { reason: 'closed' })
 }
