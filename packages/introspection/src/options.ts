@@ -13,6 +13,10 @@ import type { JWK } from 'jose'
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 RFC 6749 §2.3.1
  * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2 RFC 7523 §2.2
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1 RFC 7662 §2.1
+ * @example
+ * ```ts
+ * const method: ClientAuthMethod = 'client_secret_post'
+ * ```
  */
 export type ClientAuthMethod =
   'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
@@ -20,12 +24,19 @@ export type ClientAuthMethod =
 /**
  * A key given as a JWK object, a Node `KeyObject` or a PEM string (PKCS#8 or SPKI as the use
  * requires).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7517 RFC 7517 (JWK)
+ * @example
+ * ```ts
+ * const privateKey: KeyInput = JSON.parse(process.env.CLIENT_JWK as string)
+ * ```
  */
 export type KeyInput = JWK | KeyObject | string
 
 /**
  * The introspection result cache. Durations are in seconds, on the token time scale.
  *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-4 RFC 7662 §4 (caching and its risks)
  * @example
  * ```ts
  * createIntrospectionVerifier({ ...options, cache: { max: 50_000, ttl: 30, negativeTtl: 0 } })
@@ -78,6 +89,17 @@ export interface JwtResponseOptions {
  * `timeout` is in milliseconds.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662 RFC 7662
+ * @example
+ * ```ts
+ * const options: IntrospectionVerifierOptions = {
+ *   introspectionUrl: 'https://login.example.com/oauth2/introspect',
+ *   audience: 'https://api.example.com/mcp',
+ *   clientId: 'mcp-server',
+ *   clientAuthMethod: 'private_key_jwt',
+ *   privateKey: clientJwk,
+ *   cache: { ttl: 30 },
+ * }
+ * ```
  */
 export interface IntrospectionVerifierOptions {
   /** The introspection endpoint. Required unless `issuer` is given (then discovered). */
@@ -131,6 +153,14 @@ export interface IntrospectionVerifierOptions {
 
 /**
  * A {@link TokenVerifier} backed by an introspection endpoint, with a few extras.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2 RFC 7662 §2
+ * @example
+ * ```ts
+ * await verifier.ready()
+ * app.addHook('onClose', () => verifier.close())
+ * revocations.on('revoked', () => verifier.clear())
+ * ```
  */
 export interface IntrospectionVerifier extends TokenVerifier {
   /**
