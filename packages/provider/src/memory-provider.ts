@@ -484,6 +484,11 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
     scopes: readonly string[],
     ErrorClass: typeof AuthorizeError | typeof TokenError,
   ): void {
+    // Checked here too, not only by the endpoints: a record with a malformed scope would make
+    // every later verification of its tokens fail as an outage.
+    if (!scopes.every(isScopeToken)) {
+      throw new ErrorClass('invalid_scope', 'A requested scope is malformed')
+    }
     const known = this.#scopes
     if (known !== null && !scopes.every((s) => known.has(s))) {
       throw new ErrorClass('invalid_scope', 'A requested scope is not known')

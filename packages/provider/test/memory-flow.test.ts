@@ -477,6 +477,15 @@ t.test('authorize: approve decides, scopes and resources are checked', async (t)
       codeChallenge: challenge,
       redirectUri: REDIRECT,
       redirectUriProvidedExplicitly: false,
+      scopes: ['read write'],
+    }),
+    { code: 'ERR_OAUTH_AUTHORIZE', error: 'invalid_scope', message: /malformed/ },
+  )
+  await t.rejects(
+    asAlice.provider.authorize(client, {
+      codeChallenge: challenge,
+      redirectUri: REDIRECT,
+      redirectUriProvidedExplicitly: false,
       resource: 'https://other.example.com/mcp',
     }),
     { code: 'ERR_OAUTH_AUTHORIZE', error: 'invalid_target' },
