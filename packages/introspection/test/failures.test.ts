@@ -3,6 +3,7 @@ import nock from 'nock'
 import t from 'tap'
 import { createIntrospectionVerifier } from '../src/index.js'
 import { activeAnswer, baseOptions, newToken, verify, NOW } from './fixtures/common.js'
+import { backoff } from '../src/lib/introspect.js'
 import { startServer, useNock } from './fixtures/net.js'
 
 const AS = 'https://as.example.com'
@@ -256,4 +257,36 @@ t.test('verify helper sanity: a refusal is reported', async (t) => {
     accessToken: null,
     refusal: 'inactive',
   })
+})
+
+t.test('retry pauses grow exponentially, are capped at 1 s, and are jittered', async (t) => {
+  t.equal(
+    backoff(0, () => 0),
+    50,
+  )
+  t.equal(
+    backoff(0, () => 0.999999),
+    100,
+  )
+  t.equal(
+    backoff(1, () => 0),
+    100,
+  )
+  t.equal(
+    backoff(3, () => 0.5),
+    600,
+  )
+  t.equal(
+    backoff(4, () => 1),
+    1000,
+  )
+  t.equal(
+    backoff(20, () => 1),
+    1000,
+    'capped',
+  )
+  t.equal(
+    backoff(20, () => 0),
+    500,
+  )
 })
