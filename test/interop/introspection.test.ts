@@ -246,6 +246,16 @@ t.test('an issuer that differs from the answer iss is refused', async (t) => {
   t.same(await verify(verifier, await issue()), { result: null, code: 'wrong_issuer' })
 })
 
+t.test('a DPoP-bound token presented as a bearer token is refused', async (t) => {
+  // RFC 9449: oidc-provider binds the token to the proof key (token_type DPoP, cnf.jkt); this
+  // verifier checks no proof, so it must not accept the token on its own.
+  const verifier = verifierFor(t)
+  const dpop = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+  const bound = await op.issueToken(op.clients.basic, { resource: RESOURCES.opaque, dpop })
+  t.equal(bound.token_type, 'DPoP')
+  t.same(await verify(verifier, bound.access_token), { result: null, code: 'not_access_token' })
+})
+
 t.test('bad client credentials make the verifier unavailable, never a refusal', async (t) => {
   // oidc-provider answers 401 invalid_client: nothing is known about the token.
   const cases: [Partial<IntrospectionVerifierOptions>, InteropClient][] = [
