@@ -1,7 +1,8 @@
-import { isVerifierUnavailable } from '@bearerkit/core'
+import { DEFAULT_CLAIM_MAPPING, isVerifierUnavailable } from '@bearerkit/core'
 import nock from 'nock'
 import t from 'tap'
 import { createIntrospectionVerifier } from '../src/index.js'
+import { decide, parseAnswer } from '../src/lib/answer.js'
 import {
   AUDIENCE,
   ENDPOINT,
@@ -292,3 +293,12 @@ t.test(
     t.equal(ENDPOINT.startsWith(AS), true)
   },
 )
+
+t.test('a cached answer is never used for another token, even under the same key', async (t) => {
+  // Cache keys are SHA-256 hashes; decide() also compares the tokens themselves, so even a hash
+  // collision could not hand one token's answer to another.
+  const answer = parseAnswer('token-a', activeAnswer(), DEFAULT_CLAIM_MAPPING)
+  const policy = { issuer: ISSUER, audience: [AUDIENCE], requiredScopes: [] }
+  t.equal((decide(answer, 'token-a', NOW_S * 1000, policy) as { token?: string }).token, 'token-a')
+  t.match(decide(answer, 'token-b', NOW_S * 1000, policy), { code: 'rejected' })
+})
