@@ -112,11 +112,12 @@ t.test('a valid JWT passes the SDK middleware and reaches the handler', async (t
 
 async function refusedWith(
   t: Test,
-  response: globalThis.Response,
+  token: string,
   status: number,
   error: string,
   description: string,
 ): Promise<void> {
+  const response = await get(token)
   t.equal(response.status, status)
   const challenge = parseChallenge(response.headers.get('www-authenticate') ?? '')[0]
   t.equal(challenge?.scheme, 'Bearer')
@@ -124,13 +125,20 @@ async function refusedWith(
   t.equal(challenge?.params.error_description, description)
   t.equal(challenge?.params.scope, 'mcp:tools')
   t.equal(challenge?.params.resource_metadata, METADATA)
-  t.same(await response.json(), { error, error_description: description })
+  const body = await response.text()
+  t.same(JSON.parse(body), { error, error_description: description })
+  // The token never comes back, in the body or a header.
+  t.notOk(body.includes(token), 'no token in the body')
+  t.notOk(
+    [...response.headers.values()].some((v) => v.includes(token)),
+    'no token in a header',
+  )
 }
 
 t.test('refusals from the bearerkit verifier become 401 invalid_token', async (t) => {
   await refusedWith(
     t,
-    await get(await mint({}, other.privateKey)),
+    await mint({}, other.privateKey),
     401,
     'invalid_token',
     'The token signature is invalid',
@@ -159,7 +167,7 @@ t.test("the SDK's own checks still apply: no header 401, missing scope 403", asy
   t.equal(((await missing.json()) as { error: string }).error, 'invalid_token')
   await refusedWith(
     t,
-    await get(await mint({ scope: 'mcp:read' })),
+    await mint({ scope: 'mcp:read' }),
     403,
     'insufficient_scope',
     'Insufficient scope',

@@ -320,6 +320,7 @@ t.test('a malformed record makes the verifier unavailable (invalid_response)', a
     t.equal(error?.code, 'ERR_VERIFIER_UNAVAILABLE', name)
     t.equal(error?.reason, 'invalid_response', name)
     t.match(error?.message, message, name)
+    t.notMatch(error?.message, /tok-1/, `${name}: no token in the message`)
   }
 })
 
