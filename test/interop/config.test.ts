@@ -8,6 +8,7 @@ import {
   type TokenVerifier,
 } from '@bearerkit/core'
 import t, { type Test } from 'tap'
+import { mapped } from './fixtures/access-token.js'
 import { loopbackOnly } from './fixtures/network.js'
 import { RESOURCES, startOidcProvider } from './fixtures/oidc-provider.js'
 
@@ -45,10 +46,14 @@ t.test('BEARERKIT_VERIFIER=jwt with discovery from BEARERKIT_ISSUER', async (t) 
     resource: RESOURCES.es256,
     scope: 'mcp:read',
   })
-  t.match(await verifier.verifyToken(good.access_token), {
+  const accepted = await verifier.verifyToken(good.access_token)
+  t.same(mapped(accepted), {
     clientId: 'app-post',
     scopes: ['mcp:read'],
+    subject: 'app-post',
     issuer: op.issuer,
+    audience: [RESOURCES.es256],
+    expiresAt: accepted?.claims.exp,
   })
 
   const noScope = await op.issueToken(op.clients.post, {
@@ -81,9 +86,13 @@ t.test('BEARERKIT_VERIFIER=introspection with client_secret_post', async (t) => 
     resource: RESOURCES.opaque,
     scope: 'mcp:read',
   })
-  t.match(await verifier.verifyToken(access_token), {
+  const accepted = await verifier.verifyToken(access_token)
+  t.same(mapped(accepted), {
     clientId: 'app-basic',
+    scopes: ['mcp:read'],
+    issuer: op.issuer,
     audience: [RESOURCES.opaque],
+    expiresAt: accepted?.claims.exp,
   })
   await op.revoke(op.clients.basic, access_token)
   t.same(await verify(verifier, access_token), { result: null, code: 'inactive' })

@@ -146,7 +146,7 @@ t.test(
     const res = await app.inject({ url: new URL(METADATA_URL).pathname })
     t.equal(res.statusCode, 200)
     const metadata = res.json<{ resource: string; authorization_servers: string[] }>()
-    t.match(metadata, {
+    t.same(metadata, {
       resource: RESOURCE,
       authorization_servers: [op.issuer],
       scopes_supported: SCOPES,
