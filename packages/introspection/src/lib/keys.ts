@@ -33,7 +33,8 @@ function algorithmsFor(key: KeyObject): readonly string[] {
   if (type === 'rsa') return RSA
   if (type === 'ed25519') return ['EdDSA', 'Ed25519']
   if (type === 'ec') {
-    const alg = CURVES[key.asymmetricKeyDetails?.namedCurve ?? '']
+    // Node always reports namedCurve for EC keys.
+    const alg = CURVES[String(key.asymmetricKeyDetails?.namedCurve)]
     return alg === undefined ? [] : [alg]
   }
   return []
