@@ -119,6 +119,27 @@ t.test('concurrent verifications on a cold verifier make one JWKS request', asyn
   t.equal(op.requestCount('/jwks') - before, 1)
 })
 
+t.test(
+  'an issuer with a path: RFC 8414 metadata missing, OpenID Connect Discovery used',
+  async (t) => {
+    const mounted = await startOidcProvider({ path: '/tenant-a' })
+    t.teardown(() => mounted.close())
+    t.equal(new URL(mounted.issuer).pathname, '/tenant-a')
+    const rfc8414 = new URL('/.well-known/oauth-authorization-server/tenant-a', mounted.issuer)
+    t.equal((await fetch(rfc8414)).status, 404, 'oidc-provider does not serve RFC 8414 §3.1 here')
+
+    const verifier = verifierFor(t, { issuer: mounted.issuer, audience: RESOURCES.es256 })
+    const { access_token } = await mounted.issueToken(mounted.clients.basic, {
+      resource: RESOURCES.es256,
+    })
+    t.equal(decodeSegment(access_token, 1).iss, mounted.issuer)
+    t.equal((await verifier.verifyToken(access_token))?.issuer, mounted.issuer)
+    t.equal(mounted.requestCount('/.well-known/openid-configuration'), 1)
+    t.equal(mounted.requestCount('/jwks'), 1)
+    t.same(mounted.serverErrors, [])
+  },
+)
+
 t.test('a token for another resource is refused as wrong_audience', async (t) => {
   const verifier = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
   const forOther = await issue(RESOURCES.otherJwt)
