@@ -28,7 +28,8 @@ import {
   readString,
   readTypes,
 } from './lib/options.js'
-import { createJwsVerifier, type JwsHeader } from './verify-jws.js'
+import { createJwsCheck, isPromiseLike } from './lib/jws-check.js'
+import type { JwsHeader, VerifiedJws } from './verify-jws.js'
 
 /**
  * One trusted issuer and its own key source (see {@link JwtVerifierOptions.issuers}).
@@ -233,14 +234,16 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     resolvers.set(issuer, createKeyResolver({ ...source, ...shared }))
   }
   const keys = createIssuerRouter(resolvers)
-  const jws = createJwsVerifier({
+  const jws = createJwsCheck({
     keys,
     algorithms,
     types: readTokenTypes(options.tokenTypes),
   })
 
-  const verifier = defineVerifier('jwt', async (token, { signal }) => {
-    const verified = await jws.verify(token, signal)
+  const finish = (
+    token: string,
+    verified: VerifiedJws | Refusal,
+  ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
     if (verified instanceof Refusal) return verified
     const { header, payload } = verified
     const failure = checkClaims(payload, policy, now() / 1000)
@@ -252,6 +255,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     }
     if (validate === undefined) return accessToken
     return runValidate(validate, accessToken, header)
+  }
+
+  const verifier = defineVerifier('jwt', (token, { signal }) => {
+    const verified = jws(token, signal)
+    return isPromiseLike(verified)
+      ? Promise.resolve(verified).then((result) => finish(token, result))
+      : Promise.resolve(finish(token, verified))
   })
   return Object.assign(verifier, {
     ready: () => keys.ready(),

@@ -45,20 +45,24 @@ export interface KeyResolver {
   /**
    * The keys that may verify a JWS with this (already checked) protected header and this
    * (not yet verified) payload, or a `Refusal` (`unknown_key`, `algorithm_not_allowed`, or, for
-   * resolvers that route by issuer, `wrong_issuer` ...).
+   * resolvers that route by issuer, `wrong_issuer` ...). Keys at hand may be returned directly;
+   * a promise is needed only when they have to be fetched.
    *
-   * @throws VerifierUnavailableError when the keys cannot be had now.
+   * @throws VerifierUnavailableError (or rejects with it) when the keys cannot be had now.
    */
   resolve(
     header: JwsHeader,
     payload: Readonly<Record<string, unknown>>,
     signal?: AbortSignal,
-  ): Promise<readonly VerificationKey[] | Refusal>
+  ): KeysOrRefusal | Promise<KeysOrRefusal>
   /** Loads the keys now (a JWKS fetch, discovery); rejects with `VerifierUnavailableError`. */
   ready(): Promise<void>
   /** Releases the resolver: pending fetches are aborted, later calls reject. */
   close(): void
 }
+
+/** What {@link KeyResolver.resolve} answers. */
+export type KeysOrRefusal = readonly VerificationKey[] | Refusal
 
 /**
  * JWKS cache settings. Durations on the token time scale are in seconds; `timeout` is in
@@ -148,7 +152,7 @@ const MISSES: Readonly<Record<LookupMiss, Refusal>> = {
   ),
 }
 
-function answer(found: readonly PreparedKey[] | LookupMiss): readonly VerificationKey[] | Refusal {
+function answer(found: readonly PreparedKey[] | LookupMiss): KeysOrRefusal {
   return typeof found === 'string' ? MISSES[found] : found
 }
 
@@ -200,10 +204,10 @@ export function createKeyResolver(
     const set = new KeySet(keys, true)
     let closed = false
     return {
-      resolve: (header) =>
-        closed
-          ? Promise.reject(closedError())
-          : Promise.resolve(answer(set.lookup(header.kid, header.alg))),
+      resolve: (header) => {
+        if (closed) throw closedError()
+        return answer(set.lookup(header.kid, header.alg))
+      },
       ready: () => (closed ? Promise.reject(closedError()) : Promise.resolve()),
       close: () => {
         closed = true
@@ -246,8 +250,12 @@ export function createKeyResolver(
     fetch: fetchFn,
   })
   return {
-    resolve: async (header, _payload, signal) =>
-      answer(await remote.lookup(header.kid, header.alg, signal)),
+    resolve: (header, _payload, signal) => {
+      const cached = remote.cached(header.kid, header.alg)
+      return cached === undefined
+        ? remote.lookup(header.kid, header.alg, signal).then(answer)
+        : answer(cached)
+    },
     ready: () => remote.ready(),
     close: () => remote.close(),
   }

@@ -1,10 +1,8 @@
-import { Refusal, invalidArgument, safeClaims } from '@bearerkit/core'
-import { DEFAULT_ALGORITHMS } from './algorithms.js'
+import type { Refusal } from '@bearerkit/core'
 import type { KeyResolver, VerificationKey } from './key-resolver.js'
-import { decodeBase64url, decodeJsonObject } from './lib/base64url.js'
-import { isKid } from './lib/import-key.js'
-import { isObject, readAlgorithms, readNumber, readTypes } from './lib/options.js'
-import { MAX_KID_LENGTH } from './lib/prepared-key.js'
+import { createJwsCheck } from './lib/jws-check.js'
+
+export { DEFAULT_MAX_TOKEN_BYTES, normalizeType } from './lib/jws-check.js'
 
 /**
  * A JWS protected header after the checks of {@link createJwsVerifier}: frozen, prototype-free.
@@ -92,77 +90,6 @@ export interface JwsVerifier {
 }
 
 /**
- * Default {@link JwsVerifierOptions.maxLength}: 64 KiB.
- *
- * @example
- * ```ts
- * createJwsVerifier({ keys, types: null, maxLength: DEFAULT_MAX_TOKEN_BYTES / 4 })
- * ```
- * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
- */
-export const DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
-
-const MAX_HEADER_LENGTH = 8 * 1024
-const HEADER_CACHE_SIZE = 32
-const MAX_CACHED_HEADER_LENGTH = 1024
-
-// RFC 7515 §4.1.11: crit must not name parameters defined by RFC 7515 or RFC 7518 for JWS.
-const REGISTERED = new Set([
-  'alg',
-  'jku',
-  'jwk',
-  'kid',
-  'x5u',
-  'x5c',
-  'x5t',
-  'x5t#S256',
-  'typ',
-  'cty',
-  'crit',
-])
-
-/**
- * A `typ` as a media type: lower case, `application/` prepended when it has no `/`.
- *
- * @example
- * ```ts
- * normalizeType('AT+JWT') // 'application/at+jwt'
- * ```
- * @see https://www.rfc-editor.org/rfc/rfc7515#section-4.1.9 RFC 7515 §4.1.9 (`typ`)
- */
-export function normalizeType(typ: string): string {
-  const lower = typ.toLowerCase()
-  return lower.includes('/') ? lower : `application/${lower}`
-}
-
-const refusals = {
-  tooLarge: new Refusal('malformed', 'The token is too large'),
-  segments: new Refusal('malformed', 'The token is not a compact JWS of three segments'),
-  jwe: new Refusal('unsupported_token', 'Encrypted tokens (JWE) are not supported'),
-  header: new Refusal('malformed', 'The token header is not a base64url-encoded JSON object'),
-  headerSize: new Refusal('malformed', 'The token header is too large'),
-  alg: new Refusal('malformed', 'The token header has no alg'),
-  none: new Refusal('algorithm_not_allowed', 'Unsecured tokens (alg none) are never accepted'),
-  notAllowed: new Refusal('algorithm_not_allowed', 'The token algorithm is not allowed'),
-  kid: new Refusal(
-    'malformed',
-    `The token kid is not a string of 1 to ${MAX_KID_LENGTH} characters`,
-  ),
-  typ: new Refusal('malformed', 'The token typ is not a string'),
-  type: new Refusal('wrong_type', 'The token type (typ) is not accepted'),
-  nested: new Refusal('unsupported_token', 'Nested tokens (cty JWT) are not supported'),
-  crit: new Refusal('malformed', 'The token crit header is not valid'),
-  critUnknown: new Refusal(
-    'unsupported_critical_header',
-    'The token names a critical header parameter that is not understood',
-  ),
-  b64: new Refusal('malformed', 'The token b64 header parameter is not valid'),
-  payload: new Refusal('malformed', 'The token payload is not a base64url-encoded JSON object'),
-  signature: new Refusal('malformed', 'The token signature is not base64url'),
-  badSignature: new Refusal('bad_signature', 'The token signature is invalid'),
-}
-
-/**
  * Builds a verifier of compact JWS tokens (RFC 7515 §7.1) whose payload is a JSON object, with
  * every header check done strictly and before any key is looked up:
  *
@@ -190,100 +117,6 @@ const refusals = {
  * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
  */
 export function createJwsVerifier(options: JwsVerifierOptions): JwsVerifier {
-  if (!isObject(options)) throw invalidArgument('options', 'must be an object')
-  const keys = options.keys as KeyResolver | undefined
-  if (typeof keys?.resolve !== 'function') {
-    throw invalidArgument('options.keys', 'must be a KeyResolver (see createKeyResolver)')
-  }
-  const allowed = new Set(
-    readAlgorithms('options.algorithms', options.algorithms, DEFAULT_ALGORITHMS),
-  )
-  const typeList = readTypes('options.types', options.types)
-  const types = typeList === null ? null : new Set(typeList.map(normalizeType))
-  const critical = readNames('options.criticalHeaders', options.criticalHeaders)
-  const maxLength = readNumber('options.maxLength', options.maxLength, DEFAULT_MAX_TOKEN_BYTES, 16)
-  const headers = new Map<string, JwsHeader>()
-
-  const parseHeader = (segment: string): JwsHeader | Refusal => {
-    if (segment.length > MAX_HEADER_LENGTH) return refusals.headerSize
-    const header = decodeJsonObject(segment)
-    if (header === null) return refusals.header
-    const { alg, kid, typ, cty, crit, b64 } = header
-    if (typeof alg !== 'string') return refusals.alg
-    if (alg.toLowerCase() === 'none') return refusals.none
-    if (!allowed.has(alg)) return refusals.notAllowed
-    if (kid !== undefined && !isKid(kid)) return refusals.kid
-    if (typ !== undefined && typeof typ !== 'string') return refusals.typ
-    if (types !== null && (typ === undefined || !types.has(normalizeType(typ)))) {
-      return refusals.type
-    }
-    // RFC 7519 §5.2: cty JWT announces a nested JWT, which would need a second verification.
-    if (typeof cty === 'string' && normalizeType(cty) === 'application/jwt') return refusals.nested
-    if (crit !== undefined) {
-      if (
-        !Array.isArray(crit) ||
-        crit.length === 0 ||
-        new Set(crit).size !== crit.length ||
-        !crit.every(
-          (name) =>
-            typeof name === 'string' && !REGISTERED.has(name) && Object.hasOwn(header, name),
-        )
-      ) {
-        return refusals.crit
-      }
-      if (!(crit as string[]).every((name) => critical.has(name))) return refusals.critUnknown
-    }
-    // RFC 7797 §3: b64 false changes what is signed; only the default (true) is supported, and
-    // b64 false without crit is malformed (§6).
-    if (b64 !== undefined && b64 !== true) return refusals.b64
-    return safeClaims(header) as JwsHeader
-  }
-
-  return {
-    async verify(token, signal) {
-      if (typeof token !== 'string') return refusals.segments
-      if (token.length > maxLength) return refusals.tooLarge
-      const first = token.indexOf('.')
-      const second = first === -1 ? -1 : token.indexOf('.', first + 1)
-      if (second === -1) return refusals.segments
-      const third = token.indexOf('.', second + 1)
-      if (third !== -1) {
-        return token.split('.').length === 5 ? refusals.jwe : refusals.segments
-      }
-      const headerSegment = token.slice(0, first)
-      let header = headers.get(headerSegment)
-      if (header === undefined) {
-        const parsed = parseHeader(headerSegment)
-        if (parsed instanceof Refusal) return parsed
-        header = parsed
-        if (headerSegment.length <= MAX_CACHED_HEADER_LENGTH) {
-          if (headers.size >= HEADER_CACHE_SIZE) headers.clear()
-          headers.set(headerSegment, header)
-        }
-      }
-      const payload = decodeJsonObject(token.slice(first + 1, second))
-      if (payload === null) return refusals.payload
-      const signature = decodeBase64url(token.slice(second + 1))
-      if (signature === null) return refusals.signature
-      const found = await keys.resolve(header, payload, signal)
-      if (found instanceof Refusal) return found
-      // The segments are base64url, so latin1 encodes the signing input byte for byte.
-      const data = Buffer.from(token.slice(0, second), 'latin1')
-      for (const key of found) {
-        if (key.verify(header.alg, data, signature)) return { header, payload, key }
-      }
-      return refusals.badSignature
-    },
-  }
-}
-
-function readNames(option: string, value: unknown): ReadonlySet<string> {
-  if (value === undefined) return new Set()
-  if (
-    !Array.isArray(value) ||
-    !value.every((n) => typeof n === 'string' && n !== '' && !REGISTERED.has(n))
-  ) {
-    throw invalidArgument(option, 'must be an array of extension header parameter names')
-  }
-  return new Set(value as string[])
+  const check = createJwsCheck(options)
+  return { verify: async (token, signal) => check(token, signal) }
 }

@@ -19,10 +19,10 @@ export function createIssuerRouter(resolvers: ReadonlyMap<string, KeyResolver>):
   return {
     resolve(header, payload, signal) {
       const iss = payload.iss
-      if (iss === undefined) return Promise.resolve(refusals.missing)
-      if (typeof iss !== 'string') return Promise.resolve(refusals.type)
+      if (iss === undefined) return refusals.missing
+      if (typeof iss !== 'string') return refusals.type
       const resolver = resolvers.get(iss)
-      if (resolver === undefined) return Promise.resolve(refusals.wrong)
+      if (resolver === undefined) return refusals.wrong
       return resolver.resolve(header, payload, signal)
     },
     async ready() {

@@ -82,6 +82,18 @@ export class RemoteKeySet {
   }
 
   /**
+   * The answer of {@link lookup} when it needs no fetch and no wait: a fresh set and a known `kid`
+   * (or a miss that a refetch would not change). `undefined` otherwise.
+   */
+  cached(kid: string | undefined, alg: string): readonly PreparedKey[] | LookupMiss | undefined {
+    const set = this.#set
+    if (set === undefined || this.#closed) return undefined
+    if (this.#settings.now() - this.#fetchedAt >= this.#settings.maxAge) return undefined
+    const found = set.lookup(kid, alg)
+    return found === 'unknown_kid' ? undefined : found
+  }
+
+  /**
    * The keys that may verify a token with this `kid` and `alg`, or why there are none.
    *
    * @throws VerifierUnavailableError when no usable set can be had.
