@@ -285,6 +285,18 @@ t.test('a hanging JWKS endpoint times out in bounded time', async (t) => {
   t.ok(Date.now() - started < 5000)
 })
 
+t.test('a hanging endpoint does not stop a cached key from working', async (t) => {
+  const rsa = await pair('RS256')
+  const { server, clock, make } = await setup(t, [rsa.jwk])
+  const verifier = make({ jwks: { timeout: 100, maxAge: 60 } })
+  const token = await mint(rsa)
+  t.equal(await outcome(verifier, token), 'accepted')
+  server.route('/jwks', () => undefined)
+  clock.now += 61_000
+  t.equal(await outcome(verifier, token), 'accepted', 'stale set used after the timeout')
+  t.equal(server.count('/jwks'), 2)
+})
+
 t.test('ready(), close() and abort signals', async (t) => {
   const rsa = await pair('RS256')
   const { server, clock, make } = await setup(t, [rsa.jwk])
