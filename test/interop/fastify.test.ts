@@ -1,7 +1,12 @@
 // @bearerkit/fastify end to end with tokens oidc-provider issued: JWT access tokens through
 // @bearerkit/jwt, opaque ones through @bearerkit/introspection, RFC 6750 answers and the RFC 9728
 // metadata that leads a client to oidc-provider.
-import { parseChallenge, type TokenVerifier, type VerifierConfig } from '@bearerkit/core'
+import {
+  createCompositeVerifier,
+  parseChallenge,
+  type TokenVerifier,
+  type VerifierConfig,
+} from '@bearerkit/core'
 import { bearerAuth } from '@bearerkit/fastify'
 import { createIntrospectionVerifier } from '@bearerkit/introspection'
 import { createJwtVerifier } from '@bearerkit/jwt'
@@ -205,6 +210,61 @@ t.test('opaque tokens through introspection: 200, then 401 once revoked', async 
     'invalid_token',
   )
 })
+
+t.test(
+  'one resource server for both formats: JWTs verified locally, opaque introspected',
+  async (t) => {
+    // oidc-provider chooses the format per resource indicator, so the two kinds of token name
+    // two audiences; both are this resource server's.
+    const jwt = createJwtVerifier({
+      issuer: op.issuer,
+      audience: [RESOURCE, RESOURCES.opaque],
+      jwksUri: op.jwksUri,
+    })
+    const introspection = createIntrospectionVerifier({
+      issuer: op.issuer,
+      audience: [RESOURCE, RESOURCES.opaque],
+      clientId: op.clients.resourceServer.clientId,
+      clientSecret: op.clients.resourceServer.clientSecret,
+    })
+    t.teardown(async () => {
+      jwt.close()
+      await introspection.close()
+    })
+    const app = Fastify({ logger: false })
+    t.teardown(() => app.close())
+    await app.register(bearerAuth, {
+      verifier: createCompositeVerifier({ issuers: { [op.issuer]: jwt }, opaque: introspection }),
+      resource: { url: RESOURCE, authorizationServers: [op.issuer] },
+      audience: [RESOURCE, RESOURCES.opaque],
+    })
+    app.get('/mcp', async (request) => ({ claims: Object.keys(request.accessToken?.claims ?? {}) }))
+
+    const before = op.requestCount('/token/introspection')
+    const fromJwt = await app.inject({
+      url: '/mcp',
+      headers: bearer(await issue(RESOURCE, 'mcp:read')),
+    })
+    t.equal(fromJwt.statusCode, 200)
+    t.ok(fromJwt.json<{ claims: string[] }>().claims.includes('jti'), 'JWT claims')
+    t.equal(op.requestCount('/token/introspection') - before, 0, 'a JWT is never introspected')
+
+    const opaque = await issue(RESOURCES.opaque, 'mcp:read')
+    const fromOpaque = await app.inject({ url: '/mcp', headers: bearer(opaque) })
+    t.equal(fromOpaque.statusCode, 200)
+    t.ok(fromOpaque.json<{ claims: string[] }>().claims.includes('active'), 'introspection answer')
+    t.equal(op.requestCount('/token/introspection') - before, 1)
+
+    // A JWT from an issuer nobody configured has no route: refused without any request.
+    const other = await startOidcProvider()
+    t.teardown(() => other.close())
+    const foreign = await other.issueToken(other.clients.basic, { resource: RESOURCE })
+    const res = await app.inject({ url: '/mcp', headers: bearer(foreign.access_token) })
+    t.equal(res.statusCode, 401)
+    t.equal(op.requestCount('/token/introspection') - before, 1)
+    t.equal(other.requestCount('/jwks'), 0)
+  },
+)
 
 t.test('503 with Retry-After when oidc-provider refuses the introspection client', async (t) => {
   const verifier = createIntrospectionVerifier({
