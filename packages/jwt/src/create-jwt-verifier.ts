@@ -201,9 +201,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const shared = {
     algorithms,
     now,
-    ...(options.jwks === undefined ? {} : { jwks: options.jwks }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   }
+  const jwks = options.jwks === undefined ? {} : { jwks: options.jwks }
   const resolvers = new Map<string, KeyResolver>()
   if (options.issuers !== undefined) {
     for (const field of ['issuer', 'jwksUri', 'key'] as const) {
@@ -219,9 +219,16 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       if (!isObject(entry)) throw invalidArgument(path, 'must be an object')
       const issuer = readString(`${path}.issuer`, entry.issuer)
       if (resolvers.has(issuer)) throw invalidArgument(`${path}.issuer`, 'is listed twice')
+      const { jwksUri, key } = entry as Partial<JwtIssuer>
+      // jwks settings apply to the issuers whose keys are fetched, not to those with a static key.
+      const source = {
+        issuer,
+        ...(jwksUri === undefined ? {} : { jwksUri }),
+        ...(key === undefined ? {} : { key }),
+      }
       resolvers.set(
         issuer,
-        createKeyResolver({ ...(entry as Partial<JwtIssuer>), ...shared }, path),
+        createKeyResolver({ ...source, ...shared, ...(key === undefined ? jwks : {}) }, path),
       )
     })
   } else {
@@ -231,7 +238,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }),
       ...(options.key === undefined ? {} : { key: options.key }),
     }
-    resolvers.set(issuer, createKeyResolver({ ...source, ...shared }))
+    resolvers.set(issuer, createKeyResolver({ ...source, ...shared, ...jwks }))
   }
   const keys = createIssuerRouter(resolvers)
   const jws = createJwsCheck({

@@ -22,6 +22,8 @@ t.test('several issuers, each bound to its own key source', async (t) => {
   const verifier = createJwtVerifier({
     audience: AUDIENCE,
     now: () => NOW,
+    // Applies to A and C (fetched keys); B has a static key and is left alone.
+    jwks: { maxAge: 120, cooldown: 10 },
     issuers: [
       { issuer: A, jwksUri: `${server.origin}/a/jwks` },
       { issuer: B, key: b.pem },
