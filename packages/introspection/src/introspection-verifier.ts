@@ -9,6 +9,7 @@ import { LRUCache } from 'lru-cache'
 import { decide, parseAnswer, type Answer, type Policy } from './lib/answer.js'
 import { createEndpointResolver } from './lib/endpoint.js'
 import { introspect } from './lib/introspect.js'
+import { withLinkedSignal } from './lib/linked-signal.js'
 import type { HttpGuards } from './lib/jwt-response.js'
 import { resolveOptions } from './lib/resolve-options.js'
 import { asUnavailable, unavailable } from './lib/unavailable.js'
@@ -89,7 +90,10 @@ export function createIntrospectionVerifier(
     const started = generation
     let answer: Answer
     try {
-      const document = await introspect(token, await endpoint(), settings, guards)
+      const target = await endpoint()
+      const document = await withLinkedSignal(closer.signal, (signal) =>
+        introspect(token, target, settings, { ...guards, signal }),
+      )
       answer = parseAnswer(token, document, settings.claims)
     } catch (error) {
       throw asUnavailable(error, 'Token introspection')
