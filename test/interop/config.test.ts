@@ -1,14 +1,9 @@
 // Verifiers swapped through configuration (BEARERKIT_* environment variables, read by core's
 // verifierConfigFromEnv and built by createVerifier), pointed at oidc-provider as a deployment
 // would point them at its authorization server.
-import {
-  createVerifier,
-  verifierConfigFromEnv,
-  type RefusalCode,
-  type TokenVerifier,
-} from '@bearerkit/core'
+import { createVerifier, verifierConfigFromEnv, type TokenVerifier } from '@bearerkit/core'
 import t, { type Test } from 'tap'
-import { mapped } from './fixtures/access-token.js'
+import { mapped, verifyWithReason } from './fixtures/access-token.js'
 import { loopbackOnly } from './fixtures/network.js'
 import { RESOURCES, startOidcProvider } from './fixtures/oidc-provider.js'
 
@@ -24,14 +19,6 @@ async function fromEnv(t: Test, env: Record<string, string>): Promise<TokenVerif
     await (verifier as TokenVerifier & { close?: () => unknown }).close?.()
   })
   return verifier
-}
-
-async function verify(verifier: TokenVerifier, token: string) {
-  let code: RefusalCode | undefined
-  const result = await verifier.verifyToken(token, {
-    onRefusal: (refusal) => (code = refusal.code),
-  })
-  return { result, code }
 }
 
 t.test('BEARERKIT_VERIFIER=jwt with discovery from BEARERKIT_ISSUER', async (t) => {
@@ -60,12 +47,12 @@ t.test('BEARERKIT_VERIFIER=jwt with discovery from BEARERKIT_ISSUER', async (t) 
     resource: RESOURCES.es256,
     scope: 'mcp:write',
   })
-  t.same(await verify(verifier, noScope.access_token), {
+  t.same(await verifyWithReason(verifier, noScope.access_token), {
     result: null,
     code: 'insufficient_scope',
   })
   const rs256 = await op.issueToken(op.clients.post, { resource: RESOURCES.rs256 })
-  t.same(await verify(verifier, rs256.access_token), {
+  t.same(await verifyWithReason(verifier, rs256.access_token), {
     result: null,
     code: 'algorithm_not_allowed',
   })
@@ -95,7 +82,7 @@ t.test('BEARERKIT_VERIFIER=introspection with client_secret_post', async (t) => 
     expiresAt: accepted?.claims.exp,
   })
   await op.revoke(op.clients.basic, access_token)
-  t.same(await verify(verifier, access_token), { result: null, code: 'inactive' })
+  t.same(await verifyWithReason(verifier, access_token), { result: null, code: 'inactive' })
 })
 
 t.test('the provider reported no server errors', async (t) => {

@@ -2,18 +2,13 @@
 // client credentials grant with an RFC 8707 resource, introspected (RFC 7662, and RFC 9701 signed
 // answers) with every client authentication method both sides support, and revoked (RFC 7009).
 import { generateKeyPairSync } from 'node:crypto'
-import {
-  isVerifierUnavailable,
-  type AccessToken,
-  type RefusalCode,
-  type TokenVerifier,
-} from '@bearerkit/core'
+import { isVerifierUnavailable, type AccessToken } from '@bearerkit/core'
 import {
   createIntrospectionVerifier,
   type IntrospectionVerifierOptions,
 } from '@bearerkit/introspection'
 import t, { type Test } from 'tap'
-import { mapped } from './fixtures/access-token.js'
+import { mapped, verifyWithReason } from './fixtures/access-token.js'
 import { loopbackOnly } from './fixtures/network.js'
 import { RESOURCES, startOidcProvider, type InteropClient } from './fixtures/oidc-provider.js'
 
@@ -55,15 +50,6 @@ async function issue(resource: string = RESOURCES.opaque, scope = 'mcp:read mcp:
   return access_token
 }
 
-/** The verifier's answer and, for a refusal, its code. */
-async function verify(verifier: TokenVerifier, token: string) {
-  let code: RefusalCode | undefined
-  const result = await verifier.verifyToken(token, {
-    onRefusal: (refusal) => (code = refusal.code),
-  })
-  return { result, code }
-}
-
 /** What oidc-provider's answer for a token `issue()` made maps to (it sends no `sub` for it). */
 function expectActive(t: Test, result: AccessToken | null, token: string) {
   t.equal(result?.token, token)
@@ -90,7 +76,7 @@ t.test('an active opaque token, introspected with each client authentication met
       const token = await issue()
       const before = op.requestCount(INTROSPECTION)
       const verifier = verifierFor(t, {}, client)
-      const { result, code } = await verify(verifier, token)
+      const { result, code } = await verifyWithReason(verifier, token)
       t.equal(code, undefined)
       expectActive(t, result, token)
       t.equal(op.requestCount(INTROSPECTION) - before, 1)
@@ -104,7 +90,7 @@ t.test('client authentication none: oidc-provider tells a public client nothing'
   const token = await issue()
   const before = op.requestCount(INTROSPECTION)
   const verifier = verifierFor(t, {}, op.clients.public)
-  t.same(await verify(verifier, token), { result: null, code: 'inactive' })
+  t.same(await verifyWithReason(verifier, token), { result: null, code: 'inactive' })
   t.equal(op.requestCount(INTROSPECTION) - before, 1, 'the request was made and answered')
 })
 
@@ -119,7 +105,7 @@ t.test('the endpoint discovered from the issuer alone', async (t) => {
   const before = op.requestCount('/.well-known/oauth-authorization-server')
   await verifier.ready()
   t.equal(op.requestCount('/.well-known/oauth-authorization-server') - before, 1)
-  const { result, code } = await verify(verifier, token)
+  const { result, code } = await verifyWithReason(verifier, token)
   t.equal(code, undefined)
   expectActive(t, result, token)
 })
@@ -128,7 +114,7 @@ t.test('RFC 9701: a signed introspection answer, keys from the discovered JWKS',
   const verifier = verifierFor(t, { jwtResponse: true })
   const before = { jwks: op.requestCount('/jwks'), introspection: op.requestCount(INTROSPECTION) }
   const token = await issue()
-  const { result, code } = await verify(verifier, token)
+  const { result, code } = await verifyWithReason(verifier, token)
   t.equal(code, undefined)
   expectActive(t, result, token)
   t.equal(op.requestCount('/jwks') - before.jwks, 1, 'keys fetched to check the signature')
@@ -145,22 +131,22 @@ t.test('RFC 9701: a signed introspection answer, keys from the discovered JWKS',
 t.test('a token for another resource is refused as wrong_audience', async (t) => {
   const verifier = verifierFor(t)
   const forOther = await issue(RESOURCES.otherOpaque)
-  t.same(await verify(verifier, forOther), { result: null, code: 'wrong_audience' })
+  t.same(await verifyWithReason(verifier, forOther), { result: null, code: 'wrong_audience' })
   // Checked on every use, not baked into the cache: still refused when answered from it.
   const before = op.requestCount(INTROSPECTION)
-  t.same(await verify(verifier, forOther), { result: null, code: 'wrong_audience' })
+  t.same(await verifyWithReason(verifier, forOther), { result: null, code: 'wrong_audience' })
   t.equal(op.requestCount(INTROSPECTION) - before, 0, 'the second answer came from the cache')
 })
 
 t.test('a token without any resource has no audience and is refused', async (t) => {
   const verifier = verifierFor(t)
   const { access_token } = await op.issueToken(op.clients.basic)
-  t.same(await verify(verifier, access_token), { result: null, code: 'missing_claim' })
+  t.same(await verifyWithReason(verifier, access_token), { result: null, code: 'missing_claim' })
 })
 
 t.test('requiredScopes: a token without the scope is insufficient_scope', async (t) => {
   const verifier = verifierFor(t, { requiredScopes: ['mcp:admin'] })
-  t.same(await verify(verifier, await issue(RESOURCES.opaque, 'mcp:read')), {
+  t.same(await verifyWithReason(verifier, await issue(RESOURCES.opaque, 'mcp:read')), {
     result: null,
     code: 'insufficient_scope',
   })
@@ -183,7 +169,7 @@ t.test('a revoked token is refused once the cached answer is past its ttl', asyn
   t.equal(op.requestCount(INTROSPECTION) - before, 1, 'answered from the cache')
 
   clock += 2_000
-  t.same(await verify(verifier, token), { result: null, code: 'inactive' })
+  t.same(await verifyWithReason(verifier, token), { result: null, code: 'inactive' })
   t.equal(op.requestCount(INTROSPECTION) - before, 2, 'asked the server again')
 })
 
@@ -192,14 +178,14 @@ t.test('without a cache a revoked token is refused at once', async (t) => {
   const token = await issue()
   expectActive(t, await verifier.verifyToken(token), token)
   await op.revoke(op.clients.basic, token)
-  t.same(await verify(verifier, token), { result: null, code: 'inactive' })
+  t.same(await verifyWithReason(verifier, token), { result: null, code: 'inactive' })
 })
 
 t.test('a token oidc-provider never issued is inactive', async (t) => {
   const verifier = verifierFor(t)
   const token = await issue()
   const forged = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`
-  t.same(await verify(verifier, forged), { result: null, code: 'inactive' })
+  t.same(await verifyWithReason(verifier, forged), { result: null, code: 'inactive' })
 })
 
 t.test('concurrent first uses of one token make one introspection request', async (t) => {
@@ -241,12 +227,12 @@ t.test('a cached answer dies at the token exp, even with a longer ttl', async (t
   // Past exp by this verifier's clock. The server's own clock has not moved, so it would still
   // say active; the verifier must not take that either.
   clock += 2000
-  t.same(await verify(verifier, token), { result: null, code: 'expired' })
+  t.same(await verifyWithReason(verifier, token), { result: null, code: 'expired' })
 })
 
 t.test('an issuer that differs from the answer iss is refused', async (t) => {
   const verifier = verifierFor(t, { issuer: `${op.issuer}/` })
-  t.same(await verify(verifier, await issue()), { result: null, code: 'wrong_issuer' })
+  t.same(await verifyWithReason(verifier, await issue()), { result: null, code: 'wrong_issuer' })
 })
 
 t.test('a DPoP-bound token presented as a bearer token is refused', async (t) => {
@@ -256,7 +242,10 @@ t.test('a DPoP-bound token presented as a bearer token is refused', async (t) =>
   const dpop = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
   const bound = await op.issueToken(op.clients.basic, { resource: RESOURCES.opaque, dpop })
   t.equal(bound.token_type, 'DPoP')
-  t.same(await verify(verifier, bound.access_token), { result: null, code: 'not_access_token' })
+  t.same(await verifyWithReason(verifier, bound.access_token), {
+    result: null,
+    code: 'not_access_token',
+  })
 })
 
 t.test('bad client credentials make the verifier unavailable, never a refusal', async (t) => {
@@ -287,7 +276,7 @@ t.test('JWT-shaped tokens sent to introspection are never accepted', async (t) =
   const { access_token } = await op.issueToken(op.clients.basic, { resource: RESOURCES.rs256 })
   // A real at+jwt of this server, and what any client can type: an unsigned JWS.
   for (const token of [access_token, 'eyJhbGciOiJub25lIn0.e30.']) {
-    const outcome = await verify(verifier, token).catch((error: unknown) => error)
+    const outcome = await verifyWithReason(verifier, token).catch((error: unknown) => error)
     if (isVerifierUnavailable(outcome)) {
       t.equal(outcome.reason, 'status')
     } else {

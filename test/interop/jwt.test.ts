@@ -1,10 +1,9 @@
 // @bearerkit/jwt against oidc-provider: RFC 9068 access tokens it issued through the client
 // credentials grant with an RFC 8707 resource, verified through its JWKS URI and through
 // discovery of its metadata.
-import type { RefusalCode, TokenVerifier } from '@bearerkit/core'
 import { createJwtVerifier, type JwtVerifierOptions } from '@bearerkit/jwt'
 import t, { type Test } from 'tap'
-import { mapped } from './fixtures/access-token.js'
+import { decodeJwtPart, mapped, verifyWithReason } from './fixtures/access-token.js'
 import { loopbackOnly } from './fixtures/network.js'
 import {
   RESOURCES,
@@ -30,36 +29,22 @@ async function issue(resource: string, scope = 'mcp:read mcp:write', client = op
   return access_token
 }
 
-/** The verifier's answer and, for a refusal, its code. */
-async function verify(verifier: TokenVerifier, token: string) {
-  let code: RefusalCode | undefined
-  const result = await verifier.verifyToken(token, {
-    onRefusal: (refusal) => (code = refusal.code),
-  })
-  return { result, code }
-}
-
-function decodeSegment(token: string, index: 0 | 1): Record<string, unknown> {
-  const segment = token.split('.')[index] ?? ''
-  return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as Record<string, unknown>
-}
-
 for (const alg of ['RS256', 'ES256'] as const) {
   const resource = RESOURCE_OF[alg]
 
   t.test(`${alg} at+jwt through jwksUri`, async (t) => {
     const token = await issue(resource)
-    const header = decodeSegment(token, 0)
+    const header = decodeJwtPart(token, 0)
     t.equal(header.alg, alg, 'oidc-provider signed with the algorithm of the resource server')
     t.equal(header.typ, 'at+jwt', 'RFC 9068 §2.1 typ')
-    const claims = decodeSegment(token, 1)
+    const claims = decodeJwtPart(token, 1)
 
     const before = {
       metadata: op.requestCount('/.well-known/oauth-authorization-server'),
       jwks: op.requestCount('/jwks'),
     }
     const verifier = verifierFor(t, { audience: resource, jwksUri: op.jwksUri })
-    const { result, code } = await verify(verifier, token)
+    const { result, code } = await verifyWithReason(verifier, token)
     t.equal(code, undefined)
     t.equal(result?.token, token)
     t.same(mapped(result), {
@@ -88,7 +73,7 @@ for (const alg of ['RS256', 'ES256'] as const) {
     const token = await issue(resource)
     const verifier = verifierFor(t, { audience: resource })
     await verifier.ready()
-    const { result, code } = await verify(verifier, token)
+    const { result, code } = await verifyWithReason(verifier, token)
     t.equal(code, undefined)
     t.same(mapped(result), {
       clientId: 'app-basic',
@@ -96,7 +81,7 @@ for (const alg of ['RS256', 'ES256'] as const) {
       subject: 'app-basic',
       issuer: op.issuer,
       audience: [resource],
-      expiresAt: decodeSegment(token, 1).exp,
+      expiresAt: decodeJwtPart(token, 1).exp,
     })
     // oidc-provider serves RFC 8414 metadata, which the verifier asks for first.
     t.equal(op.requestCount('/.well-known/oauth-authorization-server') - before.metadata, 1)
@@ -132,7 +117,7 @@ t.test(
     const { access_token } = await mounted.issueToken(mounted.clients.basic, {
       resource: RESOURCES.es256,
     })
-    t.equal(decodeSegment(access_token, 1).iss, mounted.issuer)
+    t.equal(decodeJwtPart(access_token, 1).iss, mounted.issuer)
     t.equal((await verifier.verifyToken(access_token))?.issuer, mounted.issuer)
     t.equal(mounted.requestCount('/.well-known/openid-configuration'), 1)
     t.equal(mounted.requestCount('/jwks'), 1)
@@ -143,12 +128,12 @@ t.test(
 t.test('a token for another resource is refused as wrong_audience', async (t) => {
   const verifier = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
   const forOther = await issue(RESOURCES.otherJwt)
-  t.equal(decodeSegment(forOther, 1).aud, RESOURCES.otherJwt)
-  t.same(await verify(verifier, forOther), { result: null, code: 'wrong_audience' })
+  t.equal(decodeJwtPart(forOther, 1).aud, RESOURCES.otherJwt)
+  t.same(await verifyWithReason(verifier, forOther), { result: null, code: 'wrong_audience' })
 
   // Same signing key and issuer, other resource server: ES256 for es256 is not good for rs256.
   const es256 = await issue(RESOURCES.es256)
-  t.same(await verify(verifier, es256), { result: null, code: 'wrong_audience' })
+  t.same(await verifyWithReason(verifier, es256), { result: null, code: 'wrong_audience' })
 
   // The same verifier still accepts its own tokens: the refusals are about audience only.
   t.ok(await verifier.verifyToken(await issue(RESOURCES.rs256)))
@@ -162,15 +147,19 @@ t.test('tampered tokens are refused as bad_signature', async (t) => {
     const [header, , signature] = token.split('.') as [string, string, string]
 
     // Privilege escalation: the payload claims a scope the token was not granted.
-    const claims = { ...decodeSegment(token, 1), scope: 'mcp:read mcp:admin' }
+    const claims = { ...decodeJwtPart(token, 1), scope: 'mcp:read mcp:admin' }
     const escalated = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`
-    t.same(await verify(verifier, escalated), { result: null, code: 'bad_signature' }, alg)
+    t.same(
+      await verifyWithReason(verifier, escalated),
+      { result: null, code: 'bad_signature' },
+      alg,
+    )
 
     // One flipped bit in the signature.
     const bytes = Buffer.from(signature, 'base64url')
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1
     const flipped = `${header}.${token.split('.')[1]}.${bytes.toString('base64url')}`
-    t.same(await verify(verifier, flipped), { result: null, code: 'bad_signature' }, alg)
+    t.same(await verifyWithReason(verifier, flipped), { result: null, code: 'bad_signature' }, alg)
 
     t.ok(await verifier.verifyToken(token), `${alg}: the untouched token still verifies`)
   }
@@ -182,7 +171,7 @@ t.test('the algorithm allow-list applies to real tokens', async (t) => {
     jwksUri: op.jwksUri,
     algorithms: ['ES256'],
   })
-  t.same(await verify(verifier, await issue(RESOURCES.rs256)), {
+  t.same(await verifyWithReason(verifier, await issue(RESOURCES.rs256)), {
     result: null,
     code: 'algorithm_not_allowed',
   })
@@ -206,7 +195,7 @@ t.test('scopes are mapped from the scope claim; requiredScopes refuses missing o
     jwksUri: op.jwksUri,
     requiredScopes: ['mcp:write'],
   })
-  t.same(await verify(strict, await issue(RESOURCES.es256, 'mcp:read')), {
+  t.same(await verifyWithReason(strict, await issue(RESOURCES.es256, 'mcp:read')), {
     result: null,
     code: 'insufficient_scope',
   })
@@ -226,7 +215,7 @@ t.test('clientId is the client_id of whichever client authenticated', async (t) 
 t.test('an opaque token from the same server is not a JWT', async (t) => {
   const verifier = verifierFor(t, { audience: RESOURCES.opaque, jwksUri: op.jwksUri })
   const opaque = await issue(RESOURCES.opaque)
-  t.same(await verify(verifier, opaque), { result: null, code: 'malformed' })
+  t.same(await verifyWithReason(verifier, opaque), { result: null, code: 'malformed' })
 })
 
 t.test('a wrong issuer is refused even with the right keys', async (t) => {
@@ -236,7 +225,7 @@ t.test('a wrong issuer is refused even with the right keys', async (t) => {
     jwksUri: op.jwksUri,
   })
   t.teardown(() => verifier.close())
-  t.same(await verify(verifier, await issue(RESOURCES.rs256)), {
+  t.same(await verifyWithReason(verifier, await issue(RESOURCES.rs256)), {
     result: null,
     code: 'wrong_issuer',
   })
@@ -248,8 +237,8 @@ t.test('two real issuers, each bound to its own keys', async (t) => {
   const fromOther = (await other.issueToken(other.clients.basic, { resource: RESOURCES.rs256 }))
     .access_token
   const fromOp = await issue(RESOURCES.rs256)
-  t.equal(decodeSegment(fromOther, 0).alg, 'RS256')
-  t.not(decodeSegment(fromOther, 0).kid, decodeSegment(fromOp, 0).kid, 'different keys')
+  t.equal(decodeJwtPart(fromOther, 0).alg, 'RS256')
+  t.not(decodeJwtPart(fromOther, 0).kid, decodeJwtPart(fromOp, 0).kid, 'different keys')
 
   const both = createJwtVerifier({
     issuers: [{ issuer: op.issuer, jwksUri: op.jwksUri }, { issuer: other.issuer }],
@@ -261,11 +250,11 @@ t.test('two real issuers, each bound to its own keys', async (t) => {
 
   // Trusting only op: the other issuer's token is refused by its iss.
   const onlyOp = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: op.jwksUri })
-  t.same(await verify(onlyOp, fromOther), { result: null, code: 'wrong_issuer' })
+  t.same(await verifyWithReason(onlyOp, fromOther), { result: null, code: 'wrong_issuer' })
 
   // op's issuer bound to the other server's keys: op's own token no longer verifies.
   const crossed = verifierFor(t, { audience: RESOURCES.rs256, jwksUri: other.jwksUri })
-  t.same(await verify(crossed, fromOp), { result: null, code: 'unknown_key' })
+  t.same(await verifyWithReason(crossed, fromOp), { result: null, code: 'unknown_key' })
   t.same(other.serverErrors, [])
 })
 
@@ -291,14 +280,14 @@ t.test('key rotation: the authorization server restarts with new keys', async (t
   t.equal(after.issuer, before.issuer, 'the same issuer')
   const rotated = (await after.issueToken(after.clients.basic, { resource: RESOURCES.es256 }))
     .access_token
-  t.not(decodeSegment(rotated, 0).kid, decodeSegment(old, 0).kid)
+  t.not(decodeJwtPart(rotated, 0).kid, decodeJwtPart(old, 0).kid)
 
   // Past the cooldown, the unknown kid makes the verifier fetch the set again.
   clock += 31_000
   t.match(await verifier.verifyToken(rotated), { issuer: after.issuer })
   t.equal(after.requestCount('/jwks'), 1)
   // The old key is gone from the set now in use.
-  t.same(await verify(verifier, old), { result: null, code: 'unknown_key' })
+  t.same(await verifyWithReason(verifier, old), { result: null, code: 'unknown_key' })
   t.same(after.serverErrors, [])
 })
 
