@@ -84,6 +84,18 @@ t.test('an active opaque token, introspected with each client authentication met
   }
 })
 
+t.test('private_key_jwt: every request carries a fresh assertion', async (t) => {
+  // oidc-provider refuses a client assertion whose jti it has seen (RFC 7523 §3), so repeated
+  // introspections only succeed if each one signs a new assertion.
+  const verifier = verifierFor(t, { cache: false }, op.clients.privateKeyJwt)
+  const before = op.requestCount(INTROSPECTION)
+  for (let i = 0; i < 3; i++) {
+    const token = await issue()
+    expectActive(t, await verifier.verifyToken(token), token)
+  }
+  t.equal(op.requestCount(INTROSPECTION) - before, 3)
+})
+
 t.test('client authentication none: oidc-provider tells a public client nothing', async (t) => {
   // The fixture's policy (RFC 7662 §4) lets a public client introspect only its own tokens, and
   // the answer to anything else is active: false, which the verifier must take as a refusal.
