@@ -129,4 +129,19 @@ t.test('the header cache is bounded and keyed by the exact header text', async (
   const [h, , s] = big.split('.')
   const forged = `${h}.${Buffer.from('{"admin":true}').toString('base64url')}.${s}`
   t.match(await verifier.verify(forged), { code: 'bad_signature' })
+  // A cached header is shared: it is frozen all the way down.
+  const nested = await verifier.verify(
+    await signRaw(rsa, { alg: 'RS256', ext: { list: [1, { deep: true }] } }),
+  )
+  t.notOk(nested instanceof Refusal)
+  if (!(nested instanceof Refusal)) {
+    const ext = nested.header.ext as { list: [number, { deep: boolean }] }
+    t.ok(Object.isFrozen(nested.header))
+    t.ok(Object.isFrozen(ext))
+    t.ok(Object.isFrozen(ext.list))
+    t.ok(Object.isFrozen(ext.list[1]))
+    t.throws(() => {
+      ext.list[1].deep = false
+    })
+  }
 })

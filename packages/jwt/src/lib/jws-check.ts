@@ -135,7 +135,11 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
     // RFC 7797 §3: b64 false changes what is signed; only the default (true) is supported, and
     // b64 false without crit is malformed (§6).
     if (b64 !== undefined && b64 !== true) return refusals.b64
-    return safeClaims(header) as JwsHeader
+    // Parsed headers are shared by every token with the same header text: nothing in one may be
+    // changed by code that sees it (a validate hook), nested values included.
+    const frozen = safeClaims(header)
+    for (const value of Object.values(frozen)) deepFreeze(value)
+    return frozen as JwsHeader
   }
 
   const check: JwsCheck = (token, signal) => {
@@ -173,6 +177,12 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
       : checkSignature(token, second, header, payload, signature, found)
   }
   return check
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return
+  Object.freeze(value)
+  for (const nested of Object.values(value)) deepFreeze(nested)
 }
 
 function checkSignature(
