@@ -85,6 +85,8 @@ export function createIntrospectionVerifier(
   const inFlight = new Map<string, Promise<Entry>>()
   // Bumped by clear(): an introspection that started before it must not refill the cache.
   let generation = 0
+  // Mirrors closer.signal.aborted, read on every call without the getter.
+  let closed = false
 
   const load = async (key: string, token: string): Promise<Entry> => {
     const started = generation
@@ -113,7 +115,7 @@ export function createIntrospectionVerifier(
   }
 
   const check: VerifyFunction = async (token, verifyOptions) => {
-    if (closer.signal.aborted) throw closer.signal.reason
+    if (closed) throw closer.signal.reason
     // Checked before hashing so an oversized token costs nothing.
     if (token.length > DEFAULT_MAX_TOKEN_LENGTH) return MALFORMED
     const key = tokenCacheKey(token)
@@ -148,7 +150,7 @@ export function createIntrospectionVerifier(
   return {
     verifyToken: verifier.verifyToken.bind(verifier),
     async ready() {
-      if (closer.signal.aborted) throw closer.signal.reason
+      if (closed) throw closer.signal.reason
       try {
         const { keys } = await endpoint()
         if (keys?.kind === 'remote' && !keys.jwks.fresh) await keys.jwks.reload()
@@ -165,7 +167,8 @@ export function createIntrospectionVerifier(
       return cache?.size ?? 0
     },
     close() {
-      if (!closer.signal.aborted) {
+      if (!closed) {
+        closed = true
         closer.abort(unavailable('The introspection verifier is closed', 'closed'))
         generation++
         cache?.clear()

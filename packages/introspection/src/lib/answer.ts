@@ -130,8 +130,9 @@ export function decide(
   // Cache keys are hashes; comparing the token makes a collision harmless.
   if (accessToken.token !== token) return REJECTED
   if (accessToken.expiresAt !== undefined && accessToken.expiresAt * 1000 <= at) return EXPIRED
-  const type = accessToken.claims.token_type
-  if (type !== undefined && !ACCESS_TOKEN_TYPES.has((type as string).toLowerCase())) {
+  const type = accessToken.claims.token_type as string | undefined
+  // 'Bearer' exactly is the common case and skips the case-folding.
+  if (type !== undefined && type !== 'Bearer' && !ACCESS_TOKEN_TYPES.has(type.toLowerCase())) {
     return NOT_ACCESS_TOKEN
   }
   // RFC 9449 §6.2 / RFC 8705 §3.2: cnf binds the token to a key; presented as a bearer token
@@ -148,8 +149,15 @@ export function decide(
   if (audience !== null) {
     const granted = accessToken.audience
     if (granted === undefined) return NO_AUDIENCE
-    if (!audience.some((a) => granted.includes(a))) return WRONG_AUDIENCE
+    if (!includesAny(granted, audience)) return WRONG_AUDIENCE
   }
   if (!hasAllScopes(accessToken.scopes, policy.requiredScopes)) return INSUFFICIENT_SCOPE
   return accessToken
+}
+
+function includesAny(granted: readonly string[], wanted: readonly string[]): boolean {
+  for (const value of wanted) {
+    if (granted.includes(value)) return true
+  }
+  return false
 }
