@@ -89,8 +89,10 @@ export function createCachedVerifier(
   const now = options.now ?? Date.now
   const cache = new LRUCache<string, Entry>({ max })
   const inFlight = new Map<string, Promise<Entry>>()
+  // Bumped by clear(): a load that started before it neither stores its result nor is joined.
+  let generation = 0
 
-  const load = async (key: string, token: string): Promise<Entry> => {
+  const load = async (key: string, token: string, started: number): Promise<Entry> => {
     let refusal: Refusal | null = null
     const accessToken = await verifier.verifyToken(token, {
       onRefusal: (r) => {
@@ -104,13 +106,13 @@ export function createCachedVerifier(
         refusal: refusal ?? new Refusal('rejected', 'The access token is invalid'),
         until: at + negativeTtl,
       }
-      if (negativeTtl > 0) cache.set(key, entry)
+      if (negativeTtl > 0 && started === generation) cache.set(key, entry)
       return entry
     }
     let until = at + ttl
     if (accessToken.expiresAt !== undefined) until = Math.min(until, accessToken.expiresAt * 1000)
     const entry: Entry = { accessToken, refusal: null, until }
-    if (until > at) cache.set(key, entry)
+    if (until > at && started === generation) cache.set(key, entry)
     return entry
   }
 
@@ -135,8 +137,11 @@ export function createCachedVerifier(
     }
     let pending = inFlight.get(key)
     if (pending === undefined) {
-      pending = load(key, token).finally(() => inFlight.delete(key))
-      inFlight.set(key, pending)
+      const loading = load(key, token, generation).finally(() => {
+        if (inFlight.get(key) === loading) inFlight.delete(key)
+      })
+      pending = loading
+      inFlight.set(key, loading)
     }
     const entry = opts.signal === undefined ? await pending : await raceAbort(pending, opts.signal)
     return settle(entry, token, now())
@@ -149,7 +154,9 @@ export function createCachedVerifier(
       return cache.size
     },
     clear() {
+      generation++
       cache.clear()
+      inFlight.clear()
     },
   }
 }

@@ -56,6 +56,8 @@ export function resolveClaimMapping(
 
 function first(claims: Record<string, unknown>, names: readonly string[]): unknown {
   for (const name of names) {
+    // Own claims only: a mapping naming `constructor` must not read Object.prototype's.
+    if (!Object.hasOwn(claims, name)) continue
     const value = claims[name]
     if (value !== undefined && value !== null) return value
   }

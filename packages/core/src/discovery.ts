@@ -31,7 +31,7 @@ export function metadataUrls(issuer: string): [URL, URL] {
 
 /**
  * Fetches an authorization server's metadata: RFC 8414 first, OpenID Connect Discovery when the
- * first answers with any status other than 200 (a network failure or timeout is not retried there). The document's `issuer` must be exactly the configured one (RFC 8414 §3.3),
+ * first answers with a 4xx status other than 429 (an outage, 5xx or 429 is not retried there). The document's `issuer` must be exactly the configured one (RFC 8414 §3.3),
  * and every endpoint in it must be a valid https URL (http only on loopback).
  *
  * Rejects with `VerifierUnavailableError` (reasons as {@link fetchJson}, plus `invalid_response`
@@ -49,7 +49,18 @@ export async function discoverAuthorizationServer(
   try {
     document = await fetchJson(rfc8414, 'Authorization server metadata request', options)
   } catch (error) {
-    if (!(error instanceof VerifierUnavailableError) || error.reason !== 'status') throw error
+    // Fall back only when the RFC 8414 document is not there (4xx other than 429); a server that
+    // is down or busy would only get twice the requests.
+    if (
+      !(error instanceof VerifierUnavailableError) ||
+      error.reason !== 'status' ||
+      error.upstreamStatus === undefined ||
+      error.upstreamStatus < 400 ||
+      error.upstreamStatus >= 500 ||
+      error.upstreamStatus === 429
+    ) {
+      throw error
+    }
     document = await fetchJson(oidc, 'OpenID provider metadata request', options)
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {

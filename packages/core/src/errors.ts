@@ -76,6 +76,8 @@ export class InvalidTokenError extends BearerError {
   static readonly code = 'ERR_INVALID_TOKEN'
   /** Stable reason code (a `RefusalCode`), when known. */
   readonly reason: string | undefined
+  /** The upstream's HTTP status, when the failure was an unexpected status. */
+  readonly upstreamStatus: number | undefined
   constructor(
     message = 'The access token is invalid',
     options?: BearerErrorOptions & { reason?: string },
@@ -109,6 +111,8 @@ export interface VerifierUnavailableErrorOptions extends BearerErrorOptions {
    * `too_large`, `invalid_response`, `issuer_mismatch`, `no_key`, `provider_error` ...
    */
   reason?: string
+  /** For reason `status`: the HTTP status the upstream answered with. */
+  upstreamStatus?: number
 }
 
 /**
@@ -121,6 +125,8 @@ export class VerifierUnavailableError extends BearerError {
   readonly retryAfter: number | undefined
   /** Stable reason code, when known (see {@link VerifierUnavailableErrorOptions.reason}). */
   readonly reason: string | undefined
+  /** The upstream's HTTP status, when the failure was an unexpected status. */
+  readonly upstreamStatus: number | undefined
   constructor(
     message = 'The token verifier is unavailable',
     options: VerifierUnavailableErrorOptions = {},
@@ -136,6 +142,7 @@ export class VerifierUnavailableError extends BearerError {
     })
     this.retryAfter = retryAfter
     this.reason = options.reason
+    this.upstreamStatus = options.upstreamStatus
   }
 }
 

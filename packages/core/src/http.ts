@@ -27,16 +27,10 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024
 /** Default deadline of an HTTP request. */
 export const DEFAULT_HTTP_TIMEOUT = 5000
 
-function unavailable(
-  what: string,
-  reason: string,
-  cause?: unknown,
-  retryAfter?: number,
-): VerifierUnavailableError {
+function unavailable(what: string, reason: string, cause?: unknown): VerifierUnavailableError {
   return new VerifierUnavailableError(`${what}: ${describe(reason)}`, {
     reason,
     ...(cause === undefined ? {} : { cause }),
-    ...(retryAfter === undefined ? {} : { retryAfter }),
   })
 }
 
@@ -87,59 +81,73 @@ export async function httpRequest(
   const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES
   const doFetch = options.fetch ?? fetch
-  const deadline = AbortSignal.timeout(timeout)
-  const signal =
-    options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal])
+  // One controller per request, tied to the caller's signal by a listener removed at the end:
+  // AbortSignal.any() on a long-lived caller signal keeps every request's signal alive on Node 20.
+  const controller = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    controller.abort()
+  }, timeout)
+  const caller = options.signal
+  const onCallerAbort = (): void => controller.abort()
+  if (caller?.aborted) controller.abort()
+  else caller?.addEventListener('abort', onCallerAbort, { once: true })
   const failure = (error: unknown): Error => {
-    if (options.signal?.aborted) {
-      const reason: unknown = options.signal.reason
+    if (caller?.aborted) {
+      const reason: unknown = caller.reason
       return reason instanceof Error ? reason : new Error(String(reason))
     }
-    if (deadline.aborted) return unavailable(what, 'timeout', error)
+    if (timedOut) return unavailable(what, 'timeout', error)
     return unavailable(what, 'network', error)
   }
-  let response: Response
   try {
-    response = await doFetch(url, {
-      method: options.method ?? 'GET',
-      redirect: 'manual',
-      signal,
-      ...(options.headers === undefined ? {} : { headers: options.headers }),
-      ...(options.body === undefined ? {} : { body: options.body }),
-    })
-  } catch (error) {
-    throw failure(error)
-  }
-  if (response.status >= 300 && response.status < 400) {
-    await response.body?.cancel().catch(() => undefined)
-    throw unavailable(what, 'redirect')
-  }
-  const declared = Number(response.headers.get('content-length'))
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined)
-    throw unavailable(what, 'too_large')
-  }
-  const chunks: Uint8Array[] = []
-  let size = 0
-  try {
-    if (response.body !== null) {
-      for await (const chunk of response.body as ReadableStream<Uint8Array>) {
-        size += chunk.byteLength
-        if (size > maxBytes) {
-          await response.body.cancel().catch(() => undefined)
-          throw unavailable(what, 'too_large')
-        }
-        chunks.push(chunk)
-      }
+    let response: Response
+    try {
+      response = await doFetch(url, {
+        method: options.method ?? 'GET',
+        redirect: 'manual',
+        signal: controller.signal,
+        ...(options.headers === undefined ? {} : { headers: options.headers }),
+        ...(options.body === undefined ? {} : { body: options.body }),
+      })
+    } catch (error) {
+      throw failure(error)
     }
-  } catch (error) {
-    if (error instanceof VerifierUnavailableError) throw error
-    throw failure(error)
-  }
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: Buffer.concat(chunks).toString('utf8'),
+    const chunks: Uint8Array[] = []
+    try {
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel().catch(() => undefined)
+        throw unavailable(what, 'redirect')
+      }
+      const declared = Number(response.headers.get('content-length'))
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        await response.body?.cancel().catch(() => undefined)
+        throw unavailable(what, 'too_large')
+      }
+      let size = 0
+      if (response.body !== null) {
+        for await (const chunk of response.body as ReadableStream<Uint8Array>) {
+          size += chunk.byteLength
+          if (size > maxBytes) {
+            await response.body.cancel().catch(() => undefined)
+            throw unavailable(what, 'too_large')
+          }
+          chunks.push(chunk)
+        }
+      }
+    } catch (error) {
+      if (error instanceof VerifierUnavailableError) throw error
+      throw failure(error)
+    }
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    }
+  } finally {
+    clearTimeout(timer)
+    caller?.removeEventListener('abort', onCallerAbort)
   }
 }
 
@@ -161,12 +169,12 @@ export async function fetchJson(
     headers: { accept: 'application/json', ...options.headers },
   })
   if (response.status !== 200) {
-    throw unavailable(
-      what,
-      'status',
-      undefined,
-      parseRetryAfter(response.headers.get('retry-after')),
-    )
+    const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+    throw new VerifierUnavailableError(`${what}: ${describe('status')} (${response.status})`, {
+      reason: 'status',
+      upstreamStatus: response.status,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    })
   }
   if (!JSON_TYPE.test(response.headers.get('content-type') ?? '')) {
     throw unavailable(what, 'content_type')

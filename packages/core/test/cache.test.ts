@@ -202,6 +202,28 @@ t.test('an aborted caller leaves the shared load to the others', async (t) => {
   })
 })
 
+t.test('clear() wins over a load that started before it', async (t) => {
+  let release!: () => void
+  let gate = new Promise<void>((resolve) => (release = resolve))
+  const inner = counting(async (token) => {
+    await gate
+    return accessToken(token)
+  })
+  const cached = createCachedVerifier(inner)
+  const before = cached.verifyToken('tok')
+  cached.clear()
+  const firstRelease = release
+  gate = new Promise<void>((resolve) => (release = resolve))
+  const after = cached.verifyToken('tok')
+  t.equal(inner.calls.length, 2, 'a caller after clear() does not join the old load')
+  firstRelease()
+  t.ok(await before, 'the old caller still gets its answer')
+  t.equal(cached.size, 0, 'but the old answer is not stored')
+  release()
+  t.ok(await after)
+  t.equal(cached.size, 1)
+})
+
 t.test('options are validated up front', async (t) => {
   const inner = counting((token) => accessToken(token))
   t.throws(() => createCachedVerifier({} as TokenVerifier), { message: /^verifier / })

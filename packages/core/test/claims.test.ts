@@ -101,6 +101,16 @@ t.test('__proto__ and constructor claims stay plain data', async (t) => {
   })
 })
 
+t.test('a mapping naming an inherited property reads only own claims', async (t) => {
+  const mapping = resolveClaimMapping({
+    clientId: ['constructor', 'client_id'],
+    subject: ['toString'],
+  })
+  const at = ok(accessTokenFromClaims('x', { client_id: 'c' }, mapping))
+  t.equal(at.clientId, 'c')
+  t.equal(at.subject, undefined)
+})
+
 t.test('custom claim mappings are validated', async (t) => {
   t.equal(resolveClaimMapping(undefined), DEFAULT_CLAIM_MAPPING)
   const mapping = resolveClaimMapping({ clientId: ['app'], subject: ['oid'] })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import {
   BearerError,
+  MissingTokenError,
   InsufficientScopeError,
   InvalidRequestError,
   InvalidTokenError,
@@ -37,6 +38,13 @@ t.test('each error carries its stable code, RFC 6750 error and status', async (t
   t.same(plain.headers, {})
   t.equal(plain.retryAfter, undefined)
   t.equal(new VerifierUnavailableError('x', { retryAfter: -5 }).retryAfter, 0)
+})
+
+t.test('MissingTokenError is a 401 without an RFC 6750 error code', async (t) => {
+  const missing = new MissingTokenError()
+  t.match(missing, { code: 'ERR_MISSING_TOKEN', error: undefined, statusCode: 401 })
+  t.equal(missing.message, 'Authentication is required')
+  t.equal(isBearerError(missing), true)
 })
 
 t.test('code-based guards work across copies and refuse look-alikes', async (t) => {

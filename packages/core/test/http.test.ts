@@ -132,6 +132,39 @@ t.test("the caller's abort wins over unavailable", async (t) => {
   await t.rejects(pending2, { message: 'plain reason' })
 })
 
+t.test('the caller signal listener is removed after every request', async (t) => {
+  const { getEventListeners } = await import('node:events')
+  const controller = new AbortController()
+  nock(AS).get('/a').reply(200, {}, { 'content-type': 'application/json' })
+  nock(AS).get('/b').reply(500)
+  await fetchJson(`${AS}/a`, 'A', { signal: controller.signal })
+  await t.rejects(fetchJson(`${AS}/b`, 'B', { signal: controller.signal }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+  })
+  t.equal(getEventListeners(controller.signal, 'abort').length, 0)
+  const aborted = new AbortController()
+  aborted.abort(new Error('already gone'))
+  await t.rejects(httpRequest(`${AS}/c`, 'C', { signal: aborted.signal }), {
+    message: 'already gone',
+  })
+})
+
+t.test('a response whose headers throw is a network failure, not a crash', async (t) => {
+  const fakeFetch = (async () => ({
+    status: 200,
+    body: null,
+    headers: {
+      get() {
+        throw new Error('broken headers')
+      },
+    },
+  })) as unknown as typeof fetch
+  await t.rejects(httpRequest(`${AS}/h`, 'Headers', { fetch: fakeFetch }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'network',
+  })
+})
+
 t.test('POST with a body and an injected fetch', async (t) => {
   const seen: RequestInit[] = []
   const fakeFetch = (async (_url: string | URL | Request, init?: RequestInit) => {
@@ -248,7 +281,19 @@ t.test('discovery: RFC 8414 first, OpenID on a non-200, issuer must match', asyn
     'network is not retried',
   )
 
-  nock(AS).get('/.well-known/oauth-authorization-server').reply(500)
+  // An outage or rate limit is not a missing document: no second request.
+  for (const status of [500, 503, 429]) {
+    nock(AS).get('/.well-known/oauth-authorization-server').reply(status)
+    const oidc = nock(AS).get('/.well-known/openid-configuration').reply(200, meta)
+    await t.rejects(discoverAuthorizationServer(AS), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
+      reason: 'status',
+      upstreamStatus: status,
+    })
+    t.equal(oidc.isDone(), false, `no OpenID fallback after ${status}`)
+    nock.cleanAll()
+  }
+  nock(AS).get('/.well-known/oauth-authorization-server').reply(400)
   nock(AS).get('/.well-known/openid-configuration').reply(500)
   await t.rejects(discoverAuthorizationServer(AS), {
     code: 'ERR_VERIFIER_UNAVAILABLE',
