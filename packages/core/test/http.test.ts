@@ -133,7 +133,7 @@ t.test("the caller's abort wins over unavailable", async (t) => {
 })
 
 t.test('the caller signal listener is removed after every request', async (t) => {
-  const { getEventListeners } = await import('node:events')
+  const { EventEmitter } = await import('node:events')
   const controller = new AbortController()
   nock(AS).get('/a').reply(200, {}, { 'content-type': 'application/json' })
   nock(AS).get('/b').reply(500)
@@ -141,7 +141,7 @@ t.test('the caller signal listener is removed after every request', async (t) =>
   await t.rejects(fetchJson(`${AS}/b`, 'B', { signal: controller.signal }), {
     code: 'ERR_VERIFIER_UNAVAILABLE',
   })
-  t.equal(getEventListeners(controller.signal, 'abort').length, 0)
+  t.equal(EventEmitter.getEventListeners(controller.signal, 'abort').length, 0)
   const aborted = new AbortController()
   aborted.abort(new Error('already gone'))
   await t.rejects(httpRequest(`${AS}/c`, 'C', { signal: aborted.signal }), {
