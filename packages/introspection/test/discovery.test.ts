@@ -71,9 +71,8 @@ t.test(
   async (t) => {
     useNock(t)
     const scope = nock(AS)
+      // An outage at the RFC 8414 location is not a missing document: no OpenID fallback.
       .get(RFC8414)
-      .reply(500)
-      .get(OIDC)
       .reply(503, '', { 'retry-after': '17' })
       .get(RFC8414)
       .reply(200, metadata())
