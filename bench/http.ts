@@ -191,7 +191,11 @@ export async function runHttp(
           )
       }
     }
-    return report(rounds, http, cacheMax)
+    const lengths = {
+      jwt: pool[0]?.length ?? 0,
+      opaque: servers.get('plugin-introspection')?.token?.length ?? 0,
+    }
+    return report(rounds, http, cacheMax, lengths)
   } finally {
     for (const server of servers.values()) server.tell({ type: 'stop' })
     await Promise.all([...servers.values()].map((s) => s.exited))
@@ -202,6 +206,7 @@ function report(
   rounds: Map<string, Round[]>,
   http: BenchConfig['http'],
   cacheMax: number,
+  lengths: { readonly jwt: number; readonly opaque: number },
 ): SectionResult {
   const { connections, pipelining, pool } = http
   const rps = (id: string): number => median((rounds.get(id) ?? []).map((r) => r.rps))
@@ -259,7 +264,7 @@ function report(
         ],
         rows,
         notes: [
-          `Median of ${http.rounds} interleaved rounds of ${http.roundSeconds} s per scenario, after ${http.warmupSeconds} s of warm-up. autocannon in the benchmark process, ${connections} connections, ${pipelining} requests pipelined on each, GET /mcp answering \`{"ok":true}\`; every scenario has a server process of its own (so that one scenario's garbage is not collected during another's). Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request.`,
+          `Median of ${http.rounds} interleaved rounds of ${http.roundSeconds} s per scenario, after ${http.warmupSeconds} s of warm-up. autocannon in the benchmark process, ${connections} connections, ${pipelining} requests pipelined on each, GET /mcp answering \`{"ok":true}\`; every scenario has a server process of its own (so that one scenario's garbage is not collected during another's). Every scenario sends an Authorization header built per request the same way (the baseline ignores it). New-token scenarios cycle through ${formatInt(pool)} distinct pre-minted tokens; the cached servers hold at most ${formatInt(cacheMax)} entries, so cycling misses on every request. The JWTs are ${lengths.jwt} characters long; the introspection scenario's opaque token ${lengths.opaque}, so its requests are smaller than the baseline's, which flatters it a little against bare.`,
           "Server CPU/req is the server process's CPU time (user + system) per answered request; \"vs bare (CPU)\" is bare CPU/req divided by the scenario's: the req/s ratio a server that is the bottleneck would show (server capacity). The HTTP targets are judged on it. Server busy is the server's CPU time over the round's elapsed time: well under 100%, the server was waiting for the client (or for a core), so req/s measured the client and the machine, not the server.",
         ],
       },
