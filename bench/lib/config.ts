@@ -47,7 +47,7 @@ export function benchConfig(quick: boolean): BenchConfig {
       }
     : {
         quick,
-        micro: { warmupMs: 200, rounds: 6, roundMs: 250 },
+        micro: { warmupMs: 200, rounds: 10, roundMs: 150 },
         http: {
           warmupSeconds: 1,
           roundSeconds: 1.25,
