@@ -3,7 +3,7 @@
 // them to make a change pass.
 import { readFileSync } from 'node:fs'
 
-const THRESHOLDS = { lines: 95, statements: 95, functions: 90, branches: 90 }
+const THRESHOLDS = { lines: 98, statements: 98, functions: 97, branches: 97 }
 
 let summary
 try {
