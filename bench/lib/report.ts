@@ -67,6 +67,8 @@ export interface RunFacts {
 export function renderReport(facts: RunFacts, sections: readonly SectionResult[]): string {
   const cpu = cpus()
   const targets = sections.flatMap((s) => s.targets)
+  const loadAtEnd = loadavg()[0] ?? 0
+  const busy = Math.max(facts.loadAtStart, loadAtEnd) > cpu.length
   const lines = [
     '# bearerkit benchmark results',
     '',
@@ -75,7 +77,7 @@ export function renderReport(facts: RunFacts, sections: readonly SectionResult[]
     `- CPU: ${cpu[0]?.model.trim() ?? 'unknown'} × ${cpu.length}`,
     `- Mode: ${facts.quick ? 'quick (`--quick`: fewer and shorter rounds, smaller scale runs)' : 'default'}`,
     `- Run time: ${facts.durationSeconds.toFixed(0)} s`,
-    `- Load average (1 min) at start and end: ${facts.loadAtStart.toFixed(2)}, ${(loadavg()[0] ?? 0).toFixed(2)} (above the core count, other processes competed for the CPU and absolute numbers suffer; CPU-time ratios much less)`,
+    `- Load average (1 min) at start and end: ${facts.loadAtStart.toFixed(2)}, ${loadAtEnd.toFixed(2)}${busy ? ' (above the core count: other processes competed for the CPU; absolute numbers suffer, CPU-time ratios much less)' : ''}`,
     '',
     'Every ratio compares two measurements of the same run. Micro benchmarks: median of the',
     'rounds, with min-max of the rounds as spread. HTTP: autocannon on loopback against a server in',
