@@ -22,6 +22,10 @@ const refusals = {
   iat: new Refusal('issued_in_future', 'The access token is issued in the future'),
   iatMissing: new Refusal('missing_claim', 'The access token has no iat claim'),
   tooOld: new Refusal('too_old', 'The access token is too old'),
+  bound: new Refusal(
+    'unsupported_token',
+    'The access token is bound to a key (cnf) and cannot be used as a bearer token',
+  ),
 }
 
 // RFC 7519 §2: a NumericDate is a JSON number of seconds (fractions allowed).
@@ -31,8 +35,12 @@ function numericDate(value: unknown): number | undefined | false {
 }
 
 /**
- * Checks `aud`, `exp`, `nbf`, `iat` and the token age at `now` (seconds since the epoch), in that
- * order. Returns the first failure, or `undefined`.
+ * Checks `aud`, `exp`, `nbf`, `iat`, the token age at `now` (seconds since the epoch), and
+ * `cnf`, in that order. Returns the first failure, or `undefined`.
+ *
+ * A token with a `cnf` claim is sender-constrained (RFC 7800; DPoP RFC 9449 §6, mTLS RFC 8705
+ * §3.1): accepting it as a plain bearer token, without the proof of possession this verifier
+ * cannot check, would let a stolen bound token through. It is refused.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (validating JWT access tokens)
  * @see https://www.rfc-editor.org/rfc/rfc7519#section-4.1 RFC 7519 §4.1 (registered claims)
@@ -69,5 +77,6 @@ export function checkClaims(
     if (iat === undefined) return refusals.iatMissing
     if (now - iat > policy.maxTokenAge + skew) return refusals.tooOld
   }
+  if (claims.cnf !== undefined) return refusals.bound
   return undefined
 }
