@@ -290,3 +290,29 @@ t.test('retry pauses grow exponentially, are capped at 1 s, and are jittered', a
     500,
   )
 })
+
+t.test('400 unsupported_token_type is the server refusing the token, not an outage', async (t) => {
+  useNock(t)
+  const scope = nock(AS)
+    .post(PATH)
+    .reply(400, { error: 'unsupported_token_type' }, JSON_TYPE)
+    .post(PATH)
+    .reply(400, { error: 'invalid_request' }, JSON_TYPE)
+    .post(PATH)
+    .reply(400, 'unsupported_token_type', { 'content-type': 'text/plain' })
+    .post(PATH)
+    .reply(400, '{broken', JSON_TYPE)
+    .post(PATH)
+    .reply(400, 'null', JSON_TYPE)
+  const verifier = createIntrospectionVerifier(baseOptions())
+  // A JWT-shaped token some servers will not introspect: refused, so 401, never 503.
+  t.same(await verify(verifier, 'eyJhbGciOiJub25lIn0.e30.'), {
+    accessToken: null,
+    refusal: 'inactive',
+  })
+  // Any other 400 is still unavailable: it says nothing about the token.
+  for (let i = 0; i < 4; i++) {
+    t.match(await failure(verifier.verifyToken(newToken())), { reason: 'status' })
+  }
+  t.ok(scope.isDone())
+})

@@ -79,6 +79,10 @@ export async function introspect(
       })
     }
   }
+  // RFC 7662 §2.2 wants `active: false` for a token the server does not handle, but some servers
+  // answer 400 unsupported_token_type instead (RFC 7009 §2.2.1 wording). That is the server's
+  // verdict on the token, not an outage: read it as inactive, so it is refused, never a 503.
+  if (response.status === 400 && saysUnsupportedTokenType(response)) return { active: false }
   if (response.status !== 200) {
     throw unavailable(`${WHAT}: the server answered with status ${response.status}`, 'status', {
       retryAfter: parseRetryAfter(response.headers.get('retry-after'), guards.now()),
@@ -105,5 +109,19 @@ export async function introspect(
     return JSON.parse(response.body) as unknown
   } catch (cause) {
     throw unavailable(`${WHAT}: the response body is not valid JSON`, 'invalid_json', { cause })
+  }
+}
+
+function saysUnsupportedTokenType(response: HttpResponse): boolean {
+  if (!JSON_CONTENT_TYPE.test(response.headers.get('content-type') ?? '')) return false
+  try {
+    const body = JSON.parse(response.body) as unknown
+    return (
+      typeof body === 'object' &&
+      body !== null &&
+      (body as { error?: unknown }).error === 'unsupported_token_type'
+    )
+  } catch {
+    return false
   }
 }
