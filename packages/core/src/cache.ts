@@ -6,6 +6,7 @@ import {
   type TokenVerifier,
   type VerifyOptions,
 } from './access-token.js'
+import { raceAbort } from './abort.js'
 import { defineVerifier } from './define-verifier.js'
 import { invalidArgument } from './errors.js'
 
@@ -143,7 +144,8 @@ export function createCachedVerifier(
       pending = loading
       inFlight.set(key, loading)
     }
-    const entry = opts.signal === undefined ? await pending : await raceAbort(pending, opts.signal)
+    // Each caller may give up on a shared load without cancelling it for the others.
+    const entry = await raceAbort(pending, opts.signal)
     return settle(entry, token, now())
   }
 
@@ -159,25 +161,4 @@ export function createCachedVerifier(
       inFlight.clear()
     },
   }
-}
-
-// Each caller may give up on a shared load without cancelling it for the others.
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      const reason: unknown = signal.reason
-      reject(reason instanceof Error ? reason : new Error(String(reason)))
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error instanceof Error ? error : new Error(String(error)))
-      },
-    )
-  })
 }

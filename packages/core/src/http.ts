@@ -1,3 +1,4 @@
+import { abortReason } from './abort.js'
 import { VerifierUnavailableError, invalidArgument } from './errors.js'
 
 /** Options of {@link httpRequest} and {@link fetchJson}. */
@@ -94,10 +95,7 @@ export async function httpRequest(
   if (caller?.aborted) controller.abort()
   else caller?.addEventListener('abort', onCallerAbort, { once: true })
   const failure = (error: unknown): Error => {
-    if (caller?.aborted) {
-      const reason: unknown = caller.reason
-      return reason instanceof Error ? reason : new Error(String(reason))
-    }
+    if (caller?.aborted) return abortReason(caller)
     if (timedOut) return unavailable(what, 'timeout', error)
     return unavailable(what, 'network', error)
   }

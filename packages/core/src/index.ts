@@ -48,6 +48,7 @@ export {
   safeClaims,
   type ClaimMapping,
 } from './claims.js'
+export { abortReason, raceAbort } from './abort.js'
 export { defineVerifier, type VerifyFunction } from './define-verifier.js'
 export { VERIFY_CHANNEL, type VerificationEvent } from './diagnostics.js'
 export {

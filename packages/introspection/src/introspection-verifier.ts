@@ -2,6 +2,7 @@ import {
   DEFAULT_MAX_TOKEN_LENGTH,
   Refusal,
   defineVerifier,
+  raceAbort,
   tokenCacheKey,
   type VerifyFunction,
 } from '@bearerkit/core'
@@ -139,10 +140,8 @@ export function createIntrospectionVerifier(
       }
       started.then(forget, forget)
     }
-    const entry =
-      verifyOptions.signal === undefined
-        ? await pending
-        : await raceAbort(pending, verifyOptions.signal)
+    // Each caller may give up on a shared introspection without cancelling it for the others.
+    const entry = await raceAbort(pending, verifyOptions.signal)
     return decide(entry, token, now(), policy)
   }
 
@@ -177,23 +176,4 @@ export function createIntrospectionVerifier(
       return Promise.resolve()
     },
   }
-}
-
-// Each caller may give up on a shared introspection without cancelling it for the others.
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      // Shared loads only ever reject with VerifierUnavailableError (see load).
-      (error: Error) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
 }

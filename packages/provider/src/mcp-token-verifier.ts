@@ -4,10 +4,10 @@ import {
   defineVerifier,
   invalidArgument,
   isVerifierUnavailable,
+  raceAbort,
   type TokenVerifier,
 } from '@bearerkit/core'
 import { accessTokenFromAuthInfo, toAuthInfo, type McpAuthInfo } from './auth-info.js'
-import { raceAbort } from './lib/abort.js'
 import { resolveOptions } from './lib/options.js'
 import { createSdkErrorLoader, isErrorClasses, type McpErrorClasses } from './lib/sdk-errors.js'
 import { RecordProblem, judge } from './lib/record.js'

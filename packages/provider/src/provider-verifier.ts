@@ -4,9 +4,9 @@ import {
   defineVerifier,
   invalidArgument,
   isVerifierUnavailable,
+  raceAbort,
   type TokenVerifier,
 } from '@bearerkit/core'
-import { raceAbort } from './lib/abort.js'
 import { resolveOptions } from './lib/options.js'
 import { RecordProblem, accessTokenFromRecord, judge } from './lib/record.js'
 import type { AccessTokenLoader } from './protocol.js'

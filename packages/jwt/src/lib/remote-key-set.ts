@@ -4,9 +4,9 @@ import {
   discoverAuthorizationServer,
   fetchJson,
   isVerifierUnavailable,
+  raceAbort,
 } from '@bearerkit/core'
 import type { JwksTrigger } from '../jwks-events.js'
-import { raceAbort } from './abort.js'
 import { importJwk, isKid } from './import-key.js'
 import { KeySet, type LookupMiss } from './key-set.js'
 import { PreparedKey } from './prepared-key.js'
