@@ -64,15 +64,27 @@ function first(claims: Record<string, unknown>, names: readonly string[]): unkno
   return undefined
 }
 
+// The prototype of every claims object: empty, frozen, itself without a prototype. An object made
+// with Object.create(null) is kept in V8's slow dictionary mode, which made the copy cost four
+// times as much; one shared empty prototype keeps the copy a fast object and inherits nothing.
+const NOTHING: object = Object.freeze(Object.create(null) as object)
+
 /**
- * Copies claims into a frozen object without a prototype, so that `__proto__` or `constructor`
- * claims are plain data and can never reach `Object.prototype`.
+ * Copies claims into a frozen object that inherits nothing (its prototype is an empty, frozen
+ * object without a prototype), so that `__proto__` or `constructor` claims are plain data, no
+ * `Object.prototype` member shows through, and nothing can reach `Object.prototype`.
+ *
+ * @example
+ * ```ts
+ * const claims = safeClaims(JSON.parse('{"__proto__":{"admin":true},"sub":"u1"}'))
+ * claims.admin // undefined; Object.hasOwn(claims, '__proto__') === true
+ * 'constructor' in claims // false
+ * ```
  */
 export function safeClaims(claims: Record<string, unknown>): Readonly<Record<string, unknown>> {
-  // On a prototype-free target, assigning `__proto__` creates an own data property (there is no
-  // Object.prototype accessor to call), and freezing makes every property read-only. One assign
-  // and one freeze cost a quarter of a defineProperty per claim, on every verified token.
-  return Object.freeze(Object.assign(Object.create(null) as Record<string, unknown>, claims))
+  // Object.prototype is not in the target's chain, so assigning `__proto__` creates an own data
+  // property (there is no accessor to call), and freezing makes every property read-only.
+  return Object.freeze(Object.assign(Object.create(NOTHING) as Record<string, unknown>, claims))
 }
 
 /**
@@ -111,19 +123,23 @@ export function accessTokenFromClaims(
     return new Refusal('invalid_claim', 'The access token aud claim is not a string or an array')
   }
   const resource = claims.resource
-  const scopeClaim = first(claims, mapping.scopes)
-  return Object.freeze({
+  // Built field by field rather than with conditional spreads: no temporary objects, and the few
+  // shapes the result can take stay the same from token to token.
+  const accessToken: Mutable<AccessToken> = {
     token,
     clientId,
-    scopes: Object.freeze(parseScopes(scopeClaim)),
-    ...(exp === undefined ? {} : { expiresAt: exp }),
-    ...(sub === undefined || sub === '' ? {} : { subject: sub }),
-    ...(iss === undefined ? {} : { issuer: iss }),
-    ...(audience === undefined ? {} : { audience: Object.freeze(audience) }),
-    ...(typeof resource === 'string' ? { resource } : {}),
-    claims: safeClaims(claims),
-  })
+    scopes: Object.freeze(parseScopes(first(claims, mapping.scopes))),
+  } as Mutable<AccessToken>
+  if (exp !== undefined) accessToken.expiresAt = exp
+  if (sub !== undefined && sub !== '') accessToken.subject = sub
+  if (iss !== undefined) accessToken.issuer = iss
+  if (audience !== undefined) accessToken.audience = Object.freeze(audience)
+  if (typeof resource === 'string') accessToken.resource = resource
+  accessToken.claims = safeClaims(claims)
+  return Object.freeze(accessToken)
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * An `aud` claim as an array: a string becomes a one-element array, an array of strings stays,

@@ -28,12 +28,23 @@ export function parseScopes(claim: unknown): string[] {
   if (typeof claim === 'string') parts = claim.split(' ')
   else if (Array.isArray(claim)) parts = claim
   else return []
-  const seen = new Set<string>()
-  for (const part of parts) {
-    if (isScopeToken(part)) seen.add(part)
+  // Real claims hold a handful of scopes: a linear duplicate check beats building a Set. Long
+  // lists go through a Set so that a token with thousands of scopes costs linear time.
+  if (parts.length > SMALL_SCOPE_LIST) {
+    const seen = new Set<string>()
+    for (const part of parts) {
+      if (isScopeToken(part)) seen.add(part)
+    }
+    return [...seen]
   }
-  return [...seen]
+  const scopes: string[] = []
+  for (const part of parts) {
+    if (isScopeToken(part) && !scopes.includes(part)) scopes.push(part)
+  }
+  return scopes
 }
+
+const SMALL_SCOPE_LIST = 16
 
 /** Formats scopes as a space-separated string, the form of `scope` claims and challenges. */
 export function formatScopes(scopes: readonly string[]): string {

@@ -92,7 +92,9 @@ t.test('__proto__ and constructor claims stay plain data', async (t) => {
   ) as Record<string, unknown>
   const at = ok(accessTokenFromClaims('x', claims))
   t.equal(({} as Record<string, unknown>).polluted, undefined)
-  t.equal(Object.getPrototypeOf(at.claims), null)
+  // Inherits nothing: its prototype is an empty object without a prototype.
+  t.same(Reflect.ownKeys(Object.getPrototypeOf(at.claims) as object), [])
+  t.equal(Object.getPrototypeOf(Object.getPrototypeOf(at.claims) as object), null)
   t.same(Object.keys(at.claims).sort(), ['__proto__', 'client_id', 'constructor'])
   t.equal((at.claims as Record<string, unknown> & { polluted?: unknown }).polluted, undefined)
   const copy = safeClaims({ a: 1 })

@@ -17,6 +17,18 @@ t.test('parseScopes reads strings and arrays, drops junk and duplicates', async 
   t.same(parseScopes(undefined), [])
   t.same(parseScopes(42), [])
   t.same(parseScopes({ scope: 'a' }), [])
+  // Past 16 entries a Set does the duplicate check: same answer, in order of first appearance.
+  const long = Array.from({ length: 40 }, (_, i) => `s${i % 20}`)
+  t.same(
+    parseScopes(long),
+    Array.from({ length: 20 }, (_, i) => `s${i}`),
+  )
+  t.same(parseScopes([...long, 'bad scope', 7].join(' ')), [
+    ...Array.from({ length: 20 }, (_, i) => `s${i}`),
+    'bad',
+    'scope',
+    '7',
+  ])
   t.same(parseScopes('caf\u00e9 tea'), ['tea'])
 })
 
