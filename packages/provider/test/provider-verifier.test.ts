@@ -77,7 +77,9 @@ t.test('a valid record becomes a complete, frozen AccessToken', async (t) => {
   t.ok(Object.isFrozen(accessToken.scopes))
   t.ok(Object.isFrozen(accessToken.audience))
   t.ok(Object.isFrozen(accessToken.claims))
-  t.equal(Object.getPrototypeOf(accessToken.claims), null)
+  // Inherits nothing: its prototype is an empty object without a prototype.
+  t.same(Reflect.ownKeys(Object.getPrototypeOf(accessToken.claims) as object), [])
+  t.equal(Object.getPrototypeOf(Object.getPrototypeOf(accessToken.claims) as object), null)
 })
 
 t.test('a minimal record (no token, nulls for optional members) is accepted', async (t) => {

@@ -2,10 +2,10 @@ import { Refusal, invalidArgument, safeClaims } from '@bearerkit/core'
 import { DEFAULT_ALGORITHMS } from '../algorithms.js'
 import type { KeyResolver, VerificationKey } from '../key-resolver.js'
 import type { JwsHeader, JwsVerifierOptions, VerifiedJws } from '../verify-jws.js'
-import { decodeBase64url, decodeJsonObject } from './base64url.js'
 import { isKid } from './import-key.js'
 import { isObject, readAlgorithms, readNumber, readTypes } from './options.js'
 import { MAX_KID_LENGTH } from './prepared-key.js'
+import { loadToken, readJsonSegment, readSignature, signingInput } from './token-bytes.js'
 
 /**
  * Default {@link JwsVerifierOptions.maxLength}: 64 KiB.
@@ -103,9 +103,9 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
   const maxLength = readNumber('options.maxLength', options.maxLength, DEFAULT_MAX_TOKEN_BYTES, 16)
   const headers = new Map<string, JwsHeader>()
 
-  const parseHeader = (segment: string): JwsHeader | Refusal => {
-    if (segment.length > MAX_HEADER_LENGTH) return refusals.headerSize
-    const header = decodeJsonObject(segment)
+  const parseHeader = (token: string, end: number, clean: boolean): JwsHeader | Refusal => {
+    if (end > MAX_HEADER_LENGTH) return refusals.headerSize
+    const header = readJsonSegment(token, 0, end, clean)
     if (header === null) return refusals.header
     const { alg, kid, typ, cty, crit, b64 } = header
     if (typeof alg !== 'string') return refusals.alg
@@ -152,10 +152,13 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
     if (third !== -1) {
       return token.split('.').length === 5 ? refusals.jwe : refusals.segments
     }
+    // Copies the token into scratch space: everything up to the signature check below happens
+    // without an await, so the decoded bytes stay valid (see token-bytes.ts).
+    const clean = loadToken(token)
     const headerSegment = token.slice(0, first)
     let header = headers.get(headerSegment)
     if (header === undefined) {
-      const parsed = parseHeader(headerSegment)
+      const parsed = parseHeader(token, first, clean)
       if (parsed instanceof Refusal) return parsed
       header = parsed
       if (headerSegment.length <= MAX_CACHED_HEADER_LENGTH) {
@@ -163,18 +166,24 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
         headers.set(headerSegment, header)
       }
     }
-    const payload = decodeJsonObject(token.slice(first + 1, second))
+    const payload = readJsonSegment(token, first + 1, second, clean)
     if (payload === null) return refusals.payload
-    const signature = decodeBase64url(token.slice(second + 1))
+    const signature = readSignature(token, second + 1, clean)
     if (signature === null) return refusals.signature
+    // Every segment is canonical base64url, so the token is ASCII and its bytes are loaded.
     const found = keys.resolve(header, payload, signal)
     // Keys at hand (a static key, a fresh JWKS) are used without a detour through the
-    // microtask queue; only a fetch makes the verification wait.
-    return isPromiseLike(found)
-      ? found.then((resolved) =>
-          checkSignature(token, second, header, payload, signature, resolved),
-        )
-      : checkSignature(token, second, header, payload, signature, found)
+    // microtask queue, and the bytes decoded above are still in place; only a fetch makes the
+    // verification wait, after which the token is loaded again.
+    if (!isPromiseLike(found)) {
+      return checkSignature(header, payload, signingInput(second), signature, found)
+    }
+    const known = header
+    return found.then((resolved) => {
+      loadToken(token)
+      const bytes = readSignature(token, second + 1, true) as Uint8Array
+      return checkSignature(known, payload, signingInput(second), bytes, resolved)
+    })
   }
   return check
 }
@@ -186,16 +195,13 @@ function deepFreeze(value: unknown): void {
 }
 
 function checkSignature(
-  token: string,
-  end: number,
   header: JwsHeader,
   payload: Record<string, unknown>,
-  signature: Buffer,
+  data: Uint8Array,
+  signature: Uint8Array,
   found: readonly VerificationKey[] | Refusal,
 ): VerifiedJws | Refusal {
   if (found instanceof Refusal) return found
-  // The segments are base64url, so latin1 encodes the signing input byte for byte.
-  const data = Buffer.from(token.slice(0, end), 'latin1')
   for (const key of found) {
     if (key.verify(header.alg, data, signature)) return { header, payload, key }
   }

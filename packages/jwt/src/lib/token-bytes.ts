@@ -1,0 +1,114 @@
+import { Buffer } from 'node:buffer'
+import { isBase64url } from './base64url.js'
+
+/*
+ * Reading a compact JWS apart without a Buffer per segment. Node's Buffer.from(string) costs an
+ * allocation each time; here one scratch buffer receives, in turn, the token's bytes (the signing
+ * input is their prefix), one decoded JSON segment, and the decoded signature. That is about a
+ * third of the work of taking a token apart, before the signature check.
+ *
+ * The scratch buffer is shared by every verifier in the process, so its contents are only valid
+ * within one synchronous stretch of code: load the token, decode, verify, without an await in
+ * between (another verification may run meanwhile). After an await, load the token again.
+ *
+ * Layout, for a token of L characters (capacity 3L, what UTF-8 can take for L code units):
+ *   [0, L)      the token as ASCII, once `loadToken` said it is ASCII
+ *   [L, 2L)     one decoded JSON segment (at most 3L/4 bytes)
+ *   [2L, 3L)    the decoded signature (at most 3L/4 bytes)
+ */
+
+let scratch = Buffer.allocUnsafeSlow(8 * 1024)
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Copies `token` into the scratch buffer. Returns `true` when the token is ASCII without `+` or
+ * `/`: then the segment decoders below can check canonical base64url by counting bytes. Any other
+ * token is still readable, but each segment is first checked the slow way (by regular expression),
+ * so that the refusal names the segment at fault.
+ */
+export function loadToken(token: string): boolean {
+  const capacity = token.length * 3
+  if (scratch.length < capacity) scratch = Buffer.allocUnsafeSlow(capacity)
+  // UTF-8 writes one byte per character exactly when every character is ASCII: a non-ASCII
+  // character takes 2 or 3 bytes, and the buffer has room for all of them.
+  if (scratch.write(token, 0, 'utf8') !== token.length) return false
+  // Node's base64url decoder also takes `+` and `/` (the base64 alphabet), which a canonical
+  // base64url segment never holds; every other foreign character is skipped by it, which the
+  // byte count shows.
+  return !token.includes('+') && !token.includes('/')
+}
+
+/**
+ * Decodes `token.slice(start, end)` into the scratch buffer at `offset`; returns the number of
+ * bytes, or -1 when the segment is not non-empty, canonical, unpadded base64url (RFC 7515 §2).
+ * `clean` is what `loadToken` returned for this token.
+ */
+function decodeSegment(
+  token: string,
+  start: number,
+  end: number,
+  offset: number,
+  clean: boolean,
+): number {
+  const length = end - start
+  const rest = length & 3
+  if (length === 0 || rest === 1) return -1
+  const segment = token.slice(start, end)
+  if (!clean && !isBase64url(segment)) return -1
+  const written = scratch.write(segment, offset, 'base64url')
+  // Every character of canonical base64url carries 6 bits; a character the decoder skipped (or a
+  // `=` that stopped it) leaves fewer bytes than the length promises.
+  if (written !== (length * 3) >> 2) return -1
+  if (rest === 0) return written
+  // RFC 4648 §3.5: the bits after the last full byte must be zero, or two strings decode alike.
+  const last = sextet(token.charCodeAt(end - 1))
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0 ? written : -1
+}
+
+function sextet(code: number): number {
+  if (code >= 0x61) return code - 0x61 + 26 // a-z
+  if (code >= 0x41) return code === 0x5f ? 63 : code - 0x41 // A-Z, or _
+  if (code >= 0x30) return code - 0x30 + 52 // 0-9
+  return 62 // -
+}
+
+/**
+ * The JSON object held by segment `[start, end)` of `token` (a JOSE header or a claims set), or
+ * `null` when it is not canonical base64url of UTF-8 JSON text of an object. Invalid UTF-8 and a
+ * byte-order mark are refused rather than repaired (RFC 8259 §8.1).
+ */
+export function readJsonSegment(
+  token: string,
+  start: number,
+  end: number,
+  clean: boolean,
+): Record<string, unknown> | null {
+  const offset = token.length
+  const written = decodeSegment(token, start, end, offset, clean)
+  if (written === -1) return null
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(scratch.subarray(offset, offset + written)))
+  } catch {
+    return null
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null
+}
+
+/**
+ * Decodes the signature, the segment after `start`, into the scratch buffer and returns it, or
+ * `null` when it is not canonical base64url. Valid until the scratch buffer is next written.
+ */
+export function readSignature(token: string, start: number, clean: boolean): Uint8Array | null {
+  const offset = token.length * 2
+  const written = decodeSegment(token, start, token.length, offset, clean)
+  return written === -1 ? null : scratch.subarray(offset, offset + written)
+}
+
+/** The signing input (the token up to `end`), as bytes. Only after a `loadToken` that said clean. */
+export function signingInput(end: number): Uint8Array {
+  return scratch.subarray(0, end)
+}
