@@ -34,7 +34,7 @@ export function benchConfig(quick: boolean): BenchConfig {
   return quick
     ? {
         quick,
-        micro: { warmupMs: 100, rounds: 3, roundMs: 120 },
+        micro: { warmupMs: 100, rounds: 5, roundMs: 70 },
         http: {
           warmupSeconds: 0.3,
           roundSeconds: 0.5,
@@ -47,7 +47,7 @@ export function benchConfig(quick: boolean): BenchConfig {
       }
     : {
         quick,
-        micro: { warmupMs: 200, rounds: 10, roundMs: 150 },
+        micro: { warmupMs: 200, rounds: 21, roundMs: 70 },
         http: {
           warmupSeconds: 1,
           roundSeconds: 1.25,

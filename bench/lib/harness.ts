@@ -24,6 +24,8 @@ export interface Measurement {
   readonly cpu: Stats
   /** Elapsed time per operation. */
   readonly wall: Stats
+  /** CPU ns/op of each round, in round order (round i of every candidate ran in the same cycle). */
+  readonly cpuRounds: readonly number[]
 }
 
 interface Round {
@@ -139,7 +141,21 @@ export async function compare(
       {
         cpu: summarize(rounds.map((r) => r.cpuNs)),
         wall: summarize(rounds.map((r) => r.wallNs)),
+        cpuRounds: rounds.map((r) => r.cpuNs),
       },
     ]),
   )
+}
+
+/**
+ * How many times faster `candidate` is than `baseline`, judged round by round: the median over the
+ * rounds of baseline CPU/op divided by the candidate's CPU/op of the same round. Round i of every
+ * candidate runs within one cycle of the interleaved schedule, so a slow patch of the machine (a
+ * neighbour's burst, frequency scaling) lands on both sides of a pair; the median then drops the
+ * pairs it hit unevenly. A ratio of medians is more exposed to a burst that falls on the rounds
+ * of one side only.
+ */
+export function pairedRatio(baseline: Measurement, candidate: Measurement): Stats {
+  const ratios = baseline.cpuRounds.map((base, i) => base / (candidate.cpuRounds[i] as number))
+  return summarize(ratios)
 }

@@ -1,3 +1,6 @@
+import type { HarnessOptions, Measurement } from './harness.js'
+import type { BenchAlgorithm } from './raw-jwt.js'
+
 /** Scenarios the HTTP benchmark server can run (one per child process). */
 export const SERVER_KINDS = [
   'bare',
@@ -37,5 +40,28 @@ export type FromServer =
       readonly type: 'cpu'
       /** CPU time of the server process so far (user + system), in microseconds. */
       readonly micros: number
+    }
+  | { readonly type: 'error'; readonly message: string }
+
+/** Parent -> micro worker: measure one group of one algorithm, then exit. */
+export type ToMicroWorker = {
+  readonly type: 'run'
+  readonly alg: BenchAlgorithm
+  /** `jose`: the bound and jose. `bearerkit`: the bound, the verifier uncached, a cache hit. */
+  readonly group: 'jose' | 'bearerkit'
+  readonly token: string
+  /** PEM SPKI of the public key (asymmetric algorithms). */
+  readonly publicPem?: string
+  /** The HMAC secret, base64 (HS256). */
+  readonly secret?: string
+  readonly harness: HarnessOptions
+}
+
+/** Micro worker -> parent. */
+export type FromMicroWorker =
+  | {
+      readonly type: 'result'
+      /** Candidate name -> what it measured. */
+      readonly measurements: readonly (readonly [string, Measurement])[]
     }
   | { readonly type: 'error'; readonly message: string }

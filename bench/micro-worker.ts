@@ -1,0 +1,82 @@
+// One group of micro benchmarks, run in its own process by micro.ts (never imported). Each group
+// measures the bound against one library only: what one library leaves behind (garbage for the
+// collector, threads of WebCrypto's pool, JIT state) must not be paid for in another's rounds.
+import { createPublicKey, createSecretKey } from 'node:crypto'
+import { createCachedVerifier, type TokenVerifier } from '@bearerkit/core'
+import { createJwtVerifier } from '@bearerkit/jwt'
+import { importSPKI, jwtVerify, type CryptoKey } from 'jose'
+import { compare, type Candidate } from './lib/harness.js'
+import type { FromMicroWorker, ToMicroWorker } from './lib/messages.js'
+import { createRawVerify } from './lib/raw-jwt.js'
+import { AUDIENCE, ISSUER } from './lib/tokens.js'
+
+type Run = Extract<ToMicroWorker, { type: 'run' }>
+
+function send(message: FromMicroWorker): void {
+  process.send?.(message)
+}
+
+/** Fails the group loudly when a contender does not accept the token it is measured on. */
+async function mustAccept(name: string, verifier: TokenVerifier, token: string): Promise<void> {
+  const result = await verifier.verifyToken(token, {
+    onRefusal: (refusal) => {
+      throw new Error(`${name} refused the benchmark token: ${refusal.code}`)
+    },
+  })
+  if (result === null) throw new Error(`${name} refused the benchmark token`)
+}
+
+async function candidates(run: Run): Promise<{ list: Candidate[]; close: () => void }> {
+  const { alg, token } = run
+  const secret = run.secret === undefined ? undefined : Buffer.from(run.secret, 'base64')
+  const verifyKey =
+    secret === undefined ? createPublicKey(run.publicPem as string) : createSecretKey(secret)
+  const raw = createRawVerify(alg, verifyKey)
+  if (raw(token) === null) throw new Error(`raw ${alg} verification refused its token`)
+  const bound: Candidate = { name: 'raw', async: false, run: () => raw(token) }
+
+  if (run.group === 'jose') {
+    const key: CryptoKey | Uint8Array =
+      secret === undefined ? await importSPKI(run.publicPem as string, alg) : secret
+    const options = { issuer: ISSUER, audience: AUDIENCE, algorithms: [alg], typ: 'at+jwt' }
+    await jwtVerify(token, key, options)
+    return {
+      list: [bound, { name: 'jose', async: true, run: () => jwtVerify(token, key, options) }],
+      close: () => undefined,
+    }
+  }
+
+  const uncached = createJwtVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    key: secret ?? run.publicPem,
+    algorithms: [alg],
+  })
+  await uncached.ready()
+  await mustAccept(`bearerkit ${alg}`, uncached, token)
+  const cached = createCachedVerifier(uncached)
+  await mustAccept(`bearerkit cached ${alg}`, cached, token)
+  return {
+    list: [
+      bound,
+      { name: 'uncached', async: true, run: () => uncached.verifyToken(token) },
+      { name: 'hit', async: true, run: () => cached.verifyToken(token) },
+    ],
+    close: () => uncached.close(),
+  }
+}
+
+process.on('message', (message: ToMicroWorker) => {
+  if (message.type !== 'run') return
+  void (async () => {
+    try {
+      const { list, close } = await candidates(message)
+      const measured = await compare(list, message.harness)
+      close()
+      send({ type: 'result', measurements: [...measured] })
+    } catch (error) {
+      send({ type: 'error', message: error instanceof Error ? error.message : String(error) })
+    }
+    process.disconnect()
+  })()
+})
