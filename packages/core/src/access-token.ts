@@ -21,7 +21,7 @@ export interface AccessToken {
   readonly audience?: readonly string[]
   /** The RFC 8707 resource the token is bound to, when the issuer says so. */
   readonly resource?: string
-  /** Every claim as the issuer sent it (verified, frozen, prototype-free). */
+  /** Every claim as the issuer sent it (verified, frozen, inheriting nothing: see `safeClaims`). */
   readonly claims: Readonly<Record<string, unknown>>
 }
 

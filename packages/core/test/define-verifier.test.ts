@@ -116,3 +116,51 @@ t.test('no events are built when nobody listens', async (t) => {
   })
   await t.rejects(u.verifyToken('x'), { code: 'ERR_VERIFIER_UNAVAILABLE' })
 })
+
+t.test('a check that answers synchronously honours the same contract', async (t) => {
+  const events = capture(t)
+  const accept = defineVerifier('sync', (token) => accessToken(token, { clientId: 'c9' }))
+  const pending = accept.verifyToken('t1')
+  t.type(pending.then, 'function', 'still a promise')
+  t.equal((await pending)?.clientId, 'c9')
+  const refuse = defineVerifier(
+    'sync',
+    () => new Refusal('inactive', 'The access token is revoked'),
+  )
+  const seen: string[] = []
+  t.equal(await refuse.verifyToken('t2', { onRefusal: (r) => seen.push(r.code) }), null)
+  t.same(seen, ['inactive'])
+  t.same(
+    events.map((e) => e.outcome),
+    ['accepted', 'refused'],
+  )
+  // Throws become rejections, never synchronous throws out of verifyToken.
+  const unavailable = new VerifierUnavailableError('down')
+  const down = defineVerifier('sync', () => {
+    throw unavailable
+  })
+  let result: Promise<unknown> | undefined
+  t.doesNotThrow(() => {
+    result = down.verifyToken('t3')
+  })
+  await t.rejects(result as Promise<unknown>, unavailable)
+  t.match(events[2], {
+    verifier: 'sync',
+    outcome: 'unavailable',
+    errorCode: 'ERR_VERIFIER_UNAVAILABLE',
+  })
+  const boom = new Error('onRefusal failed')
+  t.doesNotThrow(() => {
+    result = refuse.verifyToken('t4', {
+      onRefusal: () => {
+        throw boom
+      },
+    })
+  })
+  await t.rejects(result as Promise<unknown>, boom)
+  const aborted = AbortSignal.abort(new Error('stop'))
+  t.doesNotThrow(() => {
+    result = accept.verifyToken('t5', { signal: aborted })
+  })
+  await t.rejects(result as Promise<unknown>, { message: 'stop' })
+})

@@ -5,7 +5,7 @@ import { createJwsCheck } from './lib/jws-check.js'
 export { DEFAULT_MAX_TOKEN_BYTES, normalizeType } from './lib/jws-check.js'
 
 /**
- * A JWS protected header after the checks of {@link createJwsVerifier}: frozen, prototype-free.
+ * A JWS protected header after the checks of {@link createJwsVerifier}: frozen, inheriting nothing.
  *
  * @example
  * ```ts

@@ -26,7 +26,7 @@ export interface BearerkitAuthInfoExtra {
   subject?: string
   issuer?: string
   audience?: readonly string[]
-  /** Every claim, frozen and prototype-free, as the verifier returned them. */
+  /** Every claim, frozen and inheriting nothing, as the verifier returned them. */
   claims: Readonly<Record<string, unknown>>
 }
 
