@@ -121,7 +121,7 @@ t.test('a check that answers synchronously honours the same contract', async (t)
   const events = capture(t)
   const accept = defineVerifier('sync', (token) => accessToken(token, { clientId: 'c9' }))
   const pending = accept.verifyToken('t1')
-  t.type(pending.then, 'function', 'still a promise')
+  t.ok(pending instanceof Promise, 'still a promise')
   t.equal((await pending)?.clientId, 'c9')
   const refuse = defineVerifier(
     'sync',
