@@ -128,7 +128,11 @@ export function createCachedVerifier(
     return accessToken
   }
 
-  const check = async (token: string, opts: VerifyOptions): Promise<AccessToken | Refusal> => {
+  // A hit answers synchronously, so defineVerifier settles it without a microtask round.
+  const check = (
+    token: string,
+    opts: VerifyOptions,
+  ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
     const key = tokenCacheKey(token)
     const hit = cache.get(key)
     if (hit !== undefined) {
@@ -145,8 +149,7 @@ export function createCachedVerifier(
       inFlight.set(key, loading)
     }
     // Each caller may give up on a shared load without cancelling it for the others.
-    const entry = await raceAbort(pending, opts.signal)
-    return settle(entry, token, now())
+    return raceAbort(pending, opts.signal).then((entry) => settle(entry, token, now()))
   }
 
   const inner = defineVerifier('cache', check)

@@ -53,8 +53,12 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
   // Authentication runs in onRequest, before the body is read: an anonymous request costs no body
   // parsing, and the query string and headers are all it needs.
   fastify.addHook('onRequest', async (request) => {
-    const route = `${request.method} ${request.routeOptions.url ?? '(not found)'}`
-    const own = routeScopes(route, request.routeOptions.config)
+    // routeOptions is a getter that builds a new object on every read: read it once.
+    const options = request.routeOptions
+    const own = routeScopes(
+      () => `${request.method} ${options.url ?? '(not found)'}`,
+      options.config,
+    )
     if (own === null) return
     // Fetch: a CORS preflight never carries credentials; refusing it would break browser clients.
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) return
@@ -232,7 +236,11 @@ function authorizationHeader(request: FastifyRequest): string | readonly string[
   const raw = request.raw.rawHeaders
   const values: string[] = []
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() === 'authorization') values.push(raw[i + 1] as string)
+    const name = raw[i] as string
+    // Lower-casing only the names of the right length spares a string per header.
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      values.push(raw[i + 1] as string)
+    }
   }
   return values.length > 1 ? values : request.headers.authorization
 }

@@ -25,18 +25,19 @@ const cache = new WeakMap<object, readonly string[]>()
 /**
  * The scopes a route needs on top of `requiredScopes`, or `null` for a public route. Checked again
  * here because routes declared before the plugin was registered never met the `onRoute` check; a
- * bad setting then fails the request (500) rather than opening the route.
+ * bad setting then fails the request (500) rather than opening the route. `route` names the route
+ * in that error; it is only called then.
  */
-export function routeScopes(route: string, config: unknown): readonly string[] | null {
+export function routeScopes(route: () => string, config: unknown): readonly string[] | null {
   const bearer = (config as { bearer?: unknown } | null | undefined)?.bearer
   if (bearer === false) return null
   if (typeof bearer !== 'object' || bearer === null) {
-    checkRouteConfig(route, bearer)
+    if (bearer !== undefined && bearer !== true) checkRouteConfig(route(), bearer)
     return []
   }
   let scopes = cache.get(bearer)
   if (scopes === undefined) {
-    checkRouteConfig(route, bearer)
+    checkRouteConfig(route(), bearer)
     scopes = Object.freeze([...((bearer as { scopes?: string[] }).scopes ?? [])])
     cache.set(bearer, scopes)
   }
