@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer'
-import { isBase64url } from './base64url.js'
+import { isBase64url, sextet } from './base64url.js'
 
 /*
  * Reading a compact JWS apart without a Buffer per segment. Node's Buffer.from(string) costs an
@@ -64,13 +64,6 @@ function decodeSegment(
   // RFC 4648 §3.5: the bits after the last full byte must be zero, or two strings decode alike.
   const last = sextet(token.charCodeAt(end - 1))
   return (last & (rest === 2 ? 0x0f : 0x03)) === 0 ? written : -1
-}
-
-function sextet(code: number): number {
-  if (code >= 0x61) return code - 0x61 + 26 // a-z
-  if (code >= 0x41) return code === 0x5f ? 63 : code - 0x41 // A-Z, or _
-  if (code >= 0x30) return code - 0x30 + 52 // 0-9
-  return 62 // -
 }
 
 /**
