@@ -2,9 +2,10 @@
 // measures the bound against one library only: what one library leaves behind (garbage for the
 // collector, threads of WebCrypto's pool, JIT state) must not be paid for in another's rounds.
 import { createPublicKey, createSecretKey } from 'node:crypto'
-import { createCachedVerifier, type TokenVerifier } from '@bearerkit/core'
+import { createCachedVerifier } from '@bearerkit/core'
 import { createJwtVerifier } from '@bearerkit/jwt'
 import { importSPKI, jwtVerify, type CryptoKey } from 'jose'
+import { mustAccept } from './lib/accept.js'
 import { compare, type Candidate } from './lib/harness.js'
 import type { FromMicroWorker, ToMicroWorker } from './lib/messages.js'
 import { createRawVerify } from './lib/raw-jwt.js'
@@ -14,16 +15,6 @@ type Run = Extract<ToMicroWorker, { type: 'run' }>
 
 function send(message: FromMicroWorker): void {
   process.send?.(message)
-}
-
-/** Fails the group loudly when a contender does not accept the token it is measured on. */
-async function mustAccept(name: string, verifier: TokenVerifier, token: string): Promise<void> {
-  const result = await verifier.verifyToken(token, {
-    onRefusal: (refusal) => {
-      throw new Error(`${name} refused the benchmark token: ${refusal.code}`)
-    },
-  })
-  if (result === null) throw new Error(`${name} refused the benchmark token`)
 }
 
 async function candidates(run: Run): Promise<{ list: Candidate[]; close: () => void }> {

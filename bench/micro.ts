@@ -1,9 +1,10 @@
-import { createCachedVerifier, type TokenVerifier } from '@bearerkit/core'
+import { createCachedVerifier } from '@bearerkit/core'
 import { createIntrospectionVerifier } from '@bearerkit/introspection'
 import { createJwtVerifier } from '@bearerkit/jwt'
 import { createLocalAuthorizationServer } from '@bearerkit/testing'
 import { fileURLToPath } from 'node:url'
 import { startChild } from './lib/child.js'
+import { mustAccept } from './lib/accept.js'
 import type { BenchConfig } from './lib/config.js'
 import { compare, pairedRatio, type Measurement, type Stats } from './lib/harness.js'
 import type { FromMicroWorker, ToMicroWorker } from './lib/messages.js'
@@ -17,16 +18,6 @@ const UNCACHED_TARGET = 0.95
 const CACHE_HIT_TARGET_NS = 2000
 /** An introspection cache hit may cost at most this much more than core's, in ns (issue 4). */
 const INTROSPECTION_MARGIN_NS = 2000
-
-/** Fails the run loudly when a contender does not accept the token it is measured on. */
-async function mustAccept(name: string, verifier: TokenVerifier, token: string): Promise<void> {
-  const result = await verifier.verifyToken(token, {
-    onRefusal: (refusal) => {
-      throw new Error(`${name} refused the benchmark token: ${refusal.code}`)
-    },
-  })
-  if (result === null) throw new Error(`${name} refused the benchmark token`)
-}
 
 // What awaiting any verifyToken costs before it does anything: a settled promise, awaited.
 function emptyAsync(): Promise<null> {
@@ -142,7 +133,6 @@ export async function runMicro(
   })
   const coreCached = createCachedVerifier(jwtVerifier)
   await mustAccept('bearerkit cached RS256', coreCached, rsaToken)
-  const cacheHitKeys = { verifier: coreCached, token: rsaToken }
 
   log('micro cache hits: core vs introspection')
   const server = await createLocalAuthorizationServer({ tokenFormat: 'opaque' })
@@ -157,10 +147,9 @@ export async function runMicro(
       clientSecret: 'test-secret',
     })
     await mustAccept('introspection', introspection, opaque)
-    const core = cacheHitKeys
     const measured = await compare(
       [
-        { name: 'core', async: true, run: () => core.verifier.verifyToken(core.token) },
+        { name: 'core', async: true, run: () => coreCached.verifyToken(rsaToken) },
         { name: 'introspection', async: true, run: () => introspection.verifyToken(opaque) },
         { name: 'floor', async: true, run: emptyAsync },
       ],

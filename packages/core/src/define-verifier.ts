@@ -99,7 +99,7 @@ export function defineVerifier(kind: string, check: VerifyFunction): TokenVerifi
       } catch (error) {
         return fail(error, observed, start)
       }
-      if (typeof (answer as { then?: unknown }).then === 'function') {
+      if (isPromiseLike(answer)) {
         return Promise.resolve(answer).then(
           (result) => settle(result, options, observed, start),
           (error: unknown) => fail(error, observed, start),
@@ -107,7 +107,7 @@ export function defineVerifier(kind: string, check: VerifyFunction): TokenVerifi
       }
       // Answered synchronously: settle now, so the caller's await is the only tick it costs.
       try {
-        return Promise.resolve(settle(answer as AccessToken | Refusal, options, observed, start))
+        return Promise.resolve(settle(answer, options, observed, start))
       } catch (error) {
         // onRefusal threw: the promise rejects with its error, as from an async function.
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
@@ -115,6 +115,20 @@ export function defineVerifier(kind: string, check: VerifyFunction): TokenVerifi
       }
     },
   }
+}
+
+/**
+ * Whether `value` is a promise (or any thenable) rather than a value at hand: how a verifier that
+ * may answer synchronously tells the two apart.
+ *
+ * @example
+ * ```ts
+ * const answer = check(token)
+ * return isPromiseLike(answer) ? answer.then(finish) : finish(answer)
+ * ```
+ */
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown }).then === 'function'
 }
 
 // Judged by shape as well as class, so a Refusal from another copy of this package still counts.

@@ -49,7 +49,7 @@ export {
   type ClaimMapping,
 } from './claims.js'
 export { abortReason, raceAbort } from './abort.js'
-export { defineVerifier, type VerifyFunction } from './define-verifier.js'
+export { defineVerifier, isPromiseLike, type VerifyFunction } from './define-verifier.js'
 export { VERIFY_CHANNEL, type VerificationEvent } from './diagnostics.js'
 export {
   createCachedVerifier,

@@ -5,6 +5,7 @@ import {
   VERIFY_CHANNEL,
   VerifierUnavailableError,
   defineVerifier,
+  isPromiseLike,
   type VerificationEvent,
 } from '../src/index.js'
 import { accessToken } from './fixtures/tokens.js'
@@ -163,4 +164,12 @@ t.test('a check that answers synchronously honours the same contract', async (t)
     result = accept.verifyToken('t5', { signal: aborted })
   })
   await t.rejects(result as Promise<unknown>, { message: 'stop' })
+})
+
+t.test('isPromiseLike tells a promise or thenable from a value at hand', async (t) => {
+  t.equal(isPromiseLike(Promise.resolve(1)), true)
+  t.equal(isPromiseLike({ then: () => undefined }), true)
+  t.equal(isPromiseLike(new Refusal('inactive', 'x')), false)
+  t.equal(isPromiseLike({ then: 'not a function' }), false)
+  t.equal(isPromiseLike([]), false)
 })

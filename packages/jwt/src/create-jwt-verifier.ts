@@ -4,6 +4,7 @@ import {
   defineVerifier,
   hasAllScopes,
   invalidArgument,
+  isPromiseLike,
   isScopeToken,
   isVerifierUnavailable,
   resolveClaimMapping,
@@ -28,7 +29,7 @@ import {
   readString,
   readTypes,
 } from './lib/options.js'
-import { createJwsCheck, isPromiseLike } from './lib/jws-check.js'
+import { createJwsCheck } from './lib/jws-check.js'
 import type { JwsHeader, VerifiedJws } from './verify-jws.js'
 
 /**

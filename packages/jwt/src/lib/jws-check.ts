@@ -1,4 +1,4 @@
-import { Refusal, invalidArgument, safeClaims } from '@bearerkit/core'
+import { Refusal, invalidArgument, isPromiseLike, safeClaims } from '@bearerkit/core'
 import { DEFAULT_ALGORITHMS } from '../algorithms.js'
 import type { KeyResolver, VerificationKey } from '../key-resolver.js'
 import type { JwsHeader, JwsVerifierOptions, VerifiedJws } from '../verify-jws.js'
@@ -206,11 +206,6 @@ function checkSignature(
     if (key.verify(header.alg, data, signature)) return { header, payload, key }
   }
   return refusals.badSignature
-}
-
-/** Whether `value` is a promise (or any thenable) rather than a value at hand. */
-export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown }).then === 'function'
 }
 
 function readNames(option: string, value: unknown): ReadonlySet<string> {
