@@ -83,3 +83,15 @@ export {
   type VerifierType,
 } from './factory.js'
 export { verifierConfigFromEnv } from './env.js'
+export {
+  isOptionsObject,
+  nearestName,
+  readBoolean,
+  readFunction,
+  readInteger,
+  readNumber,
+  readOptionalString,
+  readOptionsObject,
+  readString,
+  rejectUnknownOptions,
+} from './options.js'
