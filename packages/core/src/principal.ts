@@ -21,19 +21,27 @@ export function principalComponents(token: AccessToken): PrincipalComponents {
 }
 
 /**
- * Whether two principals are the same. A component missing (null or empty) on either side is
- * skipped, as the MCP Python SDK does, so a token without `sub` still binds by client and issuer.
- * Two principals with nothing in common to compare are not the same.
+ * Whether two principals are the same: all three components equal, and `null` equal only to
+ * `null`. A component a verifier never supplies is `null` on both sides and so still matches; a
+ * token without `sub` never matches a session created by a token with one (a client-credentials
+ * token of the same client would otherwise take over a user's session), and an answer without
+ * `iss` never matches one with it. An empty client id matches nothing.
+ *
+ * @example
+ * ```ts
+ * if (!samePrincipal(sessions.get(id), principalComponents(accessToken))) reply.code(404)
+ * ```
+ * @see https://modelcontextprotocol.io/specification/2025-06-18/basic/security_best_practices#session-hijacking
  */
 export function samePrincipal(a: PrincipalComponents, b: PrincipalComponents): boolean {
-  let compared = 0
-  for (let i = 0; i < 3; i++) {
-    const left = a[i]
-    const right = b[i]
-    // null, undefined and '' all mean "not known": skipped rather than compared.
-    if (!left || !right) continue
-    if (left !== right) return false
-    compared++
-  }
-  return compared > 0
+  // A client id is required of every AccessToken; an empty one is a broken principal, not a match.
+  if (typeof a[0] !== 'string' || a[0] === '') return false
+  return a[0] === b[0] && same(a[1], b[1]) && same(a[2], b[2])
+}
+
+// null (or undefined, from a principal stored by older code) equals only null; strings compare
+// exactly. Anything else (a number read back from a store, say) equals nothing.
+function same(left: unknown, right: unknown): boolean {
+  if (left === null || left === undefined) return right === null || right === undefined
+  return typeof left === 'string' && left === right
 }
