@@ -95,3 +95,62 @@ export {
   readString,
   rejectUnknownOptions,
 } from './options.js'
+export { STORE_CHANNEL, type StoreEvent, type StoreKind } from './stores/store-events.js'
+export {
+  DEFAULT_STORE_TIMEOUT,
+  callStore,
+  invalidStoreAnswer,
+  readStoreTimeout,
+  storeUnavailable,
+  type StoreCallOptions,
+} from './stores/store-call.js'
+export {
+  createMemoryReplayStore,
+  guardReplayStore,
+  type GuardedReplayStore,
+  type MemoryReplayStoreOptions,
+  type ReplayStore,
+  type StoreGuardOptions,
+} from './stores/replay-store.js'
+export {
+  createMemorySessionStore,
+  guardSessionStore,
+  isPrincipalComponents,
+  type GuardedSessionStore,
+  type MemorySessionStoreOptions,
+  type SessionStore,
+} from './stores/session-store.js'
+export {
+  createMemorySharedCache,
+  guardSharedCache,
+  type GuardedSharedCache,
+  type MemorySharedCacheOptions,
+  type SharedCacheValue,
+  type SharedResultCache,
+} from './stores/shared-cache.js'
+export {
+  loadThroughSharedCache,
+  type SharedLoadOptions,
+  type SharedLoadResult,
+  type SharedLoadSource,
+} from './stores/shared-cache-load.js'
+export {
+  createRevocationSet,
+  readRevocation,
+  type Revocation,
+  type RevocationSet,
+} from './stores/revocation-set.js'
+export {
+  createMemoryRevocationList,
+  guardRevocationList,
+  type GuardedRevocationList,
+  type MemoryRevocationListOptions,
+  type RevocationList,
+} from './stores/revocation-list.js'
+export {
+  DEFAULT_REVOCATION_LIFETIME,
+  revokeClient,
+  revokeSubject,
+  revokeToken,
+  type RevokeCutoffOptions,
+} from './stores/revoke.js'
