@@ -74,17 +74,51 @@ const NOTHING: object = Object.freeze(Object.create(null) as object)
  * object without a prototype), so that `__proto__` or `constructor` claims are plain data, no
  * `Object.prototype` member shows through, and nothing can reach `Object.prototype`.
  *
+ * Nested objects and arrays (`cnf`, `authorization_details`, `act` ...) are frozen too, in place
+ * and not copied: the top level is a copy, but a nested value is the caller's own object, which is
+ * frozen from then on. An `AccessToken` may be handed to many requests (a cache hit), so no
+ * request may change what another one sees. Claims of primitive values only cost one pass over
+ * the keys. Typed arrays are not JSON and cannot be frozen; they are refused with a `TypeError`.
+ *
  * @example
  * ```ts
  * const claims = safeClaims(JSON.parse('{"__proto__":{"admin":true},"sub":"u1"}'))
  * claims.admin // undefined; Object.hasOwn(claims, '__proto__') === true
  * 'constructor' in claims // false
+ * Object.isFrozen(safeClaims({ cnf: { jkt: 'x' } }).cnf) // true
  * ```
  */
 export function safeClaims(claims: Record<string, unknown>): Readonly<Record<string, unknown>> {
   // Object.prototype is not in the target's chain, so assigning `__proto__` creates an own data
   // property (there is no accessor to call), and freezing makes every property read-only.
-  return Object.freeze(Object.assign(Object.create(NOTHING) as Record<string, unknown>, claims))
+  const copy = Object.assign(Object.create(NOTHING) as Record<string, unknown>, claims)
+  // The prototype chain is empty, so for-in sees own enumerable properties only.
+  for (const name in copy) {
+    const value = copy[name]
+    if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) deepFreeze(value)
+  }
+  return Object.freeze(copy)
+}
+
+/**
+ * Freezes `root` and everything reachable from it, without recursion (a deeply nested answer
+ * cannot exhaust the stack) and visiting each object once (an object is frozen before its
+ * children are visited, and frozen objects are skipped, so cycles end).
+ */
+function deepFreeze(root: object): void {
+  const pending: object[] = [root]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (Object.isFrozen(next)) continue
+    if (ArrayBuffer.isView(next)) {
+      throw invalidArgument('claims', 'must be JSON values (a typed array cannot be frozen)')
+    }
+    Object.freeze(next)
+    for (const value of Object.values(next)) {
+      if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+        pending.push(value as object)
+      }
+    }
+  }
 }
 
 /**

@@ -71,13 +71,17 @@ export class InvalidRequestError extends BearerError {
   }
 }
 
-/** 401 `invalid_token`: the token is expired, revoked, malformed or not meant for this resource. */
+/**
+ * 401 `invalid_token`: the token is expired, revoked, malformed or not meant for this resource.
+ *
+ * It carries no upstream HTTP status: a refusal is the verifier's verdict on the token, and an
+ * upstream that answers with an unexpected status is an outage, reported as
+ * {@link VerifierUnavailableError} (503) with its `upstreamStatus`.
+ */
 export class InvalidTokenError extends BearerError {
   static readonly code = 'ERR_INVALID_TOKEN'
   /** Stable reason code (a `RefusalCode`), when known. */
   readonly reason: string | undefined
-  /** The upstream's HTTP status, when the failure was an unexpected status. */
-  readonly upstreamStatus: number | undefined
   constructor(
     message = 'The access token is invalid',
     options?: BearerErrorOptions & { reason?: string },

@@ -138,3 +138,66 @@ t.test('normalizeAudience', async (t) => {
   t.equal(normalizeAudience(null), false)
   t.equal(normalizeAudience(5), false)
 })
+
+t.test(
+  'Deep-frozen claims: nested values cannot be changed by one request for another',
+  async (t) => {
+    const payload = JSON.parse(
+      '{"client_id":"c","cnf":{"jkt":"abc"},"authorization_details":[{"type":"payment","locations":["https://a"]}],"act":{"act":{"sub":"deep"}}}',
+    ) as Record<string, unknown>
+    const at = accessTokenFromClaims('tok', payload) as AccessToken
+    const cnf = at.claims.cnf as Record<string, unknown>
+    const details = at.claims.authorization_details as Array<Record<string, unknown>>
+    t.ok(Object.isFrozen(cnf))
+    t.ok(Object.isFrozen(details))
+    t.ok(Object.isFrozen(details[0]))
+    t.ok(Object.isFrozen(details[0]?.locations))
+    t.ok(Object.isFrozen((at.claims.act as { act: object }).act))
+    // Hostile writes fail (ESM is strict mode) and change nothing.
+    t.throws(() => {
+      cnf.jkt = 'attacker'
+    }, TypeError)
+    t.throws(() => details.push({ type: 'admin' }), TypeError)
+    t.throws(() => {
+      ;(details[0]?.locations as string[]).push('https://evil')
+    }, TypeError)
+    t.equal(cnf.jkt, 'abc')
+    t.equal(details.length, 1)
+  },
+)
+
+t.test('safeClaims freezes deep structures without recursion, and cycles end', async (t) => {
+  // 100,000 levels would overflow the stack of a recursive freeze.
+  const deep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)) as unknown
+  const claims = safeClaims({ deep })
+  let level = claims.deep as unknown[]
+  for (let i = 0; i < 99_999; i++) level = level[0] as unknown[]
+  t.ok(Object.isFrozen(level))
+  const cyclic: Record<string, unknown> = { name: 'a' }
+  cyclic.self = cyclic
+  const withCycle = safeClaims({ cyclic })
+  t.ok(Object.isFrozen(withCycle.cyclic))
+  // An already frozen value is kept as it is.
+  const frozen = Object.freeze({ x: 1 })
+  t.equal(safeClaims({ frozen }).frozen, frozen)
+  // A typed array is not JSON and cannot be frozen.
+  t.throws(() => safeClaims({ bytes: { b: new Uint8Array(2) } }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  })
+})
+
+t.test('safeClaims of primitive claims stays cheap', async (t) => {
+  // A regression guard, not a benchmark: 100,000 copies of a typical RFC 9068 payload.
+  const payload = {
+    iss: 'https://as',
+    sub: 'u',
+    aud: 'r',
+    exp: 2,
+    iat: 1,
+    client_id: 'c',
+    scope: 'a b',
+  }
+  const start = performance.now()
+  for (let i = 0; i < 100_000; i++) safeClaims(payload)
+  t.ok(performance.now() - start < 2000, 'well under 20 µs per copy')
+})

@@ -69,3 +69,17 @@ t.test('invalidArgument names the option', async (t) => {
   t.equal(error.code, 'ERR_INVALID_ARG_VALUE')
   t.equal(error.message, 'options.audience must be a string')
 })
+
+t.test('InvalidTokenError.upstreamStatus is never assigned: removed', async (t) => {
+  // A refusal is a verdict on the token, never an upstream status; the field that was declared
+  // and never set is gone, so nothing can branch on a value that is always undefined.
+  const error = new InvalidTokenError('expired', { reason: 'expired' })
+  t.equal(Object.hasOwn(error, 'upstreamStatus'), false)
+  t.equal('upstreamStatus' in error, false)
+  // The 503 keeps it, assigned from its options.
+  const unavailable = new VerifierUnavailableError('down', {
+    reason: 'status',
+    upstreamStatus: 502,
+  })
+  t.equal(unavailable.upstreamStatus, 502)
+})
