@@ -1,0 +1,407 @@
+import {
+  hasAllScopes,
+  isBearerError,
+  isVerifierUnavailable,
+  missingScopes,
+  principalComponents,
+  type AccessToken,
+  type BearerError,
+  type PrincipalComponents,
+  type Refusal,
+  type VerifyOptions,
+} from '@bearerkit/core'
+import { httpChannel, type GateEvent } from './diagnostics.js'
+import { NO_CREDENTIALS, parseAuthorization, type HeaderProblem } from './lib/authorization.js'
+import {
+  insufficientScope,
+  invalidRequest,
+  invalidToken,
+  missingToken,
+  responseOf,
+  unavailable,
+} from './lib/refusal.js'
+import { GATE_OPTION_NAMES, resolveSettings, type Settings } from './lib/settings.js'
+import { formHasToken, isFormType, queryHasToken } from './lib/target.js'
+import type { BearerGateOptions } from './options.js'
+import { metadataOf, type ProtectedResourceMetadata } from './protected-resource-metadata.js'
+import { readHeader, type GateRequest, type HeaderRecord } from './request.js'
+import type { GateResponse } from './response.js'
+
+/** The request is authenticated: hand `accessToken` and `principal` to the application. */
+export interface GateAccepted {
+  readonly kind: 'accepted'
+  readonly accessToken: AccessToken
+  /** `[clientId, issuer, subject]` (core's `principalComponents`): bind sessions to it. */
+  readonly principal: PrincipalComponents
+  /** Every scope the request needed (`requiredScopes` and the route's). */
+  readonly scopes: readonly string[]
+}
+
+/** The request is refused: send `response` (or throw `error` into a framework's error path). */
+export interface GateRefused {
+  readonly kind: 'refused'
+  /** The core `BearerError`; its `headers` are those of `response`, without `content-type`. */
+  readonly error: BearerError
+  /** The exact answer: status, headers, JSON body. */
+  readonly response: GateResponse
+  /** Log-safe reason code (`missing_token`, `token_in_query`, `expired`, `wrong_audience` ...). */
+  readonly reason: string
+  /**
+   * What to log: `{ reason, statusCode, ... }` with `missing` scopes or a foreign error's
+   * `errorName`/`errorCode`. Never the token. Log it at debug, a 503 at warn.
+   */
+  readonly log: Readonly<Record<string, unknown>>
+}
+
+/**
+ * A CORS preflight that may pass without a token because nothing of the application runs for it
+ * (the adapter said so with `noHandlerRuns`).
+ */
+export interface GatePreflight {
+  readonly kind: 'preflight'
+}
+
+/**
+ * No token in the headers of a form request whose body is still to be parsed (`bodyPending`):
+ * call {@link BearerGate.checkBody} with the parsed body.
+ */
+export interface GatePending {
+  readonly kind: 'pending'
+  readonly scopes: readonly string[]
+}
+
+/** What the gate decided about a request. */
+export type GateResult = GateAccepted | GateRefused | GatePreflight | GatePending
+
+/**
+ * The one HTTP gate: RFC 6750 bearer authentication, RFC 8707 audience, route scopes and RFC 9728
+ * metadata for any framework. It never throws for a request: every outcome is a {@link GateResult}.
+ */
+export interface BearerGate {
+  /**
+   * Decides a request, in this order: CORS preflight rule; no token in the query (RFC 6750 §2.3);
+   * the `Authorization` header (RFC 6750 §2.1); no second token in a form body (§2.2); the
+   * verifier; audience (RFC 8707); scopes.
+   */
+  authenticate(request: GateRequest): Promise<GateResult>
+  /**
+   * The second half of a request answered `pending`, or of an accepted one whose form body was
+   * parsed after authentication: a token in the form body is refused (RFC 6750 §2.2 is not
+   * accepted here; next to the header it is a token sent twice), and a `pending` request without
+   * one is a 401. Returns `result` itself when there is nothing to refuse.
+   */
+  checkBody(
+    request: {
+      readonly method: string
+      readonly headers: Headers | HeaderRecord
+      readonly body: unknown
+    },
+    result: GateAccepted | GatePending,
+  ): GateAccepted | GateRefused
+  /**
+   * Demands more scopes of an accepted request, for decisions made inside a handler (an MCP
+   * `tools/call` of a tool with its own scope): the 403 lists every scope needed (the request's
+   * and these) so the client can step up at once. `null` when the token has them all.
+   */
+  requireScopes(
+    accepted: GateAccepted,
+    scopes: readonly string[],
+    method?: string,
+  ): GateRefused | null
+  /**
+   * The exact RFC 6750 response for any `BearerError`, whoever constructed it (an application
+   * that throws `new InsufficientScopeError([...])` itself): the challenge carries this gate's
+   * realm, `resource_metadata` and the scopes (the error's, else `scopes`).
+   */
+  respond(error: BearerError, scopes?: readonly string[], method?: string): GateResponse
+  /** The RFC 9728 metadata answers, or `null` when the gate does not serve them. */
+  readonly metadata: ProtectedResourceMetadata | null
+  /** Scopes every request needs (`requiredScopes`). */
+  readonly requiredScopes: readonly string[]
+}
+
+const PREFLIGHT: GatePreflight = Object.freeze({ kind: 'preflight' })
+const NO_SCOPES: readonly string[] = Object.freeze([])
+
+const TOKEN_IN_QUERY = 'Access tokens are not accepted in the query string'
+const TOKEN_IN_BODY = 'Access tokens are accepted only in the Authorization header'
+const TOKEN_TWICE = 'The access token must be sent in one place only'
+const FOREIGN_AUDIENCE = 'The access token is not meant for this resource'
+// A refusal code goes into logs and events: only a short identifier is kept as given.
+const REASON = /^[a-z][a-z0-9_]{0,63}$/
+
+/**
+ * Creates the gate. Every option is checked here; a mistake throws a `TypeError`
+ * (`ERR_INVALID_ARG_VALUE`) whose message starts with the option's name.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6750 RFC 6750
+ * @see https://www.rfc-editor.org/rfc/rfc9728 RFC 9728
+ * @see https://www.rfc-editor.org/rfc/rfc8707#section-2 RFC 8707 §2
+ * @example
+ * ```ts
+ * const gate = createBearerGate({ verifier, resource, requiredScopes: ['mcp:tools'] })
+ * const result = await gate.authenticate({ method: req.method, url: req.url, headers: req.headers })
+ * if (result.kind === 'refused') return toWebResponse(result.response)
+ * ```
+ */
+export function createBearerGate(options: BearerGateOptions): BearerGate {
+  return gateOf(resolveSettings(options, new Set(GATE_OPTION_NAMES)))
+}
+
+/** The gate of validated settings (adapters that validate their own options reach it this way). */
+export function gateOf(settings: Settings): BearerGate {
+  const unions = new WeakMap<readonly string[], readonly string[]>()
+  const scopesFor = (own: readonly string[] | undefined): readonly string[] => {
+    if (own === undefined || own.length === 0) return settings.requiredScopes
+    if (settings.requiredScopes.length === 0) return own
+    let scopes = unions.get(own)
+    if (scopes === undefined) {
+      scopes = Object.freeze([...new Set([...settings.requiredScopes, ...own])])
+      unions.set(own, scopes)
+    }
+    return scopes
+  }
+
+  const refused = (
+    error: BearerError,
+    reason: string,
+    scopes: readonly string[],
+    method: string,
+    details?: Record<string, unknown>,
+  ): GateRefused => {
+    const response = responseOf(settings, error, scopes, method)
+    if (httpChannel.hasSubscribers) {
+      publish({
+        outcome: response.status === 503 ? 'unavailable' : 'refused',
+        status: response.status,
+        reason,
+      })
+    }
+    return {
+      kind: 'refused',
+      error,
+      response,
+      reason,
+      log: { reason, statusCode: response.status, ...details },
+    }
+  }
+
+  const headerRefusal = (
+    problem: HeaderProblem,
+    scopes: readonly string[],
+    method: string,
+  ): GateRefused =>
+    problem.status === 401
+      ? refused(missingToken(settings, problem.description, scopes), problem.reason, scopes, method)
+      : refused(invalidRequest(settings, problem.description), problem.reason, scopes, method)
+
+  const verify = async (
+    request: GateRequest,
+    raw: string,
+    scopes: readonly string[],
+  ): Promise<GateAccepted | GateRefused> => {
+    let refusal: Refusal | undefined
+    let token: unknown
+    try {
+      token = await settings.verifier.verifyToken(
+        raw,
+        verifyOptions(request, (given) => {
+          refusal = given
+        }),
+      )
+    } catch (error) {
+      // DESIGN: an unavailable verifier is a 503, never a 401, and never an acceptance.
+      if (isVerifierUnavailable(error)) {
+        const reason = error.reason ?? 'unavailable'
+        return refused(
+          unavailable(settings, reason, error.retryAfter, error),
+          `verifier_unavailable:${reason}`,
+          scopes,
+          request.method,
+        )
+      }
+      // Not a bearerkit error: its message may quote the token, so only its name and code are
+      // logged, and it is not kept as the cause a framework might log.
+      return refused(
+        unavailable(settings, 'verifier_error', undefined, undefined),
+        'verifier_error',
+        scopes,
+        request.method,
+        describeForeignError(error),
+      )
+    }
+    if (token === null || token === undefined) {
+      const code = (refusal as { code?: unknown } | undefined)?.code
+      const reason = typeof code === 'string' && REASON.test(code) ? code : 'invalid_token'
+      const given = (refusal as { description?: unknown } | undefined)?.description
+      const description =
+        typeof given === 'string' && given !== '' ? given : 'The access token is invalid'
+      return refused(
+        invalidToken(settings, description, reason, scopes),
+        reason,
+        scopes,
+        request.method,
+      )
+    }
+    if (!isAccessToken(token)) {
+      // The contract allows an AccessToken or null; anything else cannot be trusted either way.
+      return refused(
+        unavailable(settings, 'verifier_error', undefined, undefined),
+        'verifier_error',
+        scopes,
+        request.method,
+        { errorName: 'invalid_result' },
+      )
+    }
+    if (settings.audiences !== null && !namesAudience(token, settings.audiences)) {
+      // RFC 8707 §2 / RFC 9068 §4 / MCP authorization: `aud` decides; a token issued for another
+      // resource is refused even when the verifier was configured without an audience.
+      return refused(
+        invalidToken(settings, FOREIGN_AUDIENCE, 'wrong_audience', scopes),
+        'wrong_audience',
+        scopes,
+        request.method,
+      )
+    }
+    if (!hasAllScopes(token.scopes, scopes)) {
+      return refused(
+        insufficientScope(settings, scopes),
+        'insufficient_scope',
+        scopes,
+        request.method,
+        {
+          missing: missingScopes(token.scopes, scopes),
+        },
+      )
+    }
+    if (httpChannel.hasSubscribers) {
+      publish({ outcome: 'accepted', status: 200, clientId: token.clientId })
+    }
+    return { kind: 'accepted', accessToken: token, principal: principalComponents(token), scopes }
+  }
+
+  const gate: BearerGate = {
+    requiredScopes: settings.requiredScopes,
+    metadata:
+      settings.metadata === null || settings.resource === undefined
+        ? null
+        : metadataOf(
+            settings.resource.url,
+            settings.resource.metadataUrl,
+            settings.resource.metadataPath,
+            settings.resource.document,
+            settings.metadata.allowOrigin,
+          ),
+
+    authenticate(request) {
+      const scopes = scopesFor(request.scopes)
+      const method = request.method
+      if (
+        method === 'OPTIONS' &&
+        request.noHandlerRuns === true &&
+        readHeader(request.headers, 'access-control-request-method') !== undefined
+      ) {
+        // Fetch: a CORS preflight never carries credentials. It passes only when nothing of the
+        // application runs for it; otherwise it is authenticated like any request.
+        if (httpChannel.hasSubscribers) publish({ outcome: 'preflight', status: 204 })
+        return Promise.resolve(PREFLIGHT)
+      }
+      if (queryHasToken(request.url)) {
+        // RFC 6750 §2.3 / MCP authorization (access token usage): URLs leak into logs and history.
+        return Promise.resolve(
+          refused(invalidRequest(settings, TOKEN_IN_QUERY), 'token_in_query', scopes, method),
+        )
+      }
+      const header =
+        request.authorization === undefined
+          ? readHeader(request.headers, 'authorization')
+          : request.authorization
+      const raw = parseAuthorization(header, settings.maxTokenLength)
+      const form =
+        request.body !== undefined || request.bodyPending === true
+          ? isFormType(readHeader(request.headers, 'content-type'))
+          : false
+      if (form && request.body !== undefined && formHasToken(request.body)) {
+        const description = typeof raw === 'string' ? TOKEN_TWICE : TOKEN_IN_BODY
+        return Promise.resolve(
+          refused(invalidRequest(settings, description), 'token_in_body', scopes, method),
+        )
+      }
+      if (typeof raw !== 'string') {
+        if (raw === NO_CREDENTIALS && form && request.body === undefined) {
+          // RFC 6750 §2.2: the token may be in the form body; decide once it is parsed.
+          return Promise.resolve({ kind: 'pending', scopes })
+        }
+        return Promise.resolve(headerRefusal(raw, scopes, method))
+      }
+      return verify(request, raw, scopes)
+    },
+
+    checkBody(request, result) {
+      const form = isFormType(readHeader(request.headers, 'content-type'))
+      if (form && formHasToken(request.body)) {
+        return refused(
+          invalidRequest(settings, result.kind === 'accepted' ? TOKEN_TWICE : TOKEN_IN_BODY),
+          'token_in_body',
+          result.scopes,
+          request.method,
+        )
+      }
+      if (result.kind === 'pending')
+        return headerRefusal(NO_CREDENTIALS, result.scopes, request.method)
+      return result
+    },
+
+    requireScopes(accepted, scopes, method = 'GET') {
+      const needed =
+        scopes.length === 0 ? accepted.scopes : [...new Set([...accepted.scopes, ...scopes])]
+      if (hasAllScopes(accepted.accessToken.scopes, needed)) return null
+      return refused(insufficientScope(settings, needed), 'insufficient_scope', needed, method, {
+        missing: missingScopes(accepted.accessToken.scopes, needed),
+      })
+    },
+
+    respond(error, scopes = NO_SCOPES, method = 'GET') {
+      if (!isBearerError(error)) throw new TypeError('error must be a BearerError')
+      return responseOf(settings, error, scopes, method)
+    },
+  }
+  return Object.freeze(gate)
+}
+
+/**
+ * The options the verifier gets for one request. Today: the abort signal and the refusal
+ * callback. This is the seam where a sender-constrained token's proof context (RFC 9449 DPoP:
+ * method, URL, the `DPoP` header) will reach the verifier.
+ */
+function verifyOptions(request: GateRequest, onRefusal: (refusal: Refusal) => void): VerifyOptions {
+  return request.signal === undefined ? { onRefusal } : { signal: request.signal, onRefusal }
+}
+
+function isAccessToken(value: unknown): value is AccessToken {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AccessToken).clientId === 'string' &&
+    Array.isArray((value as AccessToken).scopes)
+  )
+}
+
+// RFC 8707 §2, RFC 9068 §4: the `aud` claim names the resource servers a token is for. Another
+// claim (`resource`) never stands in for it.
+function namesAudience(token: AccessToken, audiences: ReadonlySet<string>): boolean {
+  const list = token.audience
+  if (!Array.isArray(list)) return false
+  for (const audience of list) if (audiences.has(audience as string)) return true
+  return false
+}
+
+function describeForeignError(error: unknown): Record<string, unknown> {
+  const name = error instanceof Error ? error.name : typeof error
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? { errorName: name, errorCode: code } : { errorName: name }
+}
+
+function publish(event: GateEvent): void {
+  httpChannel.publish(event)
+}

@@ -1,0 +1,71 @@
+/** Why the `Authorization` header yields no token. Frozen constants: nothing is allocated. */
+export interface HeaderProblem {
+  /** Log-safe reason code. */
+  readonly reason: 'missing_token' | 'other_scheme' | 'malformed_header'
+  /** 401 without an error code (no usable credentials), or 400 `invalid_request`. */
+  readonly status: 400 | 401
+  readonly description: string
+}
+
+const problem = (
+  reason: HeaderProblem['reason'],
+  status: 400 | 401,
+  description: string,
+): HeaderProblem => Object.freeze({ reason, status, description })
+
+export const NO_CREDENTIALS = problem('missing_token', 401, 'Authentication is required')
+// RFC 6750 §3.1: a request without Bearer credentials gets a challenge without an error code;
+// another scheme is not a malformed Bearer request.
+const OTHER_SCHEME = problem('other_scheme', 401, 'Authentication is required')
+const REPEATED = problem('malformed_header', 400, 'The Authorization header must be sent once')
+const TOO_LARGE = problem('malformed_header', 400, 'The Authorization header is too large')
+const NO_TOKEN = problem('malformed_header', 400, 'The Authorization header carries no token')
+const TOKEN_TOO_LARGE = problem('malformed_header', 400, 'The bearer token is too large')
+const MALFORMED_TOKEN = problem('malformed_header', 400, 'The bearer token is malformed')
+const MALFORMED = problem('malformed_header', 400, 'The Authorization header is malformed')
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+// RFC 9110 §11.1: auth-scheme = token
+const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/**
+ * The bearer token of an `Authorization` header value, or why there is none (RFC 6750 §2.1).
+ * Scheme case-insensitive (RFC 9110 §11.1), one space or more before the token. No description
+ * ever contains the header value.
+ */
+export function parseAuthorization(
+  header: string | readonly string[] | undefined | null,
+  maxLength: number,
+): string | HeaderProblem {
+  if (header === undefined || header === null) return NO_CREDENTIALS
+  let value: string
+  if (typeof header === 'string') {
+    value = header
+  } else {
+    if (header.length > 1) return REPEATED
+    value = header[0] ?? ''
+  }
+  if (value === '') return NO_CREDENTIALS
+  // Scheme, then at least one space; the length check comes first so a huge header costs nothing.
+  if (value.length > maxLength + 7 + 16) return TOO_LARGE
+  // RFC 9110 §5.3: repeated header lines may be combined with commas (web-standard Headers do),
+  // and a b64token has no comma: a comma means credentials were sent more than once.
+  if (value.includes(',')) return REPEATED
+  let start: number
+  if (value.startsWith('Bearer ')) {
+    start = 7
+  } else {
+    const space = value.indexOf(' ')
+    const scheme = space === -1 ? value : value.slice(0, space)
+    if (scheme.toLowerCase() !== 'bearer') return SCHEME.test(scheme) ? OTHER_SCHEME : MALFORMED
+    if (space === -1) return NO_TOKEN
+    start = space
+  }
+  while (start < value.length && value.charCodeAt(start) === 0x20) start++
+  if (start === value.length) return NO_TOKEN
+  const token = value.slice(start)
+  if (token.length > maxLength) return TOKEN_TOO_LARGE
+  if (!B64TOKEN.test(token)) return MALFORMED_TOKEN
+  return token
+}

@@ -1,0 +1,109 @@
+import type { TokenVerifier } from '@bearerkit/core'
+
+/**
+ * The protected resource (RFC 9728 §2). `url` is the resource identifier: the audience tokens must
+ * carry (RFC 8707) and the base of the metadata URL. Every other field is published as the
+ * snake_case metadata field of the same name.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9728#section-2 RFC 9728 §2
+ * @example
+ * ```ts
+ * const resource = {
+ *   url: 'https://mcp.example.com/mcp',
+ *   authorizationServers: ['https://login.example.com/'],
+ *   scopesSupported: ['mcp:tools', 'mcp:admin'],
+ * }
+ * ```
+ */
+export interface ProtectedResourceOptions {
+  /** `resource`: absolute https URL (http only for loopback), no query, no fragment. */
+  url: string
+  /** `authorization_servers`: issuer URLs of the authorization servers (at least one). */
+  authorizationServers: readonly string[]
+  /** `jwks_uri`: the resource's own signing keys, when it signs responses. */
+  jwksUri?: string
+  /** `scopes_supported`. */
+  scopesSupported?: readonly string[]
+  /**
+   * `bearer_methods_supported`. Default `['header']`, the only method bearerkit accepts; any
+   * other value is refused because it would advertise something untrue.
+   */
+  bearerMethodsSupported?: readonly 'header'[]
+  /** `resource_signing_alg_values_supported`. */
+  resourceSigningAlgValuesSupported?: readonly string[]
+  /** `resource_name`: a human-readable name. */
+  resourceName?: string
+  /** `resource_documentation`: URL of developer documentation. */
+  resourceDocumentation?: string
+  /** `resource_policy_uri`. */
+  resourcePolicyUri?: string
+  /** `resource_tos_uri`. */
+  resourceTosUri?: string
+  /** `tls_client_certificate_bound_access_tokens` (RFC 8705). */
+  tlsClientCertificateBoundAccessTokens?: boolean
+  /** `authorization_details_types_supported` (RFC 9396). */
+  authorizationDetailsTypesSupported?: readonly string[]
+  /** `dpop_signing_alg_values_supported` (RFC 9449). */
+  dpopSigningAlgValuesSupported?: readonly string[]
+  /** `dpop_bound_access_tokens_required` (RFC 9449). */
+  dpopBoundAccessTokensRequired?: boolean
+}
+
+/** How the RFC 9728 metadata document is served. */
+export interface MetadataRouteOptions {
+  /**
+   * `Access-Control-Allow-Origin` of the metadata answers, so browser-based clients can read the
+   * document. Default `'*'` (the document is public); an origin string limits it; `false` sends
+   * no CORS headers at all (and no preflight answer).
+   */
+  allowOrigin?: string | false
+}
+
+/**
+ * Options of {@link createBearerGate}.
+ *
+ * @example
+ * ```ts
+ * const gate = createBearerGate({
+ *   verifier,
+ *   resource: { url: 'https://api.example.com/mcp', authorizationServers: ['https://login.example.com/'] },
+ *   requiredScopes: ['mcp:tools'],
+ * })
+ * ```
+ */
+export interface BearerGateOptions {
+  /** The verifier that decides every token (see core's `TokenVerifier` contract). */
+  verifier: TokenVerifier
+  /** Scopes every protected request needs. Default none. */
+  requiredScopes?: readonly string[]
+  /**
+   * The protected resource. With it tokens must name `resource.url` in `aud`, the metadata
+   * document is answered and every challenge carries `resource_metadata`.
+   */
+  resource?: ProtectedResourceOptions
+  /**
+   * Values of `aud` that name this resource server. Default: `resource.url` (with and without the
+   * trailing slash an origin-only URL gets). `null` switches the check off, which leaves audience
+   * checking to the verifier alone. No other claim (`resource` included) stands in for `aud`.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc8707#section-2 RFC 8707 §2
+   * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4
+   */
+  audience?: string | readonly string[] | null
+  /** `realm` of every challenge (printable ASCII). Default: no realm. */
+  realm?: string
+  /**
+   * Answer the RFC 9728 metadata document (default `true` when `resource` is set). `false` leaves
+   * it to you; challenges still point at it.
+   */
+  metadata?: boolean | MetadataRouteOptions
+  /**
+   * Send `error_description` in challenges and bodies (default `true`). The descriptions come
+   * from the verifier's `Refusal` and never contain the token.
+   */
+  exposeErrorDescription?: boolean
+  /** `Retry-After`, in seconds, of a 503 when the verifier suggests none. Default 5. */
+  retryAfter?: number
+  /** Largest accepted token, in characters. Default 16 KiB (core's `DEFAULT_MAX_TOKEN_LENGTH`). */
+  maxTokenLength?: number
+}
