@@ -1,0 +1,142 @@
+import {
+  DEFAULT_HTTP_TIMEOUT,
+  abortReason,
+  invalidArgument,
+  readInteger,
+  readOptionsObject,
+  validateUrl,
+} from '@bearerkit/core'
+import { OAuthClientError } from './errors.js'
+import { readRequestOptions } from './lib/options.js'
+import type { RequestOptions } from './request-options.js'
+
+/** Options of {@link followAuthorizationRedirects}. */
+export interface FollowAuthorizationOptions extends RequestOptions {
+  /** The redirect URI of the request: the walk stops at the first `Location` under it. */
+  redirectUri: string
+  /** Most redirects to follow before giving up. Default 10. */
+  maxRedirects?: number
+  /** Extra request headers for every hop (say, a test login cookie). */
+  headers?: Record<string, string>
+}
+
+/**
+ * For automated hosts and tests: GETs an authorization URL and follows the authorization server's
+ * own redirects by hand (never `fetch`'s `redirect: 'follow'`), keeping its cookies per origin,
+ * until a `Location` points at `redirectUri`. That callback URL is returned without being
+ * requested; pass it to {@link readAuthorizationResponse}. Only works where the server decides
+ * without a human (a consent already given, an automated login); an answer other than a redirect
+ * (a login page) is `ERR_UNEXPECTED_STATUS`.
+ *
+ * Each hop has the usual deadline and size limit; only http(s) locations are followed, and at most
+ * `maxRedirects` of them.
+ *
+ * @throws {@link OAuthClientError} `ERR_UNEXPECTED_STATUS`, `ERR_INVALID_RESPONSE`, request errors.
+ * @example
+ * ```ts
+ * const callback = await followAuthorizationRedirects(pending.url, { redirectUri: pending.redirectUri })
+ * const code = readAuthorizationResponse(pending, callback)
+ * ```
+ */
+export async function followAuthorizationRedirects(
+  authorizationUrl: URL | string,
+  options: FollowAuthorizationOptions,
+): Promise<URL> {
+  const { request, rest } = readRequestOptions('options', options, [
+    'redirectUri',
+    'maxRedirects',
+    'headers',
+  ])
+  const redirect = validateUrl('options.redirectUri', rest.redirectUri)
+  const maxRedirects = readInteger('options.maxRedirects', rest.maxRedirects, 10, 1)
+  const extra = readOptionsObject('options.headers', rest.headers)
+  for (const [name, value] of Object.entries(extra)) {
+    if (typeof value !== 'string')
+      throw invalidArgument(`options.headers.${name}`, 'must be a string')
+  }
+  const doFetch = request.fetch ?? fetch
+  const jar = new Map<string, Map<string, string>>()
+  let url = new URL(authorizationUrl)
+  for (let hop = 0; hop <= maxRedirects; hop++) {
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new OAuthClientError(
+        'ERR_INVALID_RESPONSE',
+        'The authorization server redirected to a URL that is not http(s)',
+      )
+    }
+    const cookies = jar.get(url.origin)
+    const headers = { ...extra } as Record<string, string>
+    if (cookies !== undefined && cookies.size > 0) {
+      headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+    }
+    const response = await hopRequest(doFetch, url, headers, request)
+    storeCookies(jar, url.origin, response.headers)
+    const location = response.headers.get('location')
+    if (response.status < 300 || response.status >= 400 || location === null) {
+      throw new OAuthClientError(
+        'ERR_UNEXPECTED_STATUS',
+        `The authorization server answered ${response.status} instead of redirecting (it may want a user)`,
+        { status: response.status, url: url.origin + url.pathname },
+      )
+    }
+    const next = new URL(location, url)
+    if (next.origin === redirect.origin && next.pathname === redirect.pathname) return next
+    url = next
+  }
+  throw new OAuthClientError(
+    'ERR_UNEXPECTED_STATUS',
+    `More than ${maxRedirects} redirects before reaching the redirect URI`,
+  )
+}
+
+// The hop itself: redirects are the point here, so it uses fetch with redirect: 'manual' under
+// the same deadline and body limit as every other request (the body is read and dropped).
+async function hopRequest(
+  doFetch: typeof fetch,
+  url: URL,
+  headers: Record<string, string>,
+  request: RequestOptions,
+): Promise<{ status: number; headers: Headers }> {
+  const controller = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    controller.abort()
+  }, request.timeout ?? DEFAULT_HTTP_TIMEOUT)
+  const onAbort = (): void => controller.abort()
+  request.signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    const response = await doFetch(url, { headers, redirect: 'manual', signal: controller.signal })
+    await response.body?.cancel().catch(() => undefined)
+    return { status: response.status, headers: response.headers }
+  } catch (cause) {
+    if (request.signal?.aborted === true) throw abortReason(request.signal)
+    throw timedOut
+      ? new OAuthClientError(
+          'ERR_REQUEST_TIMEOUT',
+          'Authorization request: the request timed out',
+          { cause },
+        )
+      : new OAuthClientError('ERR_REQUEST_FAILED', 'Authorization request: the request failed', {
+          cause,
+        })
+  } finally {
+    clearTimeout(timer)
+    request.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function storeCookies(
+  jar: Map<string, Map<string, string>>,
+  origin: string,
+  headers: Headers,
+): void {
+  for (const line of headers.getSetCookie()) {
+    const pair = line.split(';', 1)[0] ?? ''
+    const eq = pair.indexOf('=')
+    if (eq <= 0) continue
+    let cookies = jar.get(origin)
+    if (cookies === undefined) jar.set(origin, (cookies = new Map<string, string>()))
+    cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim())
+  }
+}
