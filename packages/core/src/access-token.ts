@@ -25,6 +25,21 @@ export interface AccessToken {
   readonly claims: Readonly<Record<string, unknown>>
 }
 
+/**
+ * The time window in which a verifier would accept a token, in seconds since the epoch: never
+ * before `notBefore`, never from `validUntil` on. Either end may be absent (no bound).
+ *
+ * @example
+ * ```ts
+ * // A verifier enforcing a maximum token age of 60 s on a token issued at `iat`.
+ * options.onValidity?.({ validUntil: Math.min(exp, iat + 60) })
+ * ```
+ */
+export interface Validity {
+  readonly notBefore?: number
+  readonly validUntil?: number
+}
+
 /** Options accepted by {@link TokenVerifier.verifyToken}. */
 export interface VerifyOptions {
   /** Aborts the verification; the promise then rejects with the signal's reason. */
@@ -34,6 +49,15 @@ export interface VerifyOptions {
    * was refused. The refusal never contains the token.
    */
   readonly onRefusal?: (refusal: Refusal) => void
+  /**
+   * Called synchronously, before `verifyToken` resolves to an AccessToken, by a verifier that
+   * enforces a time bound other than the token's `exp` and `nbf` claims (a maximum token age, a
+   * revocation time ...), with the window outside which it would refuse the token. A verifier
+   * may call it more than once; the tightest bounds hold. A cache in front
+   * (`createCachedVerifier`) never serves the token outside that window, so a verifier with such
+   * a bound MUST report it: a cache cannot guess it.
+   */
+  readonly onValidity?: (validity: Validity) => void
 }
 
 /**

@@ -4,11 +4,24 @@ import {
   Refusal,
   type AccessToken,
   type TokenVerifier,
+  type Validity,
   type VerifyOptions,
 } from './access-token.js'
 import { raceAbort } from './abort.js'
+import { immutableAccessToken } from './claims.js'
 import { defineVerifier } from './define-verifier.js'
-import { invalidArgument } from './errors.js'
+import { VerifierUnavailableError, invalidArgument } from './errors.js'
+import {
+  readFunction,
+  readInteger,
+  readNumber,
+  readOptionsObject,
+  rejectUnknownOptions,
+} from './options.js'
+
+function checkSeconds(option: string, value: unknown, fallback: number): number {
+  return readNumber(option, value, fallback, 0)
+}
 
 /** Options of {@link createCachedVerifier}. */
 export interface CachedVerifierOptions {
@@ -36,8 +49,12 @@ export interface CachedVerifier extends TokenVerifier {
 interface Entry {
   readonly accessToken: AccessToken | null
   readonly refusal: Refusal | null
-  /** Milliseconds since the epoch after which the entry is dead. */
+  /** Milliseconds since the epoch before which the entry is not served (a miss, not a refusal). */
+  readonly from: number
+  /** Milliseconds since the epoch from which the entry is dead. */
   readonly until: number
+  /** The token's own window, in seconds, passed on to a caller that asks (`onValidity`). */
+  readonly validity: Validity
 }
 
 /** Hash used as the cache key: SHA-256, base64url. The raw token is never a key. */
@@ -45,27 +62,68 @@ export function tokenCacheKey(token: string): string {
   return hash('sha256', token, 'base64url')
 }
 
-function checkSeconds(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalidArgument(option, 'must be a finite number of seconds >= 0')
+const OPTIONS = ['max', 'ttl', 'negativeTtl', 'now'] as const
+
+/** Collects the bounds an inner verifier reports; the tightest win, and garbage poisons them. */
+class Bounds {
+  notBefore = -Infinity
+  validUntil = Infinity
+  broken = false
+
+  readonly report = (validity: Validity): void => {
+    const given = validity as { notBefore?: unknown; validUntil?: unknown } | null
+    const notBefore = given?.notBefore
+    const validUntil = given?.validUntil
+    // A bound the cache cannot read is a bound it cannot keep: the answer is then not cached.
+    if (typeof given !== 'object' || given === null || !isTime(notBefore) || !isTime(validUntil)) {
+      this.broken = true
+      return
+    }
+    if (notBefore !== undefined) this.notBefore = Math.max(this.notBefore, notBefore)
+    if (validUntil !== undefined) this.validUntil = Math.min(this.validUntil, validUntil)
   }
-  return value
+}
+
+function isTime(value: unknown): value is number | undefined {
+  return value === undefined || (typeof value === 'number' && !Number.isNaN(value))
+}
+
+// The inner verifier is user code: an answer that is not an AccessToken is not a decision.
+function isAccessToken(value: unknown): value is AccessToken {
+  const at = value as Partial<AccessToken> | null
+  return (
+    typeof at === 'object' &&
+    at !== null &&
+    typeof at.token === 'string' &&
+    typeof at.clientId === 'string' &&
+    Array.isArray(at.scopes) &&
+    typeof at.claims === 'object' &&
+    at.claims !== null &&
+    (at.expiresAt === undefined || typeof at.expiresAt === 'number') &&
+    (at.audience === undefined || Array.isArray(at.audience))
+  )
 }
 
 /**
  * Puts a bounded, hash-keyed cache of verification results in front of any verifier.
  *
- * - keys are SHA-256 hashes of tokens, never tokens;
+ * - keys are SHA-256 hashes of tokens, never tokens; each cache is its own, so two verifiers
+ *   (another audience, another issuer) never share an answer;
  * - at most `max` entries (lru-cache);
- * - an entry lives `ttl` seconds but never past the token's `exp`, and `exp` is checked again on
- *   every hit against the injected clock;
+ * - a hit is served only inside the token's window: never before its `nbf` or before the
+ *   `notBefore` the inner verifier reports, never from min(`exp`, the reported `validUntil`,
+ *   insertion + `ttl`) on, and never when the clock reads earlier than the insertion. Every bound
+ *   the inner verifier enforces beyond `exp` and `nbf` (a maximum token age) must be reported
+ *   through {@link VerifyOptions.onValidity}; the cache cannot guess it;
+ * - a hit is an AccessToken frozen all the way down, so no request can change what another sees;
  * - concurrent verifications of one new token make one call to the inner verifier;
- * - `VerifierUnavailableError` is never cached; refusals only when `negativeTtl` > 0.
+ * - `VerifierUnavailableError` is never cached; refusals only when `negativeTtl` > 0; an answer
+ *   that is not an AccessToken rejects with `VerifierUnavailableError` (`invalid_response`).
  *
  * What a cache cannot see: a token revoked, or a key removed from a JWKS, after the result was
  * cached keeps being accepted until the entry dies. Choose `ttl` with that in mind.
  *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the option at fault, unknown ones included.
  * @example
  * ```ts
  * const verifier = createCachedVerifier(createJwtVerifier(options), { ttl: 60 })
@@ -78,16 +136,12 @@ export function createCachedVerifier(
   if (typeof verifier?.verifyToken !== 'function') {
     throw invalidArgument('verifier', 'must be a TokenVerifier (an object with verifyToken)')
   }
-  const max = options.max ?? 10_000
-  if (!Number.isSafeInteger(max) || max < 1) {
-    throw invalidArgument('options.max', 'must be a positive integer')
-  }
-  const ttl = checkSeconds('options.ttl', options.ttl, 300) * 1000
-  const negativeTtl = checkSeconds('options.negativeTtl', options.negativeTtl, 0) * 1000
-  if (options.now !== undefined && typeof options.now !== 'function') {
-    throw invalidArgument('options.now', 'must be a function returning milliseconds')
-  }
-  const now = options.now ?? Date.now
+  const given = readOptionsObject('options', options)
+  rejectUnknownOptions('options', given, OPTIONS)
+  const max = readInteger('options.max', given.max, 10_000, 1)
+  const ttl = checkSeconds('options.ttl', given.ttl, 300) * 1000
+  const negativeTtl = checkSeconds('options.negativeTtl', given.negativeTtl, 0) * 1000
+  const now = readFunction<() => number>('options.now', given.now) ?? Date.now
   const cache = new LRUCache<string, Entry>({ max })
   const inFlight = new Map<string, Promise<Entry>>()
   // Bumped by clear(): a load that started before it neither stores its result nor is joined.
@@ -95,29 +149,61 @@ export function createCachedVerifier(
 
   const load = async (key: string, token: string, started: number): Promise<Entry> => {
     let refusal: Refusal | null = null
-    const accessToken = await verifier.verifyToken(token, {
+    const bounds = new Bounds()
+    const answer: unknown = await verifier.verifyToken(token, {
       onRefusal: (r) => {
         refusal = r
       },
+      onValidity: bounds.report,
     })
     const at = now()
-    if (accessToken === null) {
+    if (answer === null) {
       const entry: Entry = {
         accessToken: null,
         refusal: refusal ?? new Refusal('rejected', 'The access token is invalid'),
+        from: at,
         until: at + negativeTtl,
+        validity: {},
       }
       if (negativeTtl > 0 && started === generation) cache.set(key, entry)
       return entry
     }
-    let until = at + ttl
-    if (accessToken.expiresAt !== undefined) until = Math.min(until, accessToken.expiresAt * 1000)
-    const entry: Entry = { accessToken, refusal: null, until }
-    if (until > at && started === generation) cache.set(key, entry)
+    if (!isAccessToken(answer)) {
+      throw new VerifierUnavailableError('The inner verifier answered with no AccessToken', {
+        reason: 'invalid_response',
+      })
+    }
+    const accessToken = immutableAccessToken(answer)
+    const nbf = accessToken.claims.nbf
+    let notBefore = bounds.notBefore
+    if (typeof nbf === 'number' && nbf > notBefore) notBefore = nbf
+    let validUntil = bounds.validUntil
+    if (accessToken.expiresAt !== undefined && accessToken.expiresAt < validUntil) {
+      validUntil = accessToken.expiresAt
+    }
+    const validity: Validity = Object.freeze({
+      ...(notBefore === -Infinity ? {} : { notBefore }),
+      ...(validUntil === Infinity ? {} : { validUntil }),
+    })
+    const entry: Entry = {
+      accessToken,
+      refusal: null,
+      from: Math.max(at, notBefore * 1000),
+      until: Math.min(at + ttl, validUntil * 1000),
+      validity,
+    }
+    if (!bounds.broken && entry.from < entry.until && started === generation) {
+      cache.set(key, entry)
+    }
     return entry
   }
 
-  const settle = (entry: Entry, token: string, at: number): AccessToken | Refusal => {
+  const settle = (
+    entry: Entry,
+    token: string,
+    at: number,
+    opts: VerifyOptions,
+  ): AccessToken | Refusal => {
     const accessToken = entry.accessToken
     if (accessToken === null) return entry.refusal as Refusal
     // A hash collision is astronomically unlikely; comparing costs nothing and makes it impossible.
@@ -125,6 +211,8 @@ export function createCachedVerifier(
     if (accessToken.expiresAt !== undefined && accessToken.expiresAt * 1000 <= at) {
       return new Refusal('expired', 'The access token has expired')
     }
+    // A cache (or composite) in front of this one learns the window too.
+    opts.onValidity?.(entry.validity)
     return accessToken
   }
 
@@ -137,7 +225,8 @@ export function createCachedVerifier(
     const hit = cache.get(key)
     if (hit !== undefined) {
       const at = now()
-      if (at < hit.until) return settle(hit, token, at)
+      // Outside [from, until) the entry says nothing; the inner verifier decides again.
+      if (at >= hit.from && at < hit.until) return settle(hit, token, at, opts)
       cache.delete(key)
     }
     let pending = inFlight.get(key)
@@ -149,7 +238,7 @@ export function createCachedVerifier(
       inFlight.set(key, loading)
     }
     // Each caller may give up on a shared load without cancelling it for the others.
-    return raceAbort(pending, opts.signal).then((entry) => settle(entry, token, now()))
+    return raceAbort(pending, opts.signal).then((entry) => settle(entry, token, now(), opts))
   }
 
   const inner = defineVerifier('cache', check)

@@ -93,32 +93,52 @@ export function safeClaims(claims: Record<string, unknown>): Readonly<Record<str
   // property (there is no accessor to call), and freezing makes every property read-only.
   const copy = Object.assign(Object.create(NOTHING) as Record<string, unknown>, claims)
   // The prototype chain is empty, so for-in sees own enumerable properties only.
+  let seen: Set<object> | undefined
   for (const name in copy) {
     const value = copy[name]
-    if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) deepFreeze(value)
+    if (typeof value === 'object' && value !== null) deepFreeze(value, (seen ??= new Set()))
   }
   return Object.freeze(copy)
 }
 
 /**
  * Freezes `root` and everything reachable from it, without recursion (a deeply nested answer
- * cannot exhaust the stack) and visiting each object once (an object is frozen before its
- * children are visited, and frozen objects are skipped, so cycles end).
+ * cannot exhaust the stack) and visiting each object once (cycles end). Objects already frozen
+ * are still walked: `Object.freeze` is shallow, and a frozen object may hold a mutable one.
  */
-function deepFreeze(root: object): void {
+function deepFreeze(root: object, seen: Set<object>): void {
   const pending: object[] = [root]
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (Object.isFrozen(next)) continue
+    if (seen.has(next)) continue
+    seen.add(next)
     if (ArrayBuffer.isView(next)) {
       throw invalidArgument('claims', 'must be JSON values (a typed array cannot be frozen)')
     }
     Object.freeze(next)
     for (const value of Object.values(next)) {
-      if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-        pending.push(value as object)
-      }
+      if (typeof value === 'object' && value !== null) pending.push(value as object)
     }
   }
+}
+
+// AccessTokens built here: frozen all the way down, so a cache may keep them without a copy.
+const SEALED = new WeakSet<AccessToken>()
+
+/**
+ * An AccessToken that no one can change, for a cache to hand to many requests: `token` itself
+ * when it was built by {@link accessTokenFromClaims}, otherwise a frozen copy with deep-frozen
+ * claims (a custom verifier may return an object it goes on changing).
+ *
+ * @internal Not exported from the package.
+ */
+export function immutableAccessToken(token: AccessToken): AccessToken {
+  if (SEALED.has(token)) return token
+  const copy: Mutable<AccessToken> = { ...token, scopes: Object.freeze([...token.scopes]) }
+  if (token.audience !== undefined) copy.audience = Object.freeze([...token.audience])
+  copy.claims = safeClaims(token.claims)
+  const sealed = Object.freeze(copy)
+  SEALED.add(sealed)
+  return sealed
 }
 
 /**
@@ -170,7 +190,9 @@ export function accessTokenFromClaims(
   if (audience !== undefined) accessToken.audience = Object.freeze(audience)
   if (typeof resource === 'string') accessToken.resource = resource
   accessToken.claims = safeClaims(claims)
-  return Object.freeze(accessToken)
+  Object.freeze(accessToken)
+  SEALED.add(accessToken)
+  return accessToken
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }

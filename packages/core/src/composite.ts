@@ -1,6 +1,7 @@
 import { Refusal, type TokenVerifier } from './access-token.js'
 import { defineVerifier } from './define-verifier.js'
 import { invalidArgument } from './errors.js'
+import { readOptionsObject, rejectUnknownOptions } from './options.js'
 import { decodeJwtHeader, peekIssuer } from './token-shape.js'
 
 /** Options of {@link createCompositeVerifier}. */
@@ -15,6 +16,8 @@ export interface CompositeVerifierOptions {
   /** Tokens that are not compact JWTs (opaque tokens, JWEs). */
   opaque?: TokenVerifier
 }
+
+const OPTIONS = ['issuers', 'jwt', 'opaque'] as const
 
 function assertVerifier(option: string, value: unknown): asserts value is TokenVerifier {
   if (typeof (value as TokenVerifier | undefined)?.verifyToken !== 'function') {
@@ -38,9 +41,8 @@ function assertVerifier(option: string, value: unknown): asserts value is TokenV
  * ```
  */
 export function createCompositeVerifier(options: CompositeVerifierOptions): TokenVerifier {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('options', 'must be an object')
-  }
+  if (options === undefined) throw invalidArgument('options', 'must be an object')
+  rejectUnknownOptions('options', readOptionsObject('options', options), OPTIONS)
   const routes = new Map<string, TokenVerifier>()
   if (options.issuers !== undefined) {
     if (typeof options.issuers !== 'object' || options.issuers === null) {
@@ -72,6 +74,8 @@ export function createCompositeVerifier(options: CompositeVerifierOptions): Toke
     let refusal: Refusal | undefined
     const result = await target.verifyToken(token, {
       ...(verifyOptions.signal === undefined ? {} : { signal: verifyOptions.signal }),
+      // A cache in front must learn the bounds of the verifier that decided.
+      ...(verifyOptions.onValidity === undefined ? {} : { onValidity: verifyOptions.onValidity }),
       onRefusal: (r) => {
         refusal = r
       },

@@ -3,6 +3,7 @@ export {
   type AccessToken,
   type RefusalCode,
   type TokenVerifier,
+  type Validity,
   type VerifyOptions,
 } from './access-token.js'
 export {
@@ -95,7 +96,12 @@ export {
   readString,
   rejectUnknownOptions,
 } from './options.js'
-export { STORE_CHANNEL, type StoreEvent, type StoreKind } from './stores/store-events.js'
+export {
+  STORE_CHANNEL,
+  publishStoreEvent,
+  type StoreEvent,
+  type StoreKind,
+} from './stores/store-events.js'
 export {
   DEFAULT_STORE_TIMEOUT,
   callStore,

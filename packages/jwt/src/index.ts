@@ -14,6 +14,7 @@ export {
   type KeyInput,
   type KeyResolver,
   type KeyResolverOptions,
+  type KeysOrRefusal,
   type VerificationKey,
 } from './key-resolver.js'
 export {

@@ -2,7 +2,23 @@
 import t from 'tap'
 import { isBase64url } from '../src/lib/base64url.js'
 import { PreparedKey } from '../src/lib/prepared-key.js'
-import { loadToken, readJsonSegment, readSignature, signingInput } from '../src/lib/token-bytes.js'
+import {
+  acquireScratch,
+  loadToken as load,
+  readJsonSegment as readJson,
+  readSignature as readSig,
+  releaseScratch,
+  signingInput as input,
+} from '../src/lib/token-bytes.js'
+
+// The scratch decoder on a buffer of its own, as a nested verification would have it.
+const scratch = Buffer.alloc(3 * 64 * 1024)
+const loadToken = (token: string) => load(scratch, token)
+const readJsonSegment = (token: string, start: number, end: number, clean: boolean) =>
+  readJson(scratch, token, start, end, clean)
+const readSignature = (token: string, start: number, clean: boolean) =>
+  readSig(scratch, token, start, clean)
+const signingInput = (end: number) => input(scratch, end)
 
 t.test('isBase64url accepts only canonical, unpadded base64url', async (t) => {
   for (const ok of ['AA', 'AAA', 'AAAA', 'Zg', 'Zm8', '-_-_', 'AQ', 'AAE', 'A-A', 'A_A', 'AAAw']) {
@@ -121,4 +137,23 @@ t.test('the scratch decoder reads JSON segments and keeps the signing input', as
     Buffer.from(signingInput(big.indexOf('.'))).toString('latin1'),
     big.slice(0, big.indexOf('.')),
   )
+})
+
+t.test('the shared scratch buffer is lent to one verification at a time', async (t) => {
+  const outer = acquireScratch(10)
+  const nested = acquireScratch(10)
+  t.not(nested, outer, 'a verification started inside another gets a buffer of its own')
+  t.ok(nested.length >= 30)
+  releaseScratch(nested)
+  t.not(acquireScratch(10), outer, 'releasing the nested buffer does not free the shared one')
+  releaseScratch(outer)
+  const next = acquireScratch(10)
+  t.equal(next, outer, 'once released, the shared buffer is lent again')
+  releaseScratch(next)
+  // Growing for a long token replaces the shared buffer.
+  const big = acquireScratch(100_000)
+  t.ok(big.length >= 300_000)
+  releaseScratch(big)
+  t.equal(acquireScratch(10), big)
+  releaseScratch(big)
 })

@@ -75,7 +75,8 @@ export function createMemoryRevocationList(
           retryAfter: 1,
         })
       }
-      copy.add(revocation)
+      // Listeners hear of changes only (a repeated revocation changes nothing).
+      if (!copy.add(revocation)) return
       for (const listener of listeners) listener(revocation)
     },
     subscribe(listener) {

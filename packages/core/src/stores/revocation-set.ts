@@ -46,8 +46,11 @@ interface Cutoff {
  * it; application code uses a `RevocationList` instead.
  */
 export interface RevocationSet {
-  /** Adds (or strengthens: the later `before` and `expiresAt` win) one revocation. */
-  add(revocation: Revocation): void
+  /**
+   * Adds (or strengthens: the later `before` and `expiresAt` win) one revocation; true when the
+   * set changed.
+   */
+  add(revocation: Revocation): boolean
   /** Replaces the whole content (a resynchronisation). */
   replace(revocations: Iterable<Revocation>): void
   /** Whether `token` is revoked at `now` (milliseconds). Map lookups only. */
@@ -129,24 +132,34 @@ export function createRevocationSet(): RevocationSet {
   let clients = new Map<string, Cutoff>()
   let size = 0
 
-  const strengthen = (held: Cutoff | undefined, before: number, expiresAt: number): Cutoff => {
+  // Stores a cutoff, or strengthens the one held; true when anything changed.
+  const strengthen = <K>(
+    map: Map<K, Cutoff>,
+    key: K,
+    before: number,
+    expiresAt: number,
+  ): boolean => {
+    const held = map.get(key)
     if (held === undefined) {
       size++
-      return { before, expiresAt }
+      map.set(key, { before, expiresAt })
+      return true
     }
+    if (held.before >= before && held.expiresAt >= expiresAt) return false
     held.before = Math.max(held.before, before)
     held.expiresAt = Math.max(held.expiresAt, expiresAt)
-    return held
+    return true
   }
 
-  const add = (revocation: Revocation): void => {
+  const add = (revocation: Revocation): boolean => {
     const until = revocation.expiresAt * 1000
     switch (revocation.type) {
       case 'token': {
         const held = tokens.get(revocation.jti)
+        if (held !== undefined && held >= until) return false
         if (held === undefined) size++
-        tokens.set(revocation.jti, Math.max(held ?? 0, until))
-        return
+        tokens.set(revocation.jti, until)
+        return true
       }
       case 'subject': {
         let bySubject = subjects.get(revocation.issuer)
@@ -154,15 +167,10 @@ export function createRevocationSet(): RevocationSet {
           bySubject = new Map()
           subjects.set(revocation.issuer, bySubject)
         }
-        const held = bySubject.get(revocation.subject)
-        bySubject.set(revocation.subject, strengthen(held, revocation.before, until))
-        return
+        return strengthen(bySubject, revocation.subject, revocation.before, until)
       }
-      case 'client': {
-        const held = clients.get(revocation.clientId)
-        clients.set(revocation.clientId, strengthen(held, revocation.before, until))
-        return
-      }
+      case 'client':
+        return strengthen(clients, revocation.clientId, revocation.before, until)
     }
   }
 

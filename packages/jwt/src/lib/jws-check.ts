@@ -1,11 +1,25 @@
-import { Refusal, invalidArgument, isPromiseLike, safeClaims } from '@bearerkit/core'
+import {
+  Refusal,
+  VerifierUnavailableError,
+  invalidArgument,
+  isPromiseLike,
+  isVerifierUnavailable,
+  safeClaims,
+} from '@bearerkit/core'
 import { DEFAULT_ALGORITHMS } from '../algorithms.js'
-import type { KeyResolver, VerificationKey } from '../key-resolver.js'
+import type { KeyResolver, KeysOrRefusal, VerificationKey } from '../key-resolver.js'
 import type { JwsHeader, JwsVerifierOptions, VerifiedJws } from '../verify-jws.js'
 import { isKid } from './import-key.js'
 import { isObject, readAlgorithms, readNumber, readTypes } from './options.js'
-import { MAX_KID_LENGTH } from './prepared-key.js'
-import { loadToken, readJsonSegment, readSignature, signingInput } from './token-bytes.js'
+import { MAX_KID_LENGTH, PreparedKey } from './prepared-key.js'
+import {
+  acquireScratch,
+  loadToken,
+  readJsonSegment,
+  readSignature,
+  releaseScratch,
+  signingInput,
+} from './token-bytes.js'
 
 /**
  * Default {@link JwsVerifierOptions.maxLength}: 64 KiB.
@@ -103,9 +117,14 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
   const maxLength = readNumber('options.maxLength', options.maxLength, DEFAULT_MAX_TOKEN_BYTES, 16)
   const headers = new Map<string, JwsHeader>()
 
-  const parseHeader = (token: string, end: number, clean: boolean): JwsHeader | Refusal => {
+  const parseHeader = (
+    scratch: Buffer,
+    token: string,
+    end: number,
+    clean: boolean,
+  ): JwsHeader | Refusal => {
     if (end > MAX_HEADER_LENGTH) return refusals.headerSize
-    const header = readJsonSegment(token, 0, end, clean)
+    const header = readJsonSegment(scratch, token, 0, end, clean)
     if (header === null) return refusals.header
     const { alg, kid, typ, cty, crit, b64 } = header
     if (typeof alg !== 'string') return refusals.alg
@@ -152,38 +171,49 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
     if (third !== -1) {
       return token.split('.').length === 5 ? refusals.jwe : refusals.segments
     }
-    // Copies the token into scratch space: everything up to the signature check below happens
-    // without an await, so the decoded bytes stay valid (see token-bytes.ts).
-    const clean = loadToken(token)
-    const headerSegment = token.slice(0, first)
-    let header = headers.get(headerSegment)
-    if (header === undefined) {
-      const parsed = parseHeader(token, first, clean)
-      if (parsed instanceof Refusal) return parsed
-      header = parsed
-      if (headerSegment.length <= MAX_CACHED_HEADER_LENGTH) {
-        if (headers.size >= HEADER_CACHE_SIZE) headers.clear()
-        headers.set(headerSegment, header)
+    // The token's bytes live in scratch space from here to the end of the signature check, a
+    // stretch without an await; the buffer is held until then, so that user code called in
+    // between (the key resolver, a custom key) cannot overwrite it by verifying another token.
+    const scratch = acquireScratch(token.length)
+    try {
+      const clean = loadToken(scratch, token)
+      const headerSegment = token.slice(0, first)
+      let header = headers.get(headerSegment)
+      if (header === undefined) {
+        const parsed = parseHeader(scratch, token, first, clean)
+        if (parsed instanceof Refusal) return parsed
+        header = parsed
+        if (headerSegment.length <= MAX_CACHED_HEADER_LENGTH) {
+          if (headers.size >= HEADER_CACHE_SIZE) headers.clear()
+          headers.set(headerSegment, header)
+        }
       }
+      const payload = readJsonSegment(scratch, token, first + 1, second, clean)
+      if (payload === null) return refusals.payload
+      const signature = readSignature(scratch, token, second + 1, clean)
+      if (signature === null) return refusals.signature
+      // Every segment is canonical base64url, so the token is ASCII and its bytes are loaded.
+      const found = resolveKeys(keys, header, payload, signal)
+      // Keys at hand (a static key, a fresh JWKS) are used without a detour through the
+      // microtask queue; only a fetch makes the verification wait, after which the token is
+      // loaded again.
+      if (!(found instanceof Promise)) {
+        return checkSignature(header, payload, signingInput(scratch, second), signature, found)
+      }
+      const known = header
+      return found.then((resolved) => {
+        const again = acquireScratch(token.length)
+        try {
+          loadToken(again, token)
+          const bytes = readSignature(again, token, second + 1, true) as Uint8Array
+          return checkSignature(known, payload, signingInput(again, second), bytes, resolved)
+        } finally {
+          releaseScratch(again)
+        }
+      })
+    } finally {
+      releaseScratch(scratch)
     }
-    const payload = readJsonSegment(token, first + 1, second, clean)
-    if (payload === null) return refusals.payload
-    const signature = readSignature(token, second + 1, clean)
-    if (signature === null) return refusals.signature
-    // Every segment is canonical base64url, so the token is ASCII and its bytes are loaded.
-    const found = keys.resolve(header, payload, signal)
-    // Keys at hand (a static key, a fresh JWKS) are used without a detour through the
-    // microtask queue, and the bytes decoded above are still in place; only a fetch makes the
-    // verification wait, after which the token is loaded again.
-    if (!isPromiseLike(found)) {
-      return checkSignature(header, payload, signingInput(second), signature, found)
-    }
-    const known = header
-    return found.then((resolved) => {
-      loadToken(token)
-      const bytes = readSignature(token, second + 1, true) as Uint8Array
-      return checkSignature(known, payload, signingInput(second), bytes, resolved)
-    })
   }
   return check
 }
@@ -194,18 +224,84 @@ function deepFreeze(value: unknown): void {
   for (const nested of Object.values(value)) deepFreeze(nested)
 }
 
+/**
+ * Asks the resolver for keys. A resolver is user code (public API): whatever it throws, or answers
+ * that is neither keys nor a `Refusal`, means that no decision can be made, so it becomes a
+ * `VerifierUnavailableError` (503), never a refusal and never an acceptance. A promise-like
+ * answer is adopted by a real promise, so that a hostile thenable cannot call back twice or
+ * synchronously.
+ */
+function resolveKeys(
+  keys: KeyResolver,
+  header: JwsHeader,
+  payload: Record<string, unknown>,
+  signal: AbortSignal | undefined,
+): KeysOrRefusal | Promise<KeysOrRefusal> {
+  let found: unknown
+  try {
+    found = keys.resolve(header, payload, signal)
+    if (isPromiseLike(found)) {
+      return Promise.resolve(found).then(checkAnswer, (error: unknown) => {
+        throw resolverFailure(error, signal)
+      })
+    }
+  } catch (error) {
+    throw resolverFailure(error, signal)
+  }
+  return checkAnswer(found)
+}
+
+function checkAnswer(found: unknown): KeysOrRefusal {
+  if (found instanceof Refusal) return found
+  if (Array.isArray(found) && found.every(isVerificationKey)) return found
+  throw new VerifierUnavailableError('The key resolver answered neither keys nor a Refusal', {
+    reason: 'key_resolver',
+  })
+}
+
+function isVerificationKey(value: unknown): value is VerificationKey {
+  return typeof (value as { verify?: unknown } | null)?.verify === 'function'
+}
+
+function resolverFailure(error: unknown, signal?: AbortSignal): unknown {
+  // The caller's own abort is passed on as it is, like a VerifierUnavailableError.
+  if (isVerifierUnavailable(error) || (signal?.aborted === true && error === signal.reason)) {
+    return error
+  }
+  return new VerifierUnavailableError('The key resolver failed', {
+    reason: 'key_resolver',
+    cause: error,
+  })
+}
+
 function checkSignature(
   header: JwsHeader,
   payload: Record<string, unknown>,
   data: Uint8Array,
   signature: Uint8Array,
-  found: readonly VerificationKey[] | Refusal,
+  found: KeysOrRefusal,
 ): VerifiedJws | Refusal {
   if (found instanceof Refusal) return found
   for (const key of found) {
-    if (key.verify(header.alg, data, signature)) return { header, payload, key }
+    // Exactly `true`: a custom key whose verify is async answers a promise, which is truthy.
+    if (verifyWith(key, header.alg, data, signature)) return { header, payload, key }
   }
   return refusals.badSignature
+}
+
+function verifyWith(
+  key: VerificationKey,
+  alg: string,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (key instanceof PreparedKey) return key.verify(alg, data, signature)
+  try {
+    return key.verify(alg, data, signature) === true
+  } catch (error) {
+    // A custom key that cannot check a signature leaves the question open (503).
+    throw resolverFailure(error)
+  }
 }
 
 function readNames(option: string, value: unknown): ReadonlySet<string> {

@@ -7,9 +7,13 @@ import { isBase64url, sextet } from './base64url.js'
  * input is their prefix), one decoded JSON segment, and the decoded signature. That is about a
  * third of the work of taking a token apart, before the signature check.
  *
- * The scratch buffer is shared by every verifier in the process, so its contents are only valid
- * within one synchronous stretch of code: load the token, decode, verify, without an await in
- * between (another verification may run meanwhile). After an await, load the token again.
+ * One scratch buffer is shared by every verifier in the process and lent to one verification at
+ * a time (`acquireScratch` / `releaseScratch`). A verification holds it from loading the token to
+ * the end of the signature check, a stretch without an await but with calls out to user code (a
+ * custom key resolver, a custom key, a clock): if such code starts another verification, the
+ * shared buffer is taken, and the nested verification gets a fresh buffer of its own. So no
+ * verification can overwrite the bytes of another, whatever the user code does, and the normal
+ * path costs a flag test. After an await, a verification acquires and loads again.
  *
  * Layout, for a token of L characters (capacity 3L, what UTF-8 can take for L code units):
  *   [0, L)      the token as ASCII, once `loadToken` said it is ASCII
@@ -17,19 +21,36 @@ import { isBase64url, sextet } from './base64url.js'
  *   [2L, 3L)    the decoded signature (at most 3L/4 bytes)
  */
 
-let scratch = Buffer.allocUnsafeSlow(8 * 1024)
+let shared = Buffer.allocUnsafeSlow(8 * 1024)
+let lent = false
+
+/**
+ * A scratch buffer able to hold the layout above for a token of `length` characters: the shared
+ * one when no verification holds it, otherwise (a verification started from within another) a
+ * fresh one. Pair every call with {@link releaseScratch}, in a `finally`.
+ */
+export function acquireScratch(length: number): Buffer {
+  const capacity = length * 3
+  if (lent) return Buffer.allocUnsafe(capacity)
+  lent = true
+  if (shared.length < capacity) shared = Buffer.allocUnsafeSlow(capacity)
+  return shared
+}
+
+/** Gives back a buffer from {@link acquireScratch}. */
+export function releaseScratch(scratch: Buffer): void {
+  if (scratch === shared) lent = false
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
- * Copies `token` into the scratch buffer. Returns `true` when the token is ASCII without `+` or
+ * Copies `token` into `scratch` (from {@link acquireScratch} for this token's length). Returns `true` when the token is ASCII without `+` or
  * `/`: then the segment decoders below can check canonical base64url by counting bytes. Any other
  * token is still readable, but each segment is first checked the slow way (by regular expression),
  * so that the refusal names the segment at fault.
  */
-export function loadToken(token: string): boolean {
-  const capacity = token.length * 3
-  if (scratch.length < capacity) scratch = Buffer.allocUnsafeSlow(capacity)
+export function loadToken(scratch: Buffer, token: string): boolean {
   // UTF-8 writes one byte per character exactly when every character is ASCII: a non-ASCII
   // character takes 2 or 3 bytes, and the buffer has room for all of them.
   if (scratch.write(token, 0, 'utf8') !== token.length) return false
@@ -45,6 +66,7 @@ export function loadToken(token: string): boolean {
  * `clean` is what `loadToken` returned for this token.
  */
 function decodeSegment(
+  scratch: Buffer,
   token: string,
   start: number,
   end: number,
@@ -72,13 +94,14 @@ function decodeSegment(
  * byte-order mark are refused rather than repaired (RFC 8259 §8.1).
  */
 export function readJsonSegment(
+  scratch: Buffer,
   token: string,
   start: number,
   end: number,
   clean: boolean,
 ): Record<string, unknown> | null {
   const offset = token.length
-  const written = decodeSegment(token, start, end, offset, clean)
+  const written = decodeSegment(scratch, token, start, end, offset, clean)
   if (written === -1) return null
   let value: unknown
   try {
@@ -93,15 +116,20 @@ export function readJsonSegment(
 
 /**
  * Decodes the signature, the segment after `start`, into the scratch buffer and returns it, or
- * `null` when it is not canonical base64url. Valid until the scratch buffer is next written.
+ * `null` when it is not canonical base64url. Valid until `scratch` is released.
  */
-export function readSignature(token: string, start: number, clean: boolean): Uint8Array | null {
+export function readSignature(
+  scratch: Buffer,
+  token: string,
+  start: number,
+  clean: boolean,
+): Uint8Array | null {
   const offset = token.length * 2
-  const written = decodeSegment(token, start, token.length, offset, clean)
+  const written = decodeSegment(scratch, token, start, token.length, offset, clean)
   return written === -1 ? null : scratch.subarray(offset, offset + written)
 }
 
 /** The signing input (the token up to `end`), as bytes. Only after a `loadToken` that said clean. */
-export function signingInput(end: number): Uint8Array {
+export function signingInput(scratch: Buffer, end: number): Uint8Array {
   return scratch.subarray(0, end)
 }
