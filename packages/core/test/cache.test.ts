@@ -5,6 +5,8 @@ import {
   createCachedVerifier,
   defineVerifier,
   tokenCacheKey,
+  createCompositeVerifier,
+  accessTokenFromClaims,
   type AccessToken,
   type TokenVerifier,
 } from '../src/index.js'
@@ -235,4 +237,202 @@ t.test('options are validated up front', async (t) => {
     message: /^options\.negativeTtl /,
   })
   t.throws(() => createCachedVerifier(inner, { now: 5 as never }), { message: /^options\.now / })
+})
+
+// A verifier that enforces a maximum token age the way createJwtVerifier does (refused when
+// now - iat > maxTokenAge), and reports the bound through onValidity.
+const ageBound = (maxTokenAge: number, iat: number, now: () => number, report = true) => {
+  const calls: string[] = []
+  const v = defineVerifier('age', (token, options) => {
+    calls.push(token)
+    if (now() / 1000 - iat > maxTokenAge)
+      return new Refusal('too_old', 'The access token is too old')
+    if (report) options.onValidity?.({ validUntil: iat + maxTokenAge })
+    return accessToken(token, { expiresAt: iat + 3600, claims: Object.freeze({ iat }) })
+  })
+  return Object.assign(v, { calls })
+}
+
+t.test('Cache hits keep only exp: the token age bound holds on a hit', async (t) => {
+  let now = 1_000_000_000
+  const iat = now / 1000
+  const inner = ageBound(60, iat, () => now)
+  const cached = createCachedVerifier(inner, { ttl: 300, now: () => now })
+  t.ok(await cached.verifyToken('tok'))
+  now += 59_999
+  t.ok(await cached.verifyToken('tok'), 'a hit inside the age bound')
+  t.equal(inner.calls.length, 1)
+  now += 1
+  // iat + 60 exactly: the cache stops serving (the bound is exclusive), the verifier decides.
+  t.ok(await cached.verifyToken('tok'), 'the inner verifier still accepts at exactly 60 s')
+  t.equal(inner.calls.length, 2)
+  now = iat * 1000 + 250_000
+  const reasons: string[] = []
+  t.equal(await cached.verifyToken('tok', { onRefusal: (r) => reasons.push(r.code) }), null)
+  t.same(reasons, ['too_old'], '250 s after iat, with ttl 300, is refused as the verifier does')
+})
+
+t.test('the tightest of several reported bounds holds; nbf is a lower bound', async (t) => {
+  let now = 100_000
+  const inner = defineVerifier('bounds', (token, options) => {
+    options.onValidity?.({ notBefore: 90, validUntil: 200 })
+    options.onValidity?.({ notBefore: 101, validUntil: 150 })
+    options.onValidity?.({})
+    return accessToken(token, { expiresAt: 1000, claims: Object.freeze({ nbf: 102 }) })
+  })
+  let calls = 0
+  const counted: TokenVerifier = {
+    verifyToken: (token, options) => {
+      calls++
+      return inner.verifyToken(token, options)
+    },
+  }
+  const cached = createCachedVerifier(counted, { ttl: 1000, now: () => now })
+  await cached.verifyToken('tok')
+  now = 101_999
+  await cached.verifyToken('tok')
+  t.equal(calls, 2, 'nbf - 1 ms: not served from the cache')
+  now = 102_000
+  await cached.verifyToken('tok')
+  t.equal(calls, 2, 'nbf == now: served')
+  now = 149_999
+  const seen: unknown[] = []
+  await cached.verifyToken('tok', { onValidity: (v) => seen.push(v) })
+  t.equal(calls, 2)
+  t.same(seen, [{ notBefore: 102, validUntil: 150 }], 'a hit passes the window on')
+  now = 150_000
+  await cached.verifyToken('tok')
+  t.equal(calls, 3, 'validUntil == now: not served')
+})
+
+t.test('a clock that goes back before the insertion is a miss', async (t) => {
+  let now = 50_000
+  const inner = counting((token) => accessToken(token))
+  const cached = createCachedVerifier(inner, { now: () => now })
+  await cached.verifyToken('tok')
+  now = 49_999
+  await cached.verifyToken('tok')
+  t.equal(inner.calls.length, 2)
+})
+
+t.test(
+  'a bound reported as garbage is not kept by guessing: the answer is not cached',
+  async (t) => {
+    for (const garbage of [
+      { validUntil: Number.NaN },
+      { validUntil: '100' },
+      { notBefore: {} },
+      null,
+      'soon',
+    ]) {
+      let calls = 0
+      const cached = createCachedVerifier(
+        {
+          verifyToken: (token, options) => {
+            calls++
+            options?.onValidity?.(garbage as never)
+            return Promise.resolve(accessToken(token))
+          },
+        },
+        { now: () => 0 },
+      )
+      t.ok(await cached.verifyToken('tok'))
+      t.ok(await cached.verifyToken('tok'))
+      t.equal(calls, 2, JSON.stringify(garbage))
+    }
+  },
+)
+
+t.test('a bound through a composite verifier reaches the cache', async (t) => {
+  let now = 0
+  const inner = ageBound(10, 0, () => now)
+  const composite = createCompositeVerifier({ opaque: inner })
+  const cached = createCachedVerifier(composite, { ttl: 300, now: () => now })
+  t.ok(await cached.verifyToken('opaque-token'))
+  now = 10_000
+  await cached.verifyToken('opaque-token')
+  t.equal(inner.calls.length, 2)
+})
+
+t.test('a hit cannot be mutated to affect other requests', async (t) => {
+  // A custom verifier that hands out an object it keeps (and that anyone could change).
+  const shared = {
+    token: 'tok',
+    clientId: 'client',
+    scopes: ['read'],
+    audience: ['https://api'],
+    claims: { cnf: { jkt: 'k' }, roles: ['user'] },
+  }
+  const cached = createCachedVerifier({ verifyToken: () => Promise.resolve(shared) })
+  const first = (await cached.verifyToken('tok')) as AccessToken
+  const second = (await cached.verifyToken('tok')) as AccessToken
+  t.equal(first, second)
+  t.not(first, shared, 'a copy')
+  t.ok(Object.isFrozen(first))
+  t.throws(() => (first.scopes as string[]).push('admin'), TypeError)
+  t.throws(() => (first.audience as string[]).push('https://evil'), TypeError)
+  t.throws(() => (first.claims.roles as string[]).push('admin'), TypeError)
+  t.throws(() => {
+    ;(first.claims.cnf as { jkt: string }).jkt = 'attacker'
+  }, TypeError)
+  // The verifier changing its own object later changes nothing cached.
+  shared.scopes.push('admin')
+  t.same((await cached.verifyToken('tok'))?.scopes, ['read'])
+  // An AccessToken built by accessTokenFromClaims is already immutable and kept as it is.
+  const built = accessTokenFromClaims('t2', { client_id: 'c', cnf: { jkt: 'k' } }) as AccessToken
+  const direct = createCachedVerifier({ verifyToken: () => Promise.resolve(built) })
+  t.equal(await direct.verifyToken('t2'), built)
+})
+
+t.test('an answer that is not an AccessToken is unavailable, never accepted', async (t) => {
+  for (const answer of [
+    'yes',
+    true,
+    {},
+    { token: 'tok', clientId: 'c', scopes: 'a', claims: {} },
+    { token: 'tok', clientId: 'c', scopes: [], claims: null },
+    { token: 'tok', clientId: 'c', scopes: [], claims: {}, expiresAt: '9' },
+    { token: 'tok', clientId: 'c', scopes: [], claims: {}, audience: 'a' },
+    { token: 'tok', clientId: 1, scopes: [], claims: {} },
+    { token: 1, clientId: 'c', scopes: [], claims: {} },
+  ]) {
+    const cached = createCachedVerifier({
+      verifyToken: () => Promise.resolve(answer as unknown as AccessToken),
+    })
+    await t.rejects(cached.verifyToken('tok'), { code: 'ERR_VERIFIER_UNAVAILABLE' })
+    t.equal(cached.size, 0)
+  }
+})
+
+t.test('two cached verifiers never share answers; keys never contain the token', async (t) => {
+  const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln'
+  const audienceA = createCachedVerifier(counting((tok) => accessToken(tok)))
+  const audienceB = createCachedVerifier(
+    counting(() => new Refusal('wrong_audience', 'no')),
+    {
+      negativeTtl: 60,
+    },
+  )
+  t.ok(await audienceA.verifyToken(token))
+  t.equal(await audienceB.verifyToken(token), null)
+  t.ok(await audienceA.verifyToken(token))
+  t.equal(await audienceB.verifyToken(token), null)
+  const key = tokenCacheKey(token)
+  t.notOk(key.includes(token))
+  t.notOk(key.includes(token.slice(0, 16)))
+})
+
+t.test('createCachedVerifier refuses unknown options, naming the nearest', async (t) => {
+  const inner = counting((tok) => accessToken(tok))
+  t.throws(() => createCachedVerifier(inner, { tll: 60 } as never), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /options\.tll .*did you mean `ttl`/,
+  })
+  t.throws(() => createCachedVerifier(inner, { negativeTTL: 60 } as never), {
+    message: /did you mean `negativeTtl`/,
+  })
+  t.throws(() => createCachedVerifier(inner, Promise.resolve({}) as never), {
+    message: /await/,
+  })
+  t.throws(() => createCachedVerifier(inner, { now: 5 } as never), { message: /options\.now/ })
 })

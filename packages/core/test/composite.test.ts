@@ -106,3 +106,16 @@ t.test('options are validated', async (t) => {
   })
   t.throws(() => createCompositeVerifier({ opaque: {} as never }), { message: /^options\.opaque / })
 })
+
+t.test('createCompositeVerifier refuses unknown options, naming the nearest', async (t) => {
+  const inner = { verifyToken: () => Promise.resolve(null) }
+  t.throws(() => createCompositeVerifier({ opaqe: inner } as never), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /options\.opaqe .*did you mean `opaque`/,
+  })
+  t.throws(() => createCompositeVerifier({ jwt: inner, issuer: {} } as never), {
+    message: /did you mean `issuers`/,
+  })
+  t.throws(() => createCompositeVerifier(undefined as never), { message: /options/ })
+  t.throws(() => createCompositeVerifier([] as never), { message: /must be an object/ })
+})
