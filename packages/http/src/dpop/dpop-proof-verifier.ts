@@ -1,0 +1,415 @@
+import {
+  createMemoryReplayStore,
+  guardReplayStore,
+  invalidArgument,
+  readFunction,
+  readInteger,
+  readOptionsObject,
+  rejectUnknownOptions,
+  type ReplayStore,
+} from '@bearerkit/core'
+import {
+  PROOF_ALGORITHMS,
+  decodeBase64url,
+  decodeUtf8,
+  importPublicKey,
+  modulusLength,
+  sha256Base64url,
+  verifySignature,
+} from '../lib/dpop-crypto.js'
+import type { DpopNonces } from './dpop-nonce.js'
+import { htuMatches } from './htu.js'
+import { thumbprintInput } from './jwk-thumbprint.js'
+
+/** The algorithms accepted by default: asymmetric, widely implemented. */
+export const DEFAULT_DPOP_ALGORITHMS: readonly string[] = Object.freeze([
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'RS256',
+  'PS256',
+])
+
+/** Default for {@link DpopProofVerifierOptions.maxProofLength}: 8 KiB. */
+export const DEFAULT_MAX_PROOF_LENGTH = 8192
+
+/** Options of {@link createDpopProofVerifier}. */
+export interface DpopProofVerifierOptions {
+  /**
+   * `alg` values accepted (and advertised as `dpop_signing_alg_values_supported`). Default
+   * {@link DEFAULT_DPOP_ALGORITHMS}. Only asymmetric algorithms: `none` and HS* are refused here
+   * (RFC 9449 §4.3 check 5).
+   */
+  readonly algorithms?: readonly string[]
+  /** How old a proof's `iat` may be, in seconds. Default 60. */
+  readonly maxAge?: number
+  /** How far in the future a proof's `iat` may be, in seconds (clock skew). Default 5. */
+  readonly clockTolerance?: number
+  /** Longest proof accepted, in characters. Default 8 KiB. */
+  readonly maxProofLength?: number
+  /**
+   * Where proof `jti`s are claimed once (RFC 9449 §11.1). Default: a bounded in-memory store,
+   * which suits one instance; a fleet shares one (`@bearerkit/redis`), or a proof accepted by one
+   * instance is accepted again by the next.
+   */
+  readonly replayStore?: ReplayStore
+  /** Deadline of each replay store call, in milliseconds. Default 100. */
+  readonly replayStoreTimeout?: number
+  /** Stateless nonces (see `createDpopNonces`). Proofs carrying a nonce are checked with them. */
+  readonly nonces?: DpopNonces
+  /** Require a valid server nonce in every proof (RFC 9449 §9). Needs `nonces`. Default false. */
+  readonly requireNonce?: boolean
+  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  readonly now?: () => number
+}
+
+/** The request a proof is checked against. */
+export interface DpopProofRequest {
+  /** The HTTP method, as received (`GET`). */
+  readonly method: string
+  /** The absolute URI the client called (the public one, behind a proxy). */
+  readonly url: string
+  /**
+   * The `DPoP` header field value(s): a string for one field line, an array when the framework
+   * kept repeated lines apart. Anything but exactly one value is refused.
+   */
+  readonly proof: string | readonly string[] | null | undefined
+  /** The access token presented with the proof: `ath` must be its hash (RFC 9449 §4.3 check 11). */
+  readonly accessToken?: string
+  /** Aborts the replay store call. */
+  readonly signal?: AbortSignal
+}
+
+/** Stable reasons for a refused proof. */
+export type DpopProofRefusalCode =
+  | 'missing'
+  | 'multiple'
+  | 'too_large'
+  | 'malformed'
+  | 'wrong_type'
+  | 'algorithm_not_allowed'
+  | 'invalid_key'
+  | 'private_key'
+  | 'unsupported_critical_header'
+  | 'bad_signature'
+  | 'missing_claim'
+  | 'wrong_method'
+  | 'wrong_uri'
+  | 'issued_in_future'
+  | 'too_old'
+  | 'wrong_token_hash'
+  | 'nonce_required'
+  | 'bad_nonce'
+  | 'replayed'
+
+/** An accepted proof. */
+export interface DpopProofAccepted {
+  readonly valid: true
+  /** The RFC 7638 thumbprint of the proof key: compare it with the token's `cnf.jkt`. */
+  readonly jkt: string
+  readonly alg: string
+  readonly jti: string
+  readonly iat: number
+}
+
+/** A refused proof: answer 401 with `error` in a `DPoP` challenge (RFC 9449 §7.1, §9). */
+export interface DpopProofRefused {
+  readonly valid: false
+  /** `use_dpop_nonce` when a fresh nonce would fix it (send `DPoP-Nonce`), else `invalid_dpop_proof`. */
+  readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce'
+  readonly reason: DpopProofRefusalCode
+  /** Fit for `error_description`; never contains the proof or the token. */
+  readonly description: string
+}
+
+/** The answer of {@link DpopProofVerifier.verify}. */
+export type DpopProofResult = DpopProofAccepted | DpopProofRefused
+
+/** Checks DPoP proofs (RFC 9449 §4.3) for one resource server. */
+export interface DpopProofVerifier {
+  /** The accepted `alg` values, for `DPoP algs="..."` and the metadata document. */
+  readonly algorithms: readonly string[]
+  /** Whether every proof must carry a server nonce. */
+  readonly requireNonce: boolean
+  /** The nonce to send in `DPoP-Nonce` now, or `undefined` without nonces. */
+  nonce(): string | undefined
+  /**
+   * Checks a proof. Resolves to the verdict; rejects with `VerifierUnavailableError` when the
+   * replay store cannot answer (the proof is then neither accepted nor refused: 503).
+   */
+  verify(request: DpopProofRequest): Promise<DpopProofResult>
+}
+
+const OPTIONS: ReadonlySet<string> = new Set([
+  'algorithms',
+  'maxAge',
+  'clockTolerance',
+  'maxProofLength',
+  'replayStore',
+  'replayStoreTimeout',
+  'nonces',
+  'requireNonce',
+  'now',
+])
+
+// RFC 7517 §4 and RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2: members only a private key has.
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
+
+// RFC 7518 §3.3: RSA keys of 2048 bits or more.
+const MIN_RSA_BITS = 2048
+const MAX_JTI_LENGTH = 256
+
+const refuse = (
+  reason: DpopProofRefusalCode,
+  description: string,
+  error: DpopProofRefused['error'] = 'invalid_dpop_proof',
+): DpopProofRefused => Object.freeze({ valid: false, error, reason, description })
+
+/**
+ * Creates the checker of DPoP proofs for a resource server, implementing every check of RFC 9449
+ * §4.3 in its order: one `DPoP` field; a compact JWS within the size limit; `typ` `dpop+jwt`; an
+ * allowed asymmetric `alg`; a public `jwk` (private members refused) that verifies the signature;
+ * `jti`, `htm`, `htu`, `iat` (or a server nonce, §9); `ath` against the presented token; and,
+ * last, `jti` claimed once in the replay store. Comparing the returned `jkt` with the token's
+ * `cnf.jkt` (§6.1) is the token verifier's part.
+ *
+ * Not checked: anything the proof carries beyond these claims.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4.3 RFC 9449 §4.3 (checking DPoP proofs)
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-11.1 RFC 9449 §11.1 (replay)
+ * @example
+ * ```ts
+ * const proofs = createDpopProofVerifier({ replayStore })
+ * const result = await proofs.verify({ method: 'GET', url, proof: headers.get('dpop'), accessToken })
+ * if (!result.valid) return challenge(result.error, result.description)
+ * ```
+ */
+export function createDpopProofVerifier(options?: DpopProofVerifierOptions): DpopProofVerifier {
+  const input = readOptionsObject('options', options)
+  rejectUnknownOptions('options', input, OPTIONS)
+  const algorithms = readAlgorithms(input.algorithms)
+  const allowed = new Set(algorithms)
+  const maxAge = readInteger('options.maxAge', input.maxAge, 60, 1)
+  const clockTolerance = readInteger('options.clockTolerance', input.clockTolerance, 5, 0)
+  const maxProofLength = readInteger(
+    'options.maxProofLength',
+    input.maxProofLength,
+    DEFAULT_MAX_PROOF_LENGTH,
+    64,
+  )
+  const now = readFunction<() => number>('options.now', input.now) ?? Date.now
+  const replayStore = guardReplayStore(
+    (input.replayStore as ReplayStore | undefined) ?? createMemoryReplayStore({ now }),
+    { timeout: input.replayStoreTimeout as number | undefined },
+  )
+  const nonces = input.nonces as DpopNonces | undefined
+  if (
+    nonces !== undefined &&
+    (typeof nonces !== 'object' ||
+      nonces === null ||
+      typeof nonces.issue !== 'function' ||
+      typeof nonces.verify !== 'function')
+  ) {
+    throw invalidArgument('options.nonces', 'must come from createDpopNonces()')
+  }
+  const requireNonce = input.requireNonce === true
+  if (input.requireNonce !== undefined && typeof input.requireNonce !== 'boolean') {
+    throw invalidArgument('options.requireNonce', 'must be true or false')
+  }
+  if (requireNonce && nonces === undefined) {
+    throw invalidArgument('options.requireNonce', 'needs `nonces` (createDpopNonces())')
+  }
+
+  const nonceRefusal = (reason: 'nonce_required' | 'bad_nonce'): DpopProofRefused =>
+    refuse(
+      reason,
+      reason === 'nonce_required'
+        ? 'The DPoP proof must carry the server nonce'
+        : 'The DPoP proof carries a stale or unknown nonce',
+      'use_dpop_nonce',
+    )
+
+  const check = (request: DpopProofRequest): DpopProofRefused | Accepted => {
+    // §4.3 check 1: exactly one DPoP field. Node joins repeated fields with ", " and a compact
+    // JWS has no comma, so a comma means two fields.
+    const field = request.proof
+    let proof: string
+    if (typeof field === 'string') proof = field
+    else if (Array.isArray(field) && field.length === 1 && typeof field[0] === 'string') {
+      proof = field[0]
+    } else if (
+      field === undefined ||
+      field === null ||
+      (Array.isArray(field) && field.length === 0)
+    ) {
+      return refuse('missing', 'The request has no DPoP proof')
+    } else return refuse('multiple', 'The request has more than one DPoP proof')
+    if (proof.length > maxProofLength) return refuse('too_large', 'The DPoP proof is too large')
+    if (proof.includes(',')) return refuse('multiple', 'The request has more than one DPoP proof')
+
+    // §4.3 check 2: a well-formed JWT.
+    const first = proof.indexOf('.')
+    const second = first === -1 ? -1 : proof.indexOf('.', first + 1)
+    if (second === -1 || proof.indexOf('.', second + 1) !== -1) {
+      return refuse('malformed', 'The DPoP proof is not a compact JWS')
+    }
+    const header = decodeJson(proof.slice(0, first))
+    const claims = decodeJson(proof.slice(first + 1, second))
+    const signature = decodeBase64url(proof.slice(second + 1))
+    if (header === null || claims === null || signature === null || signature.length === 0) {
+      return refuse('malformed', 'The DPoP proof is not a compact JWS')
+    }
+
+    // §4.3 check 4: typ (media types compare case-insensitively, RFC 7515 §4.1.9).
+    if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
+      return refuse('wrong_type', 'The DPoP proof must have typ dpop+jwt')
+    }
+    // §4.3 check 5: an asymmetric algorithm we allow.
+    const alg = header.alg
+    const algorithm = typeof alg === 'string' && allowed.has(alg) ? PROOF_ALGORITHMS.get(alg) : null
+    if (algorithm === null || algorithm === undefined) {
+      return refuse('algorithm_not_allowed', 'The DPoP proof algorithm is not accepted')
+    }
+    if (header.crit !== undefined) {
+      // RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the JWS invalid.
+      return refuse('unsupported_critical_header', 'The DPoP proof has a critical header')
+    }
+    // §4.3 check 6: the jwk is a public key that verifies the signature.
+    const jwk = header.jwk
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+      return refuse('invalid_key', 'The DPoP proof must carry its public key in jwk')
+    }
+    const members = jwk as Record<string, unknown>
+    for (const name of PRIVATE_MEMBERS) {
+      if (Object.hasOwn(members, name)) {
+        return refuse('private_key', 'The DPoP proof jwk must not contain private key members')
+      }
+    }
+    const thumbprint = thumbprintInput(members)
+    if (
+      thumbprint === null ||
+      members.kty !== algorithm.kty ||
+      (algorithm.curves.length !== 0 && !algorithm.curves.includes(members.crv as string)) ||
+      (members.alg !== undefined && members.alg !== alg)
+    ) {
+      return refuse('invalid_key', 'The DPoP proof jwk does not fit its algorithm')
+    }
+    const key = importPublicKey(thumbprint.canonical, thumbprint.members)
+    if (key === null || (algorithm.kty === 'RSA' && modulusLength(key.key) < MIN_RSA_BITS)) {
+      return refuse('invalid_key', 'The DPoP proof jwk is not a usable public key')
+    }
+    if (!verifySignature(algorithm, key.key, proof.slice(0, second), signature)) {
+      return refuse('bad_signature', 'The DPoP proof signature is invalid')
+    }
+
+    // §4.3 check 8 (claims): jti, htm, htu, iat.
+    const { jti, htm, htu, iat } = claims
+    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) {
+      return refuse('missing_claim', 'The DPoP proof must carry a jti')
+    }
+    if (typeof htm !== 'string' || typeof htu !== 'string' || typeof iat !== 'number') {
+      return refuse('missing_claim', 'The DPoP proof must carry htm, htu and iat')
+    }
+    // §4.3 check 8: htm is the method, compared exactly (RFC 9110 §9.1: methods are case-sensitive).
+    if (htm !== request.method) {
+      return refuse('wrong_method', 'The DPoP proof was made for another HTTP method')
+    }
+    // §4.3 check 9: htu is the request URI, query and fragment ignored, after normalisation.
+    if (!htuMatches(htu, request.url)) {
+      return refuse('wrong_uri', 'The DPoP proof was made for another URI')
+    }
+    // §4.3 check 10 and §9: a server nonce, when we gave one or require one.
+    const nonce = claims.nonce
+    if (nonce !== undefined) {
+      if (nonces === undefined || typeof nonce !== 'string' || !nonces.verify(nonce)) {
+        return nonces === undefined
+          ? refuse('bad_nonce', 'The DPoP proof carries a nonce this server did not issue')
+          : nonceRefusal('bad_nonce')
+      }
+    } else if (requireNonce) return nonceRefusal('nonce_required')
+    // §4.3 check 11: iat within an acceptable window (§11.1), exact seconds on both edges.
+    const at = Math.floor(now() / 1000)
+    if (!Number.isFinite(iat)) return refuse('missing_claim', 'The DPoP proof iat is not a number')
+    if (iat > at + clockTolerance) {
+      return refuse('issued_in_future', 'The DPoP proof was issued in the future')
+    }
+    if (iat < at - maxAge) return refuse('too_old', 'The DPoP proof is too old')
+    // §4.3 check 12: ath binds the proof to the presented access token (§7).
+    if (request.accessToken !== undefined) {
+      if (typeof claims.ath !== 'string') {
+        return refuse('missing_claim', 'The DPoP proof must carry ath')
+      }
+      if (claims.ath !== sha256Base64url(request.accessToken)) {
+        return refuse('wrong_token_hash', 'The DPoP proof was made for another access token')
+      }
+    }
+    return {
+      valid: true,
+      jkt: key.thumbprint,
+      alg: alg as string,
+      jti,
+      iat,
+      // Held until the proof can no longer pass the iat check; one second more for the boundary.
+      replayUntil: Math.floor(iat) + maxAge + 1,
+    }
+  }
+
+  return Object.freeze({
+    algorithms,
+    requireNonce,
+    nonce: () => nonces?.issue(),
+    async verify(request: DpopProofRequest): Promise<DpopProofResult> {
+      const result = check(request)
+      if (!result.valid) return result
+      // Last, so that a refused proof never uses up its jti. Keyed by the key too: one client's
+      // jti cannot collide with (or be pre-claimed for) another's.
+      const first = await replayStore.markUsed(
+        `dpop ${result.jkt} ${result.jti}`,
+        result.replayUntil,
+        request.signal === undefined ? undefined : { signal: request.signal },
+      )
+      if (!first) return refuse('replayed', 'The DPoP proof was already used')
+      return Object.freeze({
+        valid: true,
+        jkt: result.jkt,
+        alg: result.alg,
+        jti: result.jti,
+        iat: result.iat,
+      })
+    },
+  })
+}
+
+interface Accepted extends DpopProofAccepted {
+  readonly replayUntil: number
+}
+
+function readAlgorithms(value: unknown): readonly string[] {
+  if (value === undefined) return DEFAULT_DPOP_ALGORITHMS
+  if (!Array.isArray(value) || value.length === 0) {
+    throw invalidArgument('options.algorithms', 'must be a non-empty array of algorithm names')
+  }
+  for (const alg of value as unknown[]) {
+    if (typeof alg !== 'string' || !PROOF_ALGORITHMS.has(alg)) {
+      throw invalidArgument(
+        'options.algorithms',
+        `may only hold asymmetric algorithms (${[...PROOF_ALGORITHMS.keys()].join(', ')}): ${String(alg)} is not one`,
+      )
+    }
+  }
+  return Object.freeze([...new Set(value as string[])])
+}
+
+function decodeJson(segment: string): Record<string, unknown> | null {
+  const bytes = decodeBase64url(segment)
+  if (bytes === null) return null
+  try {
+    const value: unknown = JSON.parse(decodeUtf8(bytes))
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null
+  } catch {
+    return null
+  }
+}

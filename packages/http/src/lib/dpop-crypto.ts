@@ -1,0 +1,185 @@
+/**
+ * The one place where the sender-constraint code (DPoP proofs, nonces, thumbprints) touches
+ * node:crypto. Everything else in @bearerkit/http stays on web-standard APIs.
+ *
+ * Why node:crypto and not WebCrypto: every WebCrypto call is asynchronous and goes through a
+ * thread hop, which costs more per request than the whole budget of a DPoP check beyond its one
+ * signature verification. Deno, Bun and Cloudflare Workers (with `nodejs_compat`) provide these
+ * functions too.
+ */
+import {
+  constants,
+  createHash,
+  createHmac,
+  createPublicKey,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto'
+
+/** What verifying one proof algorithm takes (RFC 7518 §3.1, RFC 8037 §3.1). */
+export interface ProofAlgorithm {
+  readonly kty: 'RSA' | 'EC' | 'OKP'
+  /** Digest for node:crypto, or `null` for EdDSA (the curve fixes the hash). */
+  readonly hash: 'sha256' | 'sha384' | 'sha512' | null
+  readonly pss: boolean
+  /** Curves allowed for EC and OKP keys. */
+  readonly curves: readonly string[]
+  /** Length of an ECDSA signature (r || s, RFC 7518 §3.4), 0 for the others. */
+  readonly signatureLength: number
+}
+
+const rsa = (hash: ProofAlgorithm['hash'], pss: boolean): ProofAlgorithm => ({
+  kty: 'RSA',
+  hash,
+  pss,
+  curves: [],
+  signatureLength: 0,
+})
+
+/**
+ * The asymmetric algorithms a DPoP proof may use. RFC 9449 §4.3 (check 5): `alg` is not `none` and
+ * not a MAC algorithm, so no HS* and no `none` here, whatever the configuration says.
+ */
+export const PROOF_ALGORITHMS: ReadonlyMap<string, ProofAlgorithm> = new Map([
+  ['RS256', rsa('sha256', false)],
+  ['RS384', rsa('sha384', false)],
+  ['RS512', rsa('sha512', false)],
+  ['PS256', rsa('sha256', true)],
+  ['PS384', rsa('sha384', true)],
+  ['PS512', rsa('sha512', true)],
+  ['ES256', { kty: 'EC', hash: 'sha256', pss: false, curves: ['P-256'], signatureLength: 64 }],
+  ['ES384', { kty: 'EC', hash: 'sha384', pss: false, curves: ['P-384'], signatureLength: 96 }],
+  ['ES512', { kty: 'EC', hash: 'sha512', pss: false, curves: ['P-521'], signatureLength: 132 }],
+  [
+    'EdDSA',
+    { kty: 'OKP', hash: null, pss: false, curves: ['Ed25519', 'Ed448'], signatureLength: 0 },
+  ],
+  ['Ed25519', { kty: 'OKP', hash: null, pss: false, curves: ['Ed25519'], signatureLength: 0 }],
+] satisfies [string, ProofAlgorithm][])
+
+/** SHA-256 of `input` (UTF-8 for a string), base64url without padding. */
+export function sha256Base64url(input: string | Uint8Array): string {
+  return createHash('sha256').update(input).digest('base64url')
+}
+
+/** HMAC-SHA-256 of `data` under `secret`. */
+export function hmacSha256(secret: Uint8Array, data: Uint8Array): Uint8Array {
+  return createHmac('sha256', secret).update(data).digest()
+}
+
+/** Constant-time equality of two byte strings (false when the lengths differ). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Bytes of a UTF-8 string. */
+export function utf8(value: string): Uint8Array {
+  return Buffer.from(value, 'utf8')
+}
+
+/** UTF-8 bytes to a string (invalid sequences become U+FFFD, which no check accepts). */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+}
+
+/** Standard base64 (RFC 4648 §4) to bytes; the caller has checked the alphabet and padding. */
+export function decodeBase64(value: string): Uint8Array {
+  return Buffer.from(value, 'base64')
+}
+
+/** Bytes to base64url without padding. */
+export function encodeBase64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/
+
+/**
+ * Decodes canonical unpadded base64url (RFC 7515 §2), or returns `null`. Node's decoder skips
+ * unknown characters and ignores non-zero trailing bits; both are refused here so that one
+ * signature has exactly one spelling.
+ */
+export function decodeBase64url(segment: string): Buffer | null {
+  if (!BASE64URL.test(segment) || (segment.length & 3) === 1) return null
+  const bytes = Buffer.from(segment, 'base64url')
+  return bytes.toString('base64url') === segment ? bytes : null
+}
+
+/** A public key ready to verify with, and its RFC 7638 thumbprint. */
+export interface ImportedKey {
+  readonly key: KeyObject
+  readonly thumbprint: string
+}
+
+// Imported keys by their RFC 7638 thumbprint input (the required members only, so the key is the
+// same whatever optional members a proof adds). A client signs every proof with one key, so a
+// small cache spares the import (tens of microseconds) on all but the first request.
+const MAX_KEYS = 1000
+const keys = new Map<string, ImportedKey>()
+
+/**
+ * Imports the public JWK whose RFC 7638 thumbprint input is `canonical` (built by the caller from
+ * the required members). Returns `null` when node:crypto cannot make a public key of it.
+ */
+export function importPublicKey(
+  canonical: string,
+  members: Record<string, string>,
+): ImportedKey | null {
+  const cached = keys.get(canonical)
+  if (cached !== undefined) return cached
+  let key: KeyObject
+  try {
+    key = createPublicKey({ key: members, format: 'jwk' })
+  } catch {
+    return null
+  }
+  const imported: ImportedKey = { key, thumbprint: sha256Base64url(canonical) }
+  if (keys.size >= MAX_KEYS) {
+    // Drop the oldest entry; a Map iterates in insertion order.
+    const oldest = keys.keys().next()
+    if (oldest.done !== true) keys.delete(oldest.value)
+  }
+  keys.set(canonical, imported)
+  return imported
+}
+
+/** RSA modulus length in bits, or 0 for other key types. */
+export function modulusLength(key: KeyObject): number {
+  return key.asymmetricKeyDetails?.modulusLength ?? 0
+}
+
+/** Verifies a JWS signature over `signingInput` (ASCII) with `key`. Never throws. */
+export function verifySignature(
+  algorithm: ProofAlgorithm,
+  key: KeyObject,
+  signingInput: string,
+  signature: Uint8Array,
+): boolean {
+  if (algorithm.signatureLength !== 0 && signature.length !== algorithm.signatureLength) {
+    return false
+  }
+  try {
+    return verify(
+      algorithm.hash,
+      Buffer.from(signingInput, 'latin1'),
+      algorithm.kty === 'EC'
+        ? { key, dsaEncoding: 'ieee-p1363' }
+        : algorithm.pss
+          ? {
+              key,
+              padding: constants.RSA_PKCS1_PSS_PADDING,
+              saltLength: hashLength(algorithm.hash),
+            }
+          : key,
+      signature,
+    )
+  } catch {
+    return false
+  }
+}
+
+function hashLength(hash: ProofAlgorithm['hash']): number {
+  // RFC 7518 §3.5: the salt length equals the digest length.
+  return hash === 'sha512' ? 64 : hash === 'sha384' ? 48 : 32
+}

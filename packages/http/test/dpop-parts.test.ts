@@ -1,0 +1,233 @@
+import t from 'tap'
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { calculateJwkThumbprint } from 'jose'
+import { jwkThumbprint, thumbprintInput } from '../src/dpop/jwk-thumbprint.js'
+import { createDpopNonces } from '../src/dpop/dpop-nonce.js'
+import { certificateThumbprint } from '../src/dpop/certificate-thumbprint.js'
+import {
+  DEFAULT_MAX_CLIENT_CERT_LENGTH,
+  parseClientCertHeader,
+} from '../src/dpop/client-cert-header.js'
+import { normalizeHtu, htuMatches } from '../src/dpop/htu.js'
+import { PROOF_ALGORITHMS, importPublicKey, verifySignature } from '../src/lib/dpop-crypto.js'
+import { NOW, proofKey } from './fixtures/dpop.js'
+
+t.test('jwkThumbprint is RFC 7638 (the RFC example and jose agree)', async (t) => {
+  // RFC 7638 §3.1 example key and its thumbprint.
+  const rfc = {
+    kty: 'RSA',
+    n: '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw',
+    e: 'AQAB',
+    alg: 'RS256',
+    kid: '2011-04-29',
+  }
+  t.equal(jwkThumbprint(rfc), 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs')
+  for (const alg of ['ES256', 'ES384', 'EdDSA', 'PS256']) {
+    const key = await proofKey(alg)
+    t.equal(
+      jwkThumbprint(key.publicJwk as Record<string, unknown>),
+      await calculateJwkThumbprint(key.publicJwk),
+      alg,
+    )
+    // Private members and extras change nothing: only the required members are hashed.
+    t.equal(
+      jwkThumbprint(key.privateJwk as Record<string, unknown>),
+      jwkThumbprint(key.publicJwk as Record<string, unknown>),
+    )
+  }
+  t.throws(() => jwkThumbprint({ kty: 'oct', k: 'AAAA' }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /jwk must be/,
+  })
+  t.throws(() => jwkThumbprint({ kty: 'EC', crv: 'P-256', x: 'AA' }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  })
+  t.throws(() => jwkThumbprint({ kty: 'RSA', n: '', e: 'AQAB' }), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => jwkThumbprint({ kty: 'RSA', n: 1, e: 'AQAB' }), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => jwkThumbprint(null as unknown as Record<string, unknown>), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  })
+  t.throws(() => jwkThumbprint({ kty: 'toString' }), { code: 'ERR_INVALID_ARG_VALUE' })
+  // Inherited members do not count.
+  t.equal(
+    thumbprintInput(
+      Object.create({ kty: 'OKP', crv: 'Ed25519', x: 'AA' }) as Record<string, unknown>,
+    ),
+    null,
+  )
+  t.same(thumbprintInput({ kty: 'OKP', crv: 'Ed25519', x: 'AA', d: 'x' }), {
+    canonical: '{"crv":"Ed25519","kty":"OKP","x":"AA"}',
+    members: { crv: 'Ed25519', kty: 'OKP', x: 'AA' },
+  })
+})
+
+t.test('the imported-key cache stays bounded and still serves correct keys', async (t) => {
+  for (let i = 0; i < 1002; i++) {
+    const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as Record<
+      string,
+      string
+    >
+    const input = thumbprintInput(jwk)
+    if (input === null) throw new Error('no input')
+    const imported = importPublicKey(input.canonical, input.members)
+    if (imported === null || imported.thumbprint !== jwkThumbprint(jwk)) t.fail(`key ${i}`)
+  }
+  t.equal(
+    importPublicKey('{"crv":"Ed25519","kty":"OKP","x":"AA"}', {
+      crv: 'Ed25519',
+      kty: 'OKP',
+      x: 'AA',
+    }),
+    null,
+  )
+  t.pass('1002 keys imported')
+  // A key node:crypto cannot verify with (X25519 is for key agreement) is a failed check, not a throw.
+  const x25519 = generateKeyPairSync('x25519').publicKey
+  t.equal(verifySignature(PROOF_ALGORITHMS.get('EdDSA')!, x25519, 'a.b', new Uint8Array(64)), false)
+})
+
+t.test('stateless nonces: fleet-wide, step-bounded, unforgeable, rotatable', async (t) => {
+  let clock = NOW
+  const now = () => clock
+  const secret = 'a-secret-of-at-least-32-bytes-....'
+  const a = createDpopNonces({ secret, now })
+  const b = createDpopNonces({ secret: new TextEncoder().encode(secret), now })
+  const nonce = a.issue()
+  t.match(nonce, /^[A-Za-z0-9_-]{32}$/)
+  t.equal(a.issue(), nonce, 'one nonce per step')
+  t.equal(b.issue(), nonce, 'every instance with the secret issues the same nonce')
+  t.ok(b.verify(nonce), 'and accepts the others')
+  // Steps of 60 s: accepted in its step and the next, and one step early.
+  clock = NOW + 60_000
+  t.ok(a.verify(nonce))
+  t.not(a.issue(), nonce)
+  clock = NOW + 120_000
+  t.notOk(a.verify(nonce), 'stale after two steps')
+  clock = NOW - 60_000
+  t.ok(a.verify(nonce), 'an instance one step behind still accepts it')
+  clock = NOW - 120_000
+  t.notOk(a.verify(nonce))
+  clock = NOW
+  // Forged: another secret, a changed step, a changed tag, wrong shapes.
+  t.notOk(createDpopNonces({ secret: 'x'.repeat(32), now }).verify(nonce))
+  t.notOk(a.verify(createDpopNonces({ secret: 'x'.repeat(32), now }).issue()))
+  const bytes = Buffer.from(nonce, 'base64url')
+  bytes[7] = (bytes[7] as number) ^ 1
+  t.notOk(a.verify(bytes.toString('base64url')), 'another step with the old tag')
+  const tag = Buffer.from(nonce, 'base64url')
+  tag[23] = (tag[23] as number) ^ 1
+  t.notOk(a.verify(tag.toString('base64url')))
+  t.notOk(a.verify(''))
+  t.notOk(a.verify(`${nonce}A`))
+  t.notOk(a.verify(`${nonce.slice(0, -1)}+`))
+  t.notOk(a.verify(42 as unknown as string))
+  // Rotation: the new secret issues, the old one is still accepted.
+  const rotated = createDpopNonces({ secret: ['n'.repeat(32), secret], now })
+  t.ok(rotated.verify(nonce))
+  t.not(rotated.issue(), nonce)
+  t.notOk(a.verify(rotated.issue()))
+  // Custom step.
+  const hourly = createDpopNonces({ secret, step: 3600, now })
+  const h = hourly.issue()
+  clock = NOW + 3_600_000
+  t.ok(hourly.verify(h))
+  // Options.
+  const bad = (options: unknown, message: RegExp) =>
+    t.throws(() => createDpopNonces(options as never), { code: 'ERR_INVALID_ARG_VALUE', message })
+  bad(undefined, /options must be an object/)
+  bad({ secret: 'short' }, /options\.secret must be/)
+  bad({ secret: [] }, /options\.secret must not be empty/)
+  bad({ secret: ['x'.repeat(32), 7] }, /options\.secret\[1\]/)
+  bad({ secret, step: 0 }, /options\.step/)
+  bad({ secret, now: 5 }, /options\.now/)
+  // The secret is copied: changing the caller's buffer later changes nothing.
+  const buffer = new TextEncoder().encode(secret)
+  const copy = createDpopNonces({ secret: buffer, now })
+  const before = copy.issue()
+  buffer.fill(0)
+  t.ok(copy.verify(before))
+  t.ok(createDpopNonces({ secret }).issue().length === 32)
+})
+
+function makeCertificate(): { der: Buffer; pem: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'bearerkit-cert-'))
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+  const keyFile = join(dir, 'key.pem')
+  const certFile = join(dir, 'cert.pem')
+  writeFileSync(keyFile, key.export({ format: 'pem', type: 'pkcs8' }))
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      keyFile,
+      '-subj',
+      '/CN=client',
+      '-days',
+      '1',
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  )
+  const pem = readFileSync(certFile, 'utf8')
+  return { der: new X509Certificate(pem).raw, pem }
+}
+
+t.test('certificate thumbprint and the RFC 9440 Client-Cert header', async (t) => {
+  const { der, pem } = makeCertificate()
+  const expected = createHash('sha256').update(der).digest('base64url')
+  t.equal(certificateThumbprint(der), expected)
+  t.equal(certificateThumbprint(new Uint8Array(der)), expected)
+  t.throws(() => certificateThumbprint(new Uint8Array(0)), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => certificateThumbprint(pem as unknown as Uint8Array), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  })
+
+  const field = `:${der.toString('base64')}:`
+  const parsed = parseClientCertHeader(field)
+  t.ok(parsed !== null && Buffer.from(parsed).equals(der))
+  t.equal(certificateThumbprint(parseClientCertHeader(` ${field}\t`) as Uint8Array), expected)
+  t.equal(certificateThumbprint(parseClientCertHeader([field]) as Uint8Array), expected)
+  // Absent, repeated, too long, not a Byte Sequence, not DER.
+  t.equal(parseClientCertHeader(undefined), null)
+  t.equal(parseClientCertHeader(null), null)
+  t.equal(parseClientCertHeader([field, field]), null)
+  t.equal(parseClientCertHeader(`${field}, ${field}`), null)
+  t.equal(parseClientCertHeader(field, { maxLength: 100 }), null)
+  t.equal(parseClientCertHeader(`:${'A'.repeat(DEFAULT_MAX_CLIENT_CERT_LENGTH)}:`), null)
+  t.equal(parseClientCertHeader(der.toString('base64')), null, 'no colons')
+  t.equal(parseClientCertHeader(`:${der.toString('base64url')}:`), null, 'base64url is not base64')
+  const unpadded = parseClientCertHeader(`:${der.toString('base64').replace(/=+$/, '')}:`)
+  t.equal(unpadded === null ? null : certificateThumbprint(unpadded), expected, 'padding optional')
+  t.equal(parseClientCertHeader('::'), null)
+  t.equal(parseClientCertHeader(`:${Buffer.from('hello').toString('base64')}:`), null)
+  t.equal(parseClientCertHeader(`:${pem}:`), null, 'PEM is not accepted')
+  // DER shapes: short form, long form, a length that does not span the bytes, indefinite length.
+  const b64 = (bytes: number[]) => `:${Buffer.from(bytes).toString('base64')}:`
+  t.ok(parseClientCertHeader(b64([0x30, 0x01, 0x00])))
+  t.equal(parseClientCertHeader(b64([0x30, 0x02, 0x00])), null)
+  t.equal(parseClientCertHeader(b64([0x30])), null)
+  t.equal(parseClientCertHeader(b64([0x31, 0x01, 0x00])), null)
+  t.equal(parseClientCertHeader(b64([0x30, 0x80, 0x00, 0x00])), null)
+  t.equal(parseClientCertHeader(b64([0x30, 0x85, 1, 1, 1, 1, 1])), null)
+  t.equal(parseClientCertHeader(b64([0x30, 0x82, 0x00])), null)
+  t.ok(parseClientCertHeader(b64([0x30, 0x81, 0x01, 0x00])), 'long form')
+})
+
+t.test('htu normal forms', async (t) => {
+  t.equal(normalizeHtu('HTTPS://Example.COM:443'), 'https://example.com/')
+  t.equal(normalizeHtu('https://example.com/%7e%41%2f'), 'https://example.com/~A%2F')
+  t.equal(normalizeHtu('https://example.com/p?'), null)
+  t.equal(normalizeHtu('https://example.com/p#'), null)
+  t.equal(normalizeHtu('https://:pw@example.com/'), null)
+  t.equal(normalizeHtu('not a uri'), null)
+  t.notOk(htuMatches('https://example.com/p', 'https://user@example.com/p'))
+  t.ok(htuMatches('https://example.com/p', 'https://example.com/p#frag'))
+})
