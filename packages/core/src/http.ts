@@ -1,5 +1,5 @@
 import { abortReason } from './abort.js'
-import { VerifierUnavailableError, invalidArgument } from './errors.js'
+import { VerifierUnavailableError, invalidArgument, isVerifierUnavailable } from './errors.js'
 
 /** Options of {@link httpRequest} and {@link fetchJson}. */
 export interface HttpRequestOptions {
@@ -14,6 +14,8 @@ export interface HttpRequestOptions {
   signal?: AbortSignal
   /** The `fetch` to use. Default: the global one. */
   fetch?: typeof fetch
+  /** Clock in milliseconds since the epoch, for `Retry-After` dates. Default `Date.now`. */
+  now?: () => number
 }
 
 /** A response read in full within the limits. */
@@ -86,56 +88,77 @@ export async function httpRequest(
   // AbortSignal.any() on a long-lived caller signal keeps every request's signal alive on Node 20.
   const controller = new AbortController()
   let timedOut = false
+  // The hard deadline: a fetch that ignores its AbortSignal, or a body stream that is not tied
+  // to it, would otherwise keep the caller waiting forever. Every await below races it.
+  let expire!: (error: Error) => void
+  const deadline = new Promise<never>((_, reject) => {
+    expire = reject
+  })
+  // Nobody may be listening when it fires (the request may be done): that is not an error.
+  deadline.catch(() => undefined)
+  const caller = options.signal
   const timer = setTimeout(() => {
     timedOut = true
     controller.abort()
+    expire(unavailable(what, 'timeout'))
   }, timeout)
-  const caller = options.signal
-  const onCallerAbort = (): void => controller.abort()
-  if (caller?.aborted) controller.abort()
+  const onCallerAbort = (): void => {
+    controller.abort()
+    expire(abortReason(caller as AbortSignal))
+  }
+  if (caller?.aborted) onCallerAbort()
   else caller?.addEventListener('abort', onCallerAbort, { once: true })
   const failure = (error: unknown): Error => {
     if (caller?.aborted) return abortReason(caller)
-    if (timedOut) return unavailable(what, 'timeout', error)
+    if (timedOut) {
+      return isVerifierUnavailable(error) ? error : unavailable(what, 'timeout', error)
+    }
     return unavailable(what, 'network', error)
   }
+  // What is left to release when the exchange ends early (redirect, too large, timeout, abort).
+  let release: (() => Promise<void>) | undefined
   try {
     let response: Response
     try {
-      response = await doFetch(url, {
-        method: options.method ?? 'GET',
-        redirect: 'manual',
-        signal: controller.signal,
-        ...(options.headers === undefined ? {} : { headers: options.headers }),
-        ...(options.body === undefined ? {} : { body: options.body }),
-      })
+      response = await Promise.race([
+        doFetch(url, {
+          method: options.method ?? 'GET',
+          redirect: 'manual',
+          signal: controller.signal,
+          ...(options.headers === undefined ? {} : { headers: options.headers }),
+          ...(options.body === undefined ? {} : { body: options.body }),
+        }),
+        deadline,
+      ])
     } catch (error) {
       throw failure(error)
     }
+    const body = response.body
+    if (body !== null) release = () => body.cancel()
     const chunks: Uint8Array[] = []
     try {
       if (response.status >= 300 && response.status < 400) {
-        await response.body?.cancel().catch(() => undefined)
         throw unavailable(what, 'redirect')
       }
       const declared = Number(response.headers.get('content-length'))
       if (Number.isFinite(declared) && declared > maxBytes) {
-        await response.body?.cancel().catch(() => undefined)
         throw unavailable(what, 'too_large')
       }
-      let size = 0
-      if (response.body !== null) {
-        for await (const chunk of response.body as ReadableStream<Uint8Array>) {
-          size += chunk.byteLength
-          if (size > maxBytes) {
-            await response.body.cancel().catch(() => undefined)
-            throw unavailable(what, 'too_large')
-          }
-          chunks.push(chunk)
+      if (body !== null) {
+        const reader = (body as ReadableStream<Uint8Array>).getReader()
+        release = () => reader.cancel()
+        let size = 0
+        for (;;) {
+          const { done, value } = await Promise.race([reader.read(), deadline])
+          if (done) break
+          size += value.byteLength
+          if (size > maxBytes) throw unavailable(what, 'too_large')
+          chunks.push(value)
         }
+        release = undefined
       }
     } catch (error) {
-      if (error instanceof VerifierUnavailableError) throw error
+      if (error instanceof VerifierUnavailableError && !caller?.aborted) throw error
       throw failure(error)
     }
     return {
@@ -146,6 +169,15 @@ export async function httpRequest(
   } finally {
     clearTimeout(timer)
     caller?.removeEventListener('abort', onCallerAbort)
+    // A body left unread is released without waiting: a stream that never ends must not hold
+    // the caller, and a stream that fails to cancel has nothing more to say.
+    if (release !== undefined) {
+      try {
+        release().catch(() => undefined)
+      } catch {
+        // A body that throws on cancel() is already as released as it will be.
+      }
+    }
   }
 }
 
@@ -167,7 +199,11 @@ export async function fetchJson(
     headers: { accept: 'application/json', ...options.headers },
   })
   if (response.status !== 200) {
-    const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+    // An HTTP-date Retry-After is measured against the injected clock, as every other time.
+    const retryAfter = parseRetryAfter(
+      response.headers.get('retry-after'),
+      options.now === undefined ? Date.now() : options.now(),
+    )
     throw new VerifierUnavailableError(`${what}: ${describe('status')} (${response.status})`, {
       reason: 'status',
       upstreamStatus: response.status,

@@ -313,3 +313,102 @@ async function listen(t: { teardown(fn: () => void): void }, server: Server): Pr
   })
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
+
+t.test('No hard deadline on upstream calls: a fetch that never settles times out', async (t) => {
+  // A fetch that ignores its AbortSignal and never answers.
+  const never = (() => new Promise<Response>(() => undefined)) as typeof fetch
+  const started = performance.now()
+  await t.rejects(httpRequest(`${AS}/x`, 'Stuck', { fetch: never, timeout: 30 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'timeout',
+    message: 'Stuck: the request timed out',
+  })
+  t.ok(performance.now() - started < 2000, 'ended by its timeout')
+  await t.rejects(fetchJson(`${AS}/x`, 'Stuck JSON', { fetch: never, timeout: 30 }), {
+    reason: 'timeout',
+  })
+  await t.rejects(discoverAuthorizationServer(AS, { fetch: never, timeout: 30 }), {
+    reason: 'timeout',
+  })
+  // The caller's abort ends it too, with the caller's reason.
+  const controller = new AbortController()
+  const pending = httpRequest(`${AS}/x`, 'Stuck', { fetch: never, signal: controller.signal })
+  controller.abort(new Error('client left'))
+  await t.rejects(pending, { message: 'client left' })
+})
+
+t.test('No hard deadline on upstream calls: a body stream that never ends times out', async (t) => {
+  let cancelled = 0
+  // A body not tied to the request's signal: one chunk, then silence.
+  const endless = (() =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"keys":'))
+          },
+          cancel() {
+            cancelled++
+            // A cancel that never settles must not hold the caller either.
+            return new Promise<void>(() => undefined)
+          },
+        }),
+        { status: 200, headers: { 'content-type': 'application/json' } },
+      ),
+    )) as typeof fetch
+  await t.rejects(httpRequest(`${AS}/x`, 'Endless', { fetch: endless, timeout: 30 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'timeout',
+  })
+  await t.rejects(fetchJson(`${AS}/x`, 'Endless', { fetch: endless, timeout: 30 }), {
+    reason: 'timeout',
+  })
+  t.equal(cancelled, 2, 'the body is released')
+  const controller = new AbortController()
+  const pending = httpRequest(`${AS}/x`, 'Endless', {
+    fetch: endless,
+    signal: controller.signal,
+    timeout: 5000,
+  })
+  setImmediate(() => controller.abort(new Error('client left')))
+  await t.rejects(pending, { message: 'client left' })
+})
+
+t.test('an unread body is released without waiting, even when cancel throws', async (t) => {
+  const redirect = (() =>
+    Promise.resolve({
+      status: 302,
+      headers: new Headers({ location: 'https://evil.example/' }),
+      body: {
+        cancel() {
+          throw new Error('cannot cancel')
+        },
+      },
+    })) as unknown as typeof fetch
+  await t.rejects(httpRequest(`${AS}/x`, 'Redirect', { fetch: redirect }), { reason: 'redirect' })
+  const large = (() =>
+    Promise.resolve(
+      new Response(new ReadableStream({ pull: () => new Promise(() => undefined) }), {
+        status: 200,
+        headers: { 'content-length': '999999999' },
+      }),
+    )) as typeof fetch
+  await t.rejects(httpRequest(`${AS}/x`, 'Large', { fetch: large, timeout: 5000 }), {
+    reason: 'too_large',
+  })
+})
+
+t.test('fetchJson computes an HTTP-date Retry-After with the injected clock', async (t) => {
+  const at = Date.parse('2030-01-01T00:00:00Z')
+  nock(AS).get('/busy').reply(503, 'busy', { 'retry-after': 'Tue, 01 Jan 2030 00:00:30 GMT' })
+  await t.rejects(fetchJson(`${AS}/busy`, 'Busy', { now: () => at }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    retryAfter: 30,
+    upstreamStatus: 503,
+  })
+  nock(AS)
+    .get('/.well-known/oauth-authorization-server')
+    .reply(429, 'busy', { 'retry-after': 'Tue, 01 Jan 2030 00:00:30 GMT' })
+  // Date.now is years before 2030 here: without the injected clock this would be capped at a day.
+  await t.rejects(discoverAuthorizationServer(AS, { now: () => at }), { retryAfter: 30 })
+})

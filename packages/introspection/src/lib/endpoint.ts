@@ -42,6 +42,7 @@ export function createEndpointResolver(
         timeout: guards.timeout,
         maxBytes: guards.maxBytes,
         signal: guards.signal,
+        now: guards.now,
         ...(guards.fetch === undefined ? {} : { fetch: guards.fetch }),
       },
     )
