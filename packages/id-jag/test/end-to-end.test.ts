@@ -33,7 +33,11 @@ const setUp = async () => {
     redirect_uris: ['https://agent.example/callback'],
   })
   const token = async (form: Record<string, string>, secret = 'agent-secret') => {
-    const client = await authenticateClient(provider, { clientId: CLIENT_ID, clientSecret: secret })
+    const client = await authenticateClient(provider, {
+      clientId: CLIENT_ID,
+      clientSecret: secret,
+      method: 'client_secret_post',
+    })
     return handleTokenRequest(provider, client, { grant_type: JWT_BEARER_GRANT_TYPE, ...form })
   }
   return { provider, token }

@@ -32,9 +32,11 @@ export interface BearerkitAuthInfoExtra {
 
 /**
  * A bearerkit `AccessToken` as the MCP TypeScript SDK's `AuthInfo`: `token`, `clientId`,
- * `scopes` (a fresh mutable array), `expiresAt` (seconds), `resource` as a `URL` (left out when
- * the token's resource is not an absolute URL: the SDK's `expectedResource` check then refuses
- * it), and `extra` = `{ subject, issuer, audience, claims }` ({@link BearerkitAuthInfoExtra}).
+ * `scopes` (a fresh mutable array), `expiresAt` (seconds), `resource` as a `URL` (the token's
+ * `resource`, else its audience when it has exactly one; left out when that is not an absolute
+ * URL or there is none: the SDK's `expectedResource` check then refuses it), and `extra` =
+ * `{ subject, issuer, audience, claims }` ({@link BearerkitAuthInfoExtra}; `audience` there is
+ * informative only, {@link fromAuthInfo} never reads it).
  *
  * @see https://www.rfc-editor.org/rfc/rfc8707#section-2 RFC 8707 §2
  * @example
@@ -49,7 +51,11 @@ export function toAuthInfo(accessToken: AccessToken): McpAuthInfo {
     ...(accessToken.audience === undefined ? {} : { audience: accessToken.audience }),
     claims: accessToken.claims,
   }
-  const resource = accessToken.resource === undefined ? undefined : toUrl(accessToken.resource)
+  // AuthInfo has one place for the audience, `resource` (what the SDK's expectedResource check
+  // reads). A token restricted by `aud` alone names it there when it names exactly one.
+  const only = accessToken.audience?.length === 1 ? accessToken.audience[0] : undefined
+  const named = accessToken.resource ?? only
+  const resource = named === undefined ? undefined : toUrl(named)
   return {
     token: accessToken.token,
     clientId: accessToken.clientId,
@@ -69,6 +75,9 @@ function toUrl(value: string): URL | undefined {
 }
 
 const EXTRA_MEMBERS = new Set(['subject', 'issuer', 'audience', 'claims'])
+// Claims that decide acceptance: they come from the AuthInfo's own members or not at all, never
+// from `extra`, which an SDK verifier fills with whatever it likes.
+const SECURITY_CLAIMS = ['aud', 'resource', 'exp']
 
 /**
  * Reads an `AuthInfo` (shaped like {@link McpAuthInfo}) as the record a provider would return,
@@ -97,7 +106,13 @@ export function accessTokenFromAuthInfo(authInfo: unknown): AccessToken | Record
   if (claims === undefined) {
     // A foreign AuthInfo: its extra data is all there is to carry along as claims.
     claims = Object.fromEntries(Object.entries(extra).filter(([k]) => !EXTRA_MEMBERS.has(k)))
+  } else if (!isObject(claims)) {
+    return new RecordProblem('extra.claims is not an object')
   }
+  const kept: Record<string, unknown> = { ...(claims as Record<string, unknown>) }
+  for (const name of SECURITY_CLAIMS) delete kept[name]
+  // `resource` decides the audience: `extra.audience` and an `aud` in `extra.claims` are never
+  // read, so `resource = B` with `extra = { audience: [A] }` is a token for B only.
   return accessTokenFromRecord(token, {
     token,
     clientId: authInfo.clientId,
@@ -106,17 +121,19 @@ export function accessTokenFromAuthInfo(authInfo: unknown): AccessToken | Record
     resource: resourceValue,
     subject: extra.subject,
     issuer: extra.issuer,
-    audience: extra.audience,
-    claims,
+    claims: kept,
   })
 }
 
 /**
  * An MCP TypeScript SDK `AuthInfo` as a complete, frozen bearerkit `AccessToken`: the inverse of
- * {@link toAuthInfo} (`fromAuthInfo(toAuthInfo(t))` equals `t`). `extra.subject`, `extra.issuer`,
- * `extra.audience` and `extra.claims` are read back; for an `AuthInfo` made elsewhere, without
- * `extra.claims`, the other `extra` members become the claims. The standard claims are always set
- * from the `AuthInfo`'s own members. No expiry, audience or scope decision is made here.
+ * {@link toAuthInfo} for everything but the audience. The claims that decide acceptance come
+ * from the `AuthInfo`'s own members only: `clientId`, `scopes`, `expiresAt`, and `resource`,
+ * which alone is the audience (the result has no `audience`; `extra.audience`, and `aud`,
+ * `resource` or `exp` inside `extra.claims`, are never read). `extra.subject`, `extra.issuer` and
+ * the other `extra.claims` are read back; for an `AuthInfo` made elsewhere, without
+ * `extra.claims`, the other `extra` members become the claims. No expiry, audience or scope
+ * decision is made here.
  *
  * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming what is malformed: `token` or `clientId`
  * not a non-empty string, `scopes` not an array of scope tokens, `expiresAt` not a finite number,

@@ -26,11 +26,16 @@ export {
   type TokenErrorCode,
 } from './oauth-errors.js'
 export { constructRedirectUri } from './redirect-uri.js'
-export { handleAuthorizationRequest, type AuthorizationRequest } from './authorization-request.js'
+export {
+  handleAuthorizationRequest,
+  type AuthorizationRequest,
+  type AuthorizationRequestOptions,
+} from './authorization-request.js'
 export {
   JWT_BEARER_GRANT_TYPE,
   authenticateClient,
   handleTokenRequest,
+  type ClientAuthMethod,
   type ClientCredentials,
   type TokenRequest,
   type TokenRequestOptions,

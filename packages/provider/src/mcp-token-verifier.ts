@@ -54,9 +54,9 @@ function isSdkInvalidTokenError(error: unknown): boolean {
  *   tokens, or they are reported as an outage (503), never accepted;
  * - the `AuthInfo` is validated and normalised like a provider record ({@link fromAuthInfo}); a
  *   malformed one (or one for another token) is unavailable with reason `invalid_response`;
- * - expiry (by the injected clock), `audience` (against `AuthInfo.resource` and
- *   `extra.audience`; required, `null` opts out) and `requiredScopes` are checked here, whatever
- *   the SDK verifier did.
+ * - expiry (by the injected clock), `audience` (against `AuthInfo.resource` alone: `extra`
+ *   never supplies a security claim; required, `null` opts out) and `requiredScopes` are checked
+ *   here, whatever the SDK verifier did.
  *
  * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for a verifier without `verifyAccessToken` or a bad
  * option.

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { formatScopes, invalidArgument, isScopeToken } from '@bearerkit/core'
+import {
+  formatScopes,
+  invalidArgument,
+  isScopeToken,
+  readOptionsObject,
+  rejectUnknownOptions,
+} from '@bearerkit/core'
 import { BaseAuthorizationServerProvider } from './base-provider.js'
 import { comparableAudience } from './lib/audience.js'
-import { AuthorizeError, RegistrationError, TokenError } from './oauth-errors.js'
+import { AuthorizeError, TokenError } from './oauth-errors.js'
 import type {
   AuthorizationCode,
   AuthorizationParams,
@@ -14,7 +20,7 @@ import type {
   RefreshToken,
 } from './protocol.js'
 import { constructRedirectUri } from './redirect-uri.js'
-import { JWT_BEARER_GRANT_TYPE } from './token-request.js'
+import { checkClient } from './lib/client-metadata.js'
 
 /**
  * What an identity assertion grants once validated (see
@@ -81,9 +87,17 @@ interface Stored<T> {
   readonly grant: string
 }
 
-const AUTH_METHODS = new Set(['none', 'client_secret_basic', 'client_secret_post'])
-const GRANT_TYPES = new Set(['authorization_code', 'refresh_token', JWT_BEARER_GRANT_TYPE])
-const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/
+const OPTION_NAMES = [
+  'now',
+  'accessTokenLifetime',
+  'refreshTokenLifetime',
+  'codeLifetime',
+  'issuer',
+  'resources',
+  'scopes',
+  'approve',
+  'identityAssertion',
+]
 
 /** A new unguessable value: 256 bits from the system's CSPRNG (RFC 6749 §10.10 asks >= 128). */
 function secretValue(): string {
@@ -155,9 +169,7 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
 
   constructor(options: MemoryProviderOptions = {}) {
     super()
-    if (typeof options !== 'object' || options === null) {
-      throw invalidArgument('options', 'must be an object')
-    }
+    rejectUnknownOptions('options', readOptionsObject('options', options), OPTION_NAMES)
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw invalidArgument('options.now', 'must be a function returning milliseconds')
     }
@@ -234,7 +246,12 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
       ...(params.resource === undefined ? {} : { resource: params.resource }),
     }
     this.#codes.set(code, { record, grant: secretValue() })
-    return constructRedirectUri(params.redirectUri, { code, state: params.state })
+    // RFC 9207 §2: iss in the authorization response, whenever the issuer is known.
+    return constructRedirectUri(params.redirectUri, {
+      code,
+      state: params.state,
+      iss: this.#issuer,
+    })
   }
 
   /**
@@ -266,8 +283,16 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
     code: AuthorizationCode,
   ): Promise<OAuthToken> {
     const stored = this.#codes.get(code.code)
-    // Checked again here: two concurrent exchanges may both have loaded the code.
-    if (stored === undefined || stored.record.clientId !== client.client_id) {
+    // Checked again here: two concurrent exchanges may both have loaded the code. The one that
+    // finds it gone lost the race, and a code presented twice is a replay: everything issued
+    // for it is revoked (RFC 6749 §4.1.2). Take and delete happen in one
+    // synchronous step, so exactly one exchange wins.
+    if (stored === undefined) {
+      const used = this.#usedCodes.get(code.code)
+      if (used !== undefined) this.#revokeGrant(used.grant)
+      return Promise.reject(new TokenError('invalid_grant', 'The authorization code is invalid'))
+    }
+    if (stored.record.clientId !== client.client_id) {
       return Promise.reject(new TokenError('invalid_grant', 'The authorization code is invalid'))
     }
     this.#codes.delete(code.code)
@@ -317,10 +342,24 @@ export class MemoryProvider extends BaseAuthorizationServerProvider {
     scopes: string[],
   ): Promise<OAuthToken> {
     const stored = this.#refreshTokens.get(refreshToken.token)
-    if (stored === undefined || stored.record.clientId !== client.client_id) {
+    if (stored === undefined) {
+      // Lost a race with another exchange of the same token, or a replay of a rotated-out one:
+      // either way the token was used twice, so the grant dies (RFC 9700 §4.14.2).
+      const retired = this.#retiredRefreshTokens.get(refreshToken.token)
+      if (retired !== undefined) this.#revokeGrant(retired.grant)
+      return Promise.reject(new TokenError('invalid_grant', 'The refresh token is invalid'))
+    }
+    if (stored.record.clientId !== client.client_id) {
       return Promise.reject(new TokenError('invalid_grant', 'The refresh token is invalid'))
     }
     const { record, grant } = stored
+    // Defence in depth for direct callers: handleTokenRequest checks this too. RFC 6749 §6: the
+    // requested scope MUST NOT include any scope not originally granted (so none unknown here).
+    if (!Array.isArray(scopes) || !scopes.every((s) => record.scopes.includes(s))) {
+      return Promise.reject(
+        new TokenError('invalid_scope', 'scope exceeds the scope originally granted'),
+      )
+    }
     this.#refreshTokens.delete(record.token)
     this.#retiredRefreshTokens.set(record.token, {
       grant,
@@ -542,72 +581,4 @@ function isAbsoluteUri(value: unknown): value is string {
   } catch {
     return false
   }
-}
-
-// RFC 8252 §7.1: a private-use scheme is a reverse domain name, so it contains a dot.
-function isAcceptableRedirectUri(value: unknown): boolean {
-  if (typeof value !== 'string') return false
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    return false
-  }
-  // RFC 6749 §3.1.2: the redirection endpoint URI MUST NOT include a fragment.
-  if (url.hash !== '' || value.includes('#')) return false
-  if (url.protocol === 'https:') return true
-  if (url.protocol === 'http:') return LOOPBACK.test(url.hostname) // RFC 8252 §7.3
-  return url.protocol.slice(0, -1).includes('.')
-}
-
-function checkClient(
-  info: OAuthClientInformation,
-  clients: ReadonlyMap<string, OAuthClientInformation>,
-  knownScopes: ReadonlySet<string> | null,
-): OAuthClientInformation {
-  const bad = (description: string): RegistrationError =>
-    new RegistrationError('invalid_client_metadata', description)
-  if (typeof info !== 'object' || info === null) throw bad('client information is not an object')
-  if (typeof info.client_id !== 'string' || info.client_id === '') {
-    throw bad('client_id must be a non-empty string')
-  }
-  if (clients.has(info.client_id)) throw bad('client_id is already registered')
-  const uris = info.redirect_uris
-  if (!Array.isArray(uris) || uris.length === 0) {
-    throw new RegistrationError('invalid_redirect_uri', 'redirect_uris must be a non-empty array')
-  }
-  if (!uris.every(isAcceptableRedirectUri)) {
-    throw new RegistrationError(
-      'invalid_redirect_uri',
-      'redirect_uris must use https, http on a loopback host, or a private-use scheme, without a fragment',
-    )
-  }
-  // RFC 7591 §2: client_secret_basic is the default.
-  const method = info.token_endpoint_auth_method ?? 'client_secret_basic'
-  if (!AUTH_METHODS.has(method)) throw bad('token_endpoint_auth_method is not supported')
-  const hasSecret = typeof info.client_secret === 'string' && info.client_secret !== ''
-  if (method === 'none' && info.client_secret !== undefined) {
-    throw bad('a public client (token_endpoint_auth_method none) has no client_secret')
-  }
-  if (method !== 'none' && !hasSecret) throw bad(`${method} needs a client_secret`)
-  if (
-    info.grant_types !== undefined &&
-    (!Array.isArray(info.grant_types) || !info.grant_types.every((g) => GRANT_TYPES.has(g)))
-  ) {
-    throw bad('grant_types names an unsupported grant type')
-  }
-  if (
-    info.response_types !== undefined &&
-    (!Array.isArray(info.response_types) || !info.response_types.every((r) => r === 'code'))
-  ) {
-    throw bad('response_types must be ["code"]')
-  }
-  if (info.scope !== undefined) {
-    const scopes = typeof info.scope === 'string' ? info.scope.split(' ') : null
-    if (scopes === null || !scopes.every(isScopeToken)) throw bad('scope is malformed')
-    if (knownScopes !== null && !scopes.every((s) => knownScopes.has(s))) {
-      throw bad('scope names an unknown scope')
-    }
-  }
-  return structuredClone(info)
 }

@@ -37,11 +37,34 @@ export interface TokenRequestOptions {
   now?: () => number
 }
 
+/** How a client authenticated at the token endpoint (RFC 7591 §2 `token_endpoint_auth_method`). */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
+
 /** The credentials a client presented (RFC 6749 §2.3.1), already taken out of the request. */
 export interface ClientCredentials {
   clientId: string
   /** Absent for a public client (`token_endpoint_auth_method: 'none'`). */
   clientSecret?: string
+  /**
+   * How the request carried them: `client_secret_basic` (the Authorization header),
+   * `client_secret_post` (the body), or `none` (only `client_id`). It must be the method the
+   * client registered, so that a secret registered for one channel is not accepted on another.
+   */
+  method: ClientAuthMethod
+}
+
+const AUTH_METHODS: ReadonlySet<string> = new Set<ClientAuthMethod>([
+  'client_secret_basic',
+  'client_secret_post',
+  'none',
+])
+
+// RFC 7591 §2: token_endpoint_auth_method defaults to client_secret_basic; a client stored without
+// a method or a secret can only be public.
+function registeredMethod(client: OAuthClientInformation): unknown {
+  if (client.token_endpoint_auth_method !== undefined) return client.token_endpoint_auth_method
+  const secret = client.client_secret
+  return secret === undefined || secret === '' ? 'none' : 'client_secret_basic'
 }
 
 function checkNow(options: TokenRequestOptions): () => number {
@@ -56,16 +79,23 @@ function checkNow(options: TokenRequestOptions): () => number {
 
 /**
  * Client authentication at the token endpoint (RFC 6749 §2.3.1): finds the client with
- * `provider.getClient` and checks its secret in constant time. Rejects with
- * `TokenError('invalid_client')` (status 401) for an unknown client, a missing or wrong secret, a
- * secret past `client_secret_expires_at`, or a secret sent by a public client.
+ * `provider.getClient`, checks that the request used the client's registered
+ * `token_endpoint_auth_method`, and checks its secret in constant time. Rejects with
+ * `TokenError('invalid_client')` (status 401) for an unknown client, a method other than the
+ * registered one, a missing or wrong secret, a secret past `client_secret_expires_at` (or a
+ * stored expiry that is not an integer), or a secret sent by a public client.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1 RFC 6749 §2.3.1
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-3.2.1 RFC 7591 §3.2.1
  * @example
  * ```ts
- * const client = await authenticateClient(provider, { clientId, clientSecret })
+ * const client = await authenticateClient(provider, {
+ *   clientId,
+ *   clientSecret,
+ *   method: 'client_secret_basic', // it came in the Authorization header
+ * })
  * ```
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) when `credentials.method` is not one of the three.
  */
 export async function authenticateClient(
   provider: Pick<OAuthAuthorizationServerProvider, 'getClient'>,
@@ -73,7 +103,13 @@ export async function authenticateClient(
   options: TokenRequestOptions = {},
 ): Promise<OAuthClientInformation> {
   const now = checkNow(options)
-  const { clientId, clientSecret } = credentials
+  const { clientId, clientSecret, method } = credentials
+  if (!AUTH_METHODS.has(method)) {
+    throw invalidArgument(
+      'credentials.method',
+      'must be client_secret_basic, client_secret_post or none: how the request authenticated',
+    )
+  }
   if (typeof clientId !== 'string' || clientId === '') {
     throw new TokenError('invalid_client', 'Client authentication failed')
   }
@@ -81,10 +117,14 @@ export async function authenticateClient(
   if (client === null || client.client_id !== clientId) {
     throw new TokenError('invalid_client', 'Client authentication failed')
   }
+  if (registeredMethod(client) !== method) {
+    throw new TokenError('invalid_client', 'Client authentication failed')
+  }
   const stored = client.client_secret
   if (stored === undefined || stored === '') {
     // A public client has nothing to prove; one that sends a secret is confused or an impostor.
-    if (clientSecret !== undefined) {
+    // A record that names a secret method but holds no secret is broken: nothing is accepted.
+    if (clientSecret !== undefined || method !== 'none') {
       throw new TokenError('invalid_client', 'Client authentication failed')
     }
     return client
@@ -93,7 +133,13 @@ export async function authenticateClient(
     throw new TokenError('invalid_client', 'Client authentication failed')
   }
   const expiresAt = client.client_secret_expires_at
-  if (expiresAt !== undefined && expiresAt !== 0 && expiresAt * 1000 <= now()) {
+  // A stored expiry that is not an integer (a string, NaN) would never compare as passed: such a
+  // secret counts as expired.
+  if (
+    expiresAt !== undefined &&
+    expiresAt !== 0 &&
+    (!Number.isSafeInteger(expiresAt) || expiresAt * 1000 <= now())
+  ) {
     throw new TokenError('invalid_client', 'The client secret has expired')
   }
   return client

@@ -78,13 +78,26 @@ t.test('toAuthInfo maps every member', async (t) => {
   t.equal(urn.resource, undefined, 'a resource that is not a URL is left out')
 })
 
-t.test('fromAuthInfo inverts toAuthInfo exactly', async (t) => {
+t.test('fromAuthInfo inverts toAuthInfo, the resource standing for the audience', async (t) => {
   const back = fromAuthInfo(toAuthInfo(full))
-  t.same({ ...back, claims: { ...back.claims } }, { ...full, claims: { ...full.claims } })
+  const claims: Record<string, unknown> = { ...full.claims }
+  delete claims.aud
+  const members: Record<string, unknown> = { ...full, claims }
+  delete members.audience
+  t.same({ ...back, claims: { ...back.claims } }, members)
   t.equal(back.resource, 'https://api.example.com', 'the original spelling, not the URL href')
   t.ok(Object.isFrozen(back))
   const minimal = accessToken({ client_id: 'c' })
   t.same(fromAuthInfo(toAuthInfo(minimal)), minimal)
+  // A token restricted by a single aud travels as AuthInfo.resource and comes back as resource.
+  const jwtLike = accessToken({ client_id: 'c', aud: RESOURCE })
+  t.equal(toAuthInfo(jwtLike).resource?.href, RESOURCE)
+  t.equal(fromAuthInfo(toAuthInfo(jwtLike)).resource, RESOURCE)
+  // Several audiences and no resource: nothing to name, the SDK's expectedResource refuses it.
+  t.equal(
+    toAuthInfo(accessToken({ client_id: 'c', aud: ['https://a.example/', RESOURCE] })).resource,
+    undefined,
+  )
 })
 
 t.test('fromAuthInfo reads a foreign AuthInfo', async (t) => {
@@ -143,7 +156,6 @@ t.test('fromAuthInfo refuses malformed input with a TypeError', async (t) => {
     [{ ...base, extra: 'x' }, /extra is not an object/],
     [{ ...base, extra: { subject: 1 } }, /subject/],
     [{ ...base, extra: { issuer: [] } }, /issuer/],
-    [{ ...base, extra: { audience: [1] } }, /audience/],
     [{ ...base, extra: { claims: 'x' } }, /claims/],
   ]
   for (const [input, message] of cases) {
@@ -198,7 +210,8 @@ t.test('fromMcpTokenVerifier: acceptance, and the checks made here', async (t) =
   t.equal(await outcome(wrap(good({ resource: undefined }))), 'refused:wrong_audience')
   t.equal(
     await outcome(wrap(good({ resource: undefined, extra: { audience: [RESOURCE] } }))),
-    'accepted:client-a',
+    'refused:wrong_audience',
+    'extra never stands in for the resource',
   )
   t.equal(
     await outcome(wrap(good({ resource: undefined }), { audience: null })),
@@ -387,3 +400,55 @@ t.test('the reference provider through both adapters', async (t) => {
   t.equal((await roundTrip.verifyToken(token.access_token))?.subject, 'user')
   t.equal(await outcome(roundTrip, 'unknown'), 'refused:rejected')
 })
+
+t.test(
+  'fromMcpTokenVerifier trusts extra.aud over resource (finding 8): resource decides',
+  async (t) => {
+    const A = 'https://a.example.com/mcp'
+    const B = 'https://b.example.com/mcp'
+    const verifierFor = (info: AuthInfo) =>
+      fromMcpTokenVerifier(
+        sdkVerifier(async () => info),
+        { audience: A, now },
+      )
+    const base = { token: 'tok-1', clientId: 'c', scopes: [], expiresAt: START / 1000 + 60 }
+    // resource = B, extra claims audience A in every place extra can say it: refused for A.
+    for (const extra of [
+      { aud: A },
+      { audience: [A] },
+      { claims: { aud: A } },
+      { claims: { aud: [A], resource: A } },
+      { audience: [A], claims: { aud: A, resource: A } },
+    ]) {
+      t.equal(
+        await outcome(verifierFor({ ...base, resource: new URL(B), extra })),
+        'refused:wrong_audience',
+        JSON.stringify(extra),
+      )
+      // Without a resource, extra alone does not make a token for A either.
+      t.equal(
+        await outcome(verifierFor({ ...base, extra })),
+        'refused:wrong_audience',
+        `no resource, ${JSON.stringify(extra)}`,
+      )
+    }
+    const accepted = await verifierFor({
+      ...base,
+      resource: new URL(A),
+      extra: { claims: { aud: B, resource: B, exp: 1 } },
+    }).verifyToken('tok-1')
+    t.equal(accepted?.resource, A)
+    t.equal(accepted?.audience, undefined)
+    t.equal(accepted?.claims.aud, undefined, 'no aud from extra')
+    t.equal(accepted?.claims.resource, A)
+    t.equal(accepted?.claims.exp, START / 1000 + 60, 'exp from the member, not extra')
+    // exp in extra never supplies an expiry the AuthInfo does not have.
+    const noExp = await verifierFor({
+      ...base,
+      expiresAt: undefined,
+      resource: new URL(A),
+      extra: { claims: { exp: 1 } },
+    }).verifyToken('tok-1')
+    t.equal(noExp?.expiresAt, undefined)
+  },
+)

@@ -54,6 +54,7 @@ t.test('code flow with PKCE end to end, verified by createProviderVerifier', asy
   const authenticated = await authenticateClient(provider, {
     clientId: 'client-a',
     clientSecret: 'secret-a-0123456789',
+    method: 'client_secret_basic',
   })
   const token = await handleTokenRequest(
     provider,
@@ -421,7 +422,7 @@ t.test('a public client completes the flow; no refresh token without that grant'
   const { provider, clock } = await setup()
   const pub = publicClient()
   await provider.registerClient(pub)
-  const authenticated = await authenticateClient(provider, { clientId: 'public-b' })
+  const authenticated = await authenticateClient(provider, { clientId: 'public-b', method: 'none' })
   const token = await codeFlow(provider, authenticated, clock.now)
   t.ok(token.refresh_token, 'grant_types absent: refresh allowed')
   const noRefresh = publicClient({ client_id: 'public-c', grant_types: ['authorization_code'] })
@@ -445,13 +446,17 @@ t.test('authorize: approve decides, scopes and resources are checked', async (t)
   const location = new URL(
     await (
       await import('../src/index.js')
-    ).handleAuthorizationRequest(denied.provider, {
-      response_type: 'code',
-      client_id: 'client-a',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      state: 's',
-    }),
+    ).handleAuthorizationRequest(
+      denied.provider,
+      {
+        response_type: 'code',
+        client_id: 'client-a',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state: 's',
+      },
+      { trustRedirectUris: () => true },
+    ),
   )
   t.equal(location.searchParams.get('error'), 'access_denied')
   t.equal(location.searchParams.get('state'), 's')

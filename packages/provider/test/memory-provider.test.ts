@@ -24,7 +24,7 @@ t.test('registerClient stores a copy; getClient answers copies', async (t) => {
 t.test('accepted redirect URIs and metadata', async (t) => {
   const provider = createMemoryProvider({ scopes: ['read', 'write'] })
   const accepted: OAuthClientInformation[] = [
-    publicClient({ client_id: 'p1', redirect_uris: ['http://localhost:8080/cb'] }),
+    publicClient({ client_id: 'p1', redirect_uris: ['http://127.0.0.1:8080/cb'] }),
     publicClient({ client_id: 'p2', redirect_uris: ['http://127.0.0.1/cb'] }),
     publicClient({ client_id: 'p3', redirect_uris: ['http://[::1]:3000/cb'] }),
     publicClient({ client_id: 'p4', redirect_uris: ['com.example.app:/oauth2redirect'] }),
@@ -205,4 +205,191 @@ t.test('options are checked at construction', async (t) => {
   t.doesNotThrow(() =>
     createMemoryProvider({ refreshTokenLifetime: null, resources: ['urn:example:api'] }),
   )
+})
+
+t.test('dynamic registration accepts anything big or odd (finding 7)', async (t) => {
+  const provider = createMemoryProvider()
+  const many = Array.from({ length: 100_000 }, (_, i) => `https://app.example.com/cb/${i}`)
+  const cases: Array<[string, Partial<OAuthClientInformation>, string, RegExp]> = [
+    ['100,000 redirect_uris', { redirect_uris: many }, 'invalid_client_metadata', /bytes/],
+    [
+      '21 redirect_uris',
+      { redirect_uris: many.slice(0, 21) },
+      'invalid_redirect_uri',
+      /at most 20/,
+    ],
+    [
+      'a 2001-character redirect URI',
+      { redirect_uris: [`https://app.example.com/${'a'.repeat(1977)}`] },
+      'invalid_redirect_uri',
+      /https/,
+    ],
+    [
+      'a 5 MB client_name',
+      { client_name: 'x'.repeat(5_000_000) },
+      'invalid_client_metadata',
+      /bytes/,
+    ],
+    [
+      'a 1001-character client_name',
+      { client_name: 'x'.repeat(1001) },
+      'invalid_client_metadata',
+      /client_name/,
+    ],
+    [
+      'a client_name that is not a string',
+      { client_name: 5 as never },
+      'invalid_client_metadata',
+      /client_name/,
+    ],
+    [
+      'javascript: in logo_uri',
+      { logo_uri: 'javascript:alert(document.cookie)' },
+      'invalid_client_metadata',
+      /logo_uri/,
+    ],
+    [
+      'javascript: in client_uri',
+      { client_uri: 'javascript:alert(1)' },
+      'invalid_client_metadata',
+      /client_uri/,
+    ],
+    [
+      'data: in tos_uri',
+      { tos_uri: 'data:text/html,<script>x</script>' },
+      'invalid_client_metadata',
+      /tos_uri/,
+    ],
+    [
+      'http on a public host in policy_uri',
+      { policy_uri: 'http://app.example.com/p' },
+      'invalid_client_metadata',
+      /policy_uri/,
+    ],
+    [
+      'userinfo in jwks_uri',
+      { jwks_uri: 'https://user:pw@app.example.com/jwks' },
+      'invalid_client_metadata',
+      /jwks_uri/,
+    ],
+    [
+      'a backslash in client_uri',
+      { client_uri: 'https://app.example.com\\@evil.example' },
+      'invalid_client_metadata',
+      /client_uri/,
+    ],
+    ['not a URL in logo_uri', { logo_uri: 'logo.png' }, 'invalid_client_metadata', /logo_uri/],
+    [
+      'client_secret_expires_at: "yesterday"',
+      { client_secret_expires_at: 'yesterday' as never },
+      'invalid_client_metadata',
+      /client_secret_expires_at/,
+    ],
+    [
+      'client_secret_expires_at: NaN',
+      { client_secret_expires_at: Number.NaN },
+      'invalid_client_metadata',
+      /client_secret_expires_at/,
+    ],
+    [
+      'client_secret_expires_at: 1.5',
+      { client_secret_expires_at: 1.5 },
+      'invalid_client_metadata',
+      /client_secret_expires_at/,
+    ],
+    [
+      'client_id_issued_at: -1',
+      { client_id_issued_at: -1 },
+      'invalid_client_metadata',
+      /client_id_issued_at/,
+    ],
+    [
+      '11 contacts',
+      { contacts: Array.from({ length: 11 }, () => 'a@example.com') },
+      'invalid_client_metadata',
+      /contacts/,
+    ],
+    ['contacts not strings', { contacts: [1] as never }, 'invalid_client_metadata', /contacts/],
+    [
+      'contacts not an array',
+      { contacts: 'a@example.com' as never },
+      'invalid_client_metadata',
+      /contacts/,
+    ],
+    ['a 1001-character scope', { scope: 'a'.repeat(1001) }, 'invalid_client_metadata', /scope/],
+    [
+      'a 1001-character client_secret',
+      { client_secret: 's'.repeat(1001) },
+      'invalid_client_metadata',
+      /client_secret/,
+    ],
+    [
+      'a 1001-character client_id',
+      { client_id: 'c'.repeat(1001) },
+      'invalid_client_metadata',
+      /client_id/,
+    ],
+    ['a cycle', { extra_member: undefined }, 'invalid_client_metadata', /bytes/],
+    ['a BigInt member', { extra_member: 1n }, 'invalid_client_metadata', /bytes/],
+    [
+      'userinfo in a redirect URI',
+      { redirect_uris: ['https://app.example.com@evil.example/cb'] },
+      'invalid_redirect_uri',
+      /userinfo/,
+    ],
+    [
+      'a backslash in a redirect URI',
+      { redirect_uris: ['https://app.example.com\\@evil.example/cb'] },
+      'invalid_redirect_uri',
+      /backslash/,
+    ],
+    [
+      'http://localhost (RFC 8252 §8.3)',
+      { redirect_uris: ['http://localhost:8080/cb'] },
+      'invalid_redirect_uri',
+      /loopback IP/,
+    ],
+  ]
+  for (const [name, fields, error, message] of cases) {
+    const info = confidentialClient(fields)
+    if (name === 'a cycle') info.extra_member = { self: info }
+    const refusal = await provider.registerClient(info).then(
+      () => undefined,
+      (e: unknown) => e as RegistrationError,
+    )
+    t.equal(refusal?.code, 'ERR_OAUTH_REGISTRATION', name)
+    t.equal(refusal?.error, error, name)
+    t.match(refusal?.errorDescription, message, name)
+    t.ok((refusal?.errorDescription ?? '').length < 200, `${name}: a short description`)
+  }
+  t.equal(provider.size.clients, 0)
+  // At the bounds, accepted.
+  await provider.registerClient(
+    confidentialClient({
+      redirect_uris: many.slice(0, 20),
+      client_name: 'x'.repeat(1000),
+      client_uri: 'https://app.example.com/',
+      logo_uri: 'http://127.0.0.1:8080/logo.png',
+      tos_uri: 'https://app.example.com/tos',
+      policy_uri: 'https://app.example.com/policy',
+      jwks_uri: 'https://app.example.com/jwks',
+      software_id: 'app',
+      software_version: '1.0.0',
+      contacts: Array.from({ length: 10 }, () => 'a@example.com'),
+      client_id_issued_at: 1_700_000_000,
+      client_secret_expires_at: 0,
+    }),
+  )
+  t.equal(provider.size.clients, 1)
+})
+
+t.test('MemoryProvider options: unknown ones are refused with a hint', async (t) => {
+  t.throws(() => createMemoryProvider({ accessTokenLifetme: 60 } as never), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message:
+      /options\.accessTokenLifetme is not a known option: did you mean `accessTokenLifetime`\?/,
+  })
+  t.throws(() => createMemoryProvider(Promise.resolve({}) as never), {
+    message: /did you forget `await`/,
+  })
 })

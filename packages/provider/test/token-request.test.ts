@@ -5,6 +5,7 @@ import {
   authenticateClient,
   createMemoryProvider,
   handleTokenRequest,
+  type ClientCredentials,
   type TokenRequest,
 } from '../src/index.js'
 import {
@@ -36,17 +37,32 @@ t.test('authenticateClient', async (t) => {
   const ok = await authenticateClient(provider, {
     clientId: 'client-a',
     clientSecret: 'secret-a-0123456789',
+    method: 'client_secret_basic',
   })
   t.equal(ok.client_id, 'client-a')
-  t.equal((await authenticateClient(provider, { clientId: 'public-b' })).client_id, 'public-b')
-  const cases: Array<[string, { clientId: string; clientSecret?: string }]> = [
-    ['unknown client', { clientId: 'nobody', clientSecret: 'x' }],
-    ['empty client id', { clientId: '', clientSecret: 'x' }],
-    ['non-string client id', { clientId: 5 as never }],
-    ['wrong secret', { clientId: 'client-a', clientSecret: 'secret-a-012345678' }],
-    ['longer secret', { clientId: 'client-a', clientSecret: 'secret-a-0123456789x' }],
-    ['missing secret', { clientId: 'client-a' }],
-    ['public client sending a secret', { clientId: 'public-b', clientSecret: 'anything' }],
+  t.equal(
+    (await authenticateClient(provider, { clientId: 'public-b', method: 'none' })).client_id,
+    'public-b',
+  )
+  const basic = 'client_secret_basic' as const
+  const cases: Array<[string, ClientCredentials]> = [
+    ['unknown client', { clientId: 'nobody', clientSecret: 'x', method: basic }],
+    ['empty client id', { clientId: '', clientSecret: 'x', method: basic }],
+    ['non-string client id', { clientId: 5 as never, method: 'none' }],
+    ['wrong secret', { clientId: 'client-a', clientSecret: 'secret-a-012345678', method: basic }],
+    [
+      'longer secret',
+      { clientId: 'client-a', clientSecret: 'secret-a-0123456789x', method: basic },
+    ],
+    ['missing secret', { clientId: 'client-a', method: basic }],
+    [
+      'public client sending a secret',
+      { clientId: 'public-b', clientSecret: 'anything', method: 'client_secret_post' },
+    ],
+    [
+      'public client sending a secret as none',
+      { clientId: 'public-b', clientSecret: 'anything', method: 'none' },
+    ],
   ]
   for (const [name, credentials] of cases) {
     const error = await failure(authenticateClient(provider, credentials))
@@ -57,8 +73,11 @@ t.test('authenticateClient', async (t) => {
   // A provider answering another client than the one asked for.
   const confused = { getClient: async () => confidentialClient({ client_id: 'zzz' }) }
   t.equal(
-    (await failure(authenticateClient(confused, { clientId: 'client-a', clientSecret: 'x' })))
-      ?.error,
+    (
+      await failure(
+        authenticateClient(confused, { clientId: 'client-a', clientSecret: 'x', method: basic }),
+      )
+    )?.error,
     'invalid_client',
   )
   // Secret expiry (RFC 7591 §3.2.1): 0 means never.
@@ -67,7 +86,11 @@ t.test('authenticateClient', async (t) => {
   await expiring.registerClient(
     confidentialClient({ client_id: 'forever', client_secret_expires_at: 0 }),
   )
-  const credentials = { clientId: 'client-a', clientSecret: 'secret-a-0123456789' }
+  const credentials = {
+    clientId: 'client-a',
+    clientSecret: 'secret-a-0123456789',
+    method: basic,
+  }
   t.ok(await authenticateClient(expiring, credentials, { now: clock.now }))
   clock.advance(10)
   const expired = await failure(authenticateClient(expiring, credentials, { now: clock.now }))
@@ -75,7 +98,7 @@ t.test('authenticateClient', async (t) => {
   t.ok(
     await authenticateClient(
       expiring,
-      { clientId: 'forever', clientSecret: 'secret-a-0123456789' },
+      { clientId: 'forever', clientSecret: 'secret-a-0123456789', method: basic },
       { now: clock.now },
     ),
   )
@@ -220,6 +243,7 @@ t.test('the default clock is Date.now', async (t) => {
     await authenticateClient(provider, {
       clientId: 'client-a',
       clientSecret: 'secret-a-0123456789',
+      method: 'client_secret_basic',
     }),
   )
 })
