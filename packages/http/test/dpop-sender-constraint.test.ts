@@ -1,0 +1,233 @@
+import t from 'tap'
+import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { calculateJwkThumbprint } from 'jose'
+import { createMemoryReplayStore, parseChallenge } from '@bearerkit/core'
+import {
+  resolveSenderConstraint,
+  type SenderConstraintRequest,
+} from '../src/dpop/sender-constraint.js'
+import { NOW, URL_, ath, proof, proofKey } from './fixtures/dpop.js'
+
+const TOKEN = 'token-value'
+const now = () => NOW
+
+function certificate(): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'bearerkit-sc-'))
+  const keyFile = join(dir, 'key.pem')
+  const certFile = join(dir, 'cert.pem')
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+  writeFileSync(keyFile, key.export({ format: 'pem', type: 'pkcs8' }))
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-new', '-key', keyFile, '-subj', '/CN=c', '-days', '1', '-out', certFile],
+    { stdio: 'ignore' },
+  )
+  return new X509Certificate(readFileSync(certFile)).raw
+}
+
+const request = (extra: Partial<SenderConstraintRequest>): SenderConstraintRequest => ({
+  method: 'GET',
+  url: URL_,
+  scheme: 'dpop',
+  token: TOKEN,
+  dpop: undefined,
+  ...extra,
+})
+
+t.test('off unless configured', async (t) => {
+  t.equal(resolveSenderConstraint({}), null)
+  t.equal(resolveSenderConstraint({ dpop: false, mtls: false }), null)
+})
+
+t.test('DPoP: the proof context, the refusals and the challenge', async (t) => {
+  const key = await proofKey('ES256')
+  const jkt = await calculateJwkThumbprint(key.publicJwk)
+  const sc = resolveSenderConstraint({ dpop: { now, algorithms: ['ES256', 'EdDSA'] } })
+  if (sc === null) throw new Error('expected a sender constraint')
+  t.equal(sc.dpopRequired, false)
+  t.equal(sc.mtls, false)
+  t.equal(sc.nonce(), undefined)
+  t.same(await sc.context(request({ dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+    dpopJkt: jkt,
+  })
+  // Bearer: no proof context (the verifier then refuses a bound token), even with a DPoP header.
+  t.same(
+    await sc.context(request({ scheme: 'bearer', dpop: await proof(key, { ath: ath(TOKEN) }) })),
+    {},
+  )
+  t.same(await sc.context(request({})), {
+    status: 401,
+    error: 'invalid_dpop_proof',
+    reason: 'missing',
+    description: 'The request has no DPoP proof',
+  })
+  const twice = await sc.context(request({ dpop: [await proof(key), await proof(key)] }))
+  t.match(twice, { status: 400, error: 'invalid_request', reason: 'multiple' })
+  t.match(await sc.context(request({ dpop: await proof(key, { ath: ath('other') }) })), {
+    status: 401,
+    error: 'invalid_dpop_proof',
+    reason: 'wrong_token_hash',
+  })
+  t.equal(sc.challenge(), 'DPoP algs="ES256 EdDSA"')
+  t.same(parseChallenge(sc.challenge('invalid_dpop_proof', 'The DPoP proof is too old')), [
+    {
+      scheme: 'DPoP',
+      params: {
+        error: 'invalid_dpop_proof',
+        error_description: 'The DPoP proof is too old',
+        algs: 'ES256 EdDSA',
+      },
+    },
+  ])
+  // A relative URL cannot be checked without a public origin.
+  t.match(await sc.context(request({ url: '/mcp', dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+    reason: 'wrong_uri',
+  })
+})
+
+t.test('DPoP: the public origin replaces whatever origin the request names', async (t) => {
+  const key = await proofKey('ES256')
+  const jkt = await calculateJwkThumbprint(key.publicJwk)
+  const sc = resolveSenderConstraint({ dpop: { now, publicOrigin: 'HTTPS://RS.example.com:443' } })
+  if (sc === null) throw new Error('expected a sender constraint')
+  const good = { ath: ath(TOKEN) }
+  t.same(await sc.context(request({ url: '/mcp?x=1', dpop: await proof(key, good) })), {
+    dpopJkt: jkt,
+  })
+  // The Host header or an internal origin never decides: the proof must name the public URL.
+  t.same(
+    await sc.context(request({ url: 'http://10.0.0.7:8080/mcp', dpop: await proof(key, good) })),
+    { dpopJkt: jkt },
+  )
+  t.match(
+    await sc.context(
+      request({
+        url: '/mcp',
+        dpop: await proof(key, { ...good, htu: 'http://10.0.0.7:8080/mcp' }),
+      }),
+    ),
+    { reason: 'wrong_uri' },
+  )
+  t.match(await sc.context(request({ url: 'not a url', dpop: await proof(key, good) })), {
+    reason: 'wrong_uri',
+  })
+  for (const bad of ['https://rs.example.com/mcp', 'ftp://x', 'https://rs.example.com?x', 42]) {
+    t.throws(() => resolveSenderConstraint({ dpop: { publicOrigin: bad as string } }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /options\.dpop\.publicOrigin/,
+    })
+  }
+})
+
+t.test('DPoP required: Bearer is refused; nonces are issued and demanded', async (t) => {
+  const key = await proofKey('ES256')
+  const sc = resolveSenderConstraint({
+    dpop: {
+      now,
+      required: true,
+      nonceSecret: 'n'.repeat(32),
+      requireNonce: true,
+      replayStore: createMemoryReplayStore({ now }),
+    },
+  })
+  if (sc === null) throw new Error('expected a sender constraint')
+  t.equal(sc.dpopRequired, true)
+  t.match(await sc.context(request({ scheme: 'bearer' })), {
+    status: 401,
+    error: 'invalid_token',
+    reason: 'bearer_not_accepted',
+  })
+  t.match(await sc.context(request({ dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+    status: 401,
+    error: 'use_dpop_nonce',
+    reason: 'nonce_required',
+  })
+  const nonce = sc.nonce()
+  t.match(nonce, /^[A-Za-z0-9_-]{32}$/)
+  t.same(await sc.context(request({ dpop: await proof(key, { ath: ath(TOKEN), nonce }) })), {
+    dpopJkt: await calculateJwkThumbprint(key.publicJwk),
+  })
+  t.throws(() => resolveSenderConstraint({ dpop: { nonceStep: 30 } }), {
+    message: /nonceStep needs `nonceSecret`/,
+  })
+  t.throws(() => resolveSenderConstraint({ dpop: { requireNonce: true } }), {
+    message: /requireNonce/,
+  })
+  t.throws(() => resolveSenderConstraint({ dpop: { nonceSecret: 'short' } }), { message: /secret/ })
+  t.throws(() => resolveSenderConstraint({ dpop: { requred: true } as never }), {
+    message: /did you mean `required`/,
+  })
+  t.throws(() => resolveSenderConstraint({ dpop: 'yes' as never }), {
+    message: /options\.dpop must be an object/,
+  })
+  t.throws(() => resolveSenderConstraint({ dpop: { required: 1 } as never }), {
+    message: /options\.dpop\.required/,
+  })
+})
+
+t.test('mTLS only: the DPoP scheme is refused, certificates give the context', async (t) => {
+  const der = certificate()
+  const thumbprint = createHash('sha256').update(der).digest('base64url')
+  const sc = resolveSenderConstraint({ mtls: true })
+  if (sc === null) throw new Error('expected a sender constraint')
+  t.equal(sc.mtls, true)
+  t.equal(sc.clientCertHeader, false)
+  t.equal(sc.proofs, null)
+  t.equal(sc.challenge(), 'DPoP algs=""')
+  t.same(await sc.context(request({ scheme: 'bearer', clientCertificate: der })), {
+    certificateThumbprint: thumbprint,
+  })
+  t.same(await sc.context(request({ scheme: 'bearer', clientCertificate: new Uint8Array(0) })), {})
+  t.same(await sc.context(request({ scheme: 'bearer' })), {})
+  t.match(await sc.context(request({ scheme: 'dpop' })), {
+    status: 401,
+    error: 'invalid_token',
+    reason: 'dpop_not_accepted',
+  })
+  // The Client-Cert header is ignored unless configured, and then only from a trusted proxy.
+  const header = `:${der.toString('base64')}:`
+  t.same(
+    await sc.context(request({ scheme: 'bearer', clientCert: header, fromTrustedProxy: true })),
+    {},
+  )
+  const proxied = resolveSenderConstraint({ mtls: { clientCertHeader: true } })
+  if (proxied === null) throw new Error('expected a sender constraint')
+  t.same(await proxied.context(request({ scheme: 'bearer', clientCert: header })), {})
+  t.same(
+    await proxied.context(
+      request({ scheme: 'bearer', clientCert: header, fromTrustedProxy: true }),
+    ),
+    {
+      certificateThumbprint: thumbprint,
+    },
+  )
+  t.same(
+    await proxied.context(
+      request({ scheme: 'bearer', clientCert: ':AAAA:', fromTrustedProxy: true }),
+    ),
+    {},
+  )
+  t.throws(() => resolveSenderConstraint({ mtls: { header: true } as never }), {
+    message: /options\.mtls\.header/,
+  })
+})
+
+t.test('DPoP and mTLS together: both thumbprints reach the verifier', async (t) => {
+  const key = await proofKey('ES256')
+  const der = certificate()
+  const sc = resolveSenderConstraint({ dpop: { now }, mtls: true })
+  if (sc === null) throw new Error('expected a sender constraint')
+  t.same(
+    await sc.context(
+      request({ clientCertificate: der, dpop: await proof(key, { ath: ath(TOKEN) }) }),
+    ),
+    {
+      dpopJkt: await calculateJwkThumbprint(key.publicJwk),
+      certificateThumbprint: createHash('sha256').update(der).digest('base64url'),
+    },
+  )
+})
