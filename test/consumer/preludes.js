@@ -1,0 +1,104 @@
+// What a README block may use without declaring it: the values a reader has from the README's
+// earlier blocks or from their own application (a token, a Fastify app, a logger). Each name maps
+// to the one declaration the consumer test puts above a block that uses the name and does not
+// declare it itself. The types are the real ones, so a snippet that passes the wrong thing still
+// fails. A block that needs none of these is also run.
+//
+// Keep the list short: a name that only one block needs is better declared in that block.
+
+const core = (name) => `import { ${name} } from '@bearerkit/core'`
+const v = (name, type) => `declare const ${name}: ${type}`
+const TOKEN_VERIFIER = "import('@bearerkit/core').TokenVerifier"
+const PROVIDER = "import('@bearerkit/provider').OAuthAuthorizationServerProvider"
+const CLIENT = "import('@bearerkit/provider').OAuthClientInformation"
+const LOCAL_AS =
+  "Awaited<ReturnType<typeof import('@bearerkit/testing').createLocalAuthorizationServer>>"
+const KEY_PAIR = "Awaited<ReturnType<typeof import('@bearerkit/testing').generateKeyPair>>"
+
+/** @type {Record<string, Record<string, string>>} */
+export const PRELUDES = {
+  // Every README.
+  '*': {
+    token: v('token', 'string'),
+    verifier: v('verifier', TOKEN_VERIFIER),
+    log: v('log', "import('fastify').FastifyBaseLogger"),
+    app: v('app', "import('fastify').FastifyInstance"),
+    issuer: v('issuer', 'string'),
+    audience: v('audience', 'string'),
+    assertion: v('assertion', 'string'),
+    provider: v('provider', PROVIDER),
+    client: v('client', CLIENT),
+  },
+  'README.md': {
+    defaultConfig: v('defaultConfig', "import('@bearerkit/core').VerifierConfig"),
+  },
+  'packages/core/README.md': {
+    AccessToken: "import type { AccessToken } from '@bearerkit/core'",
+    VerifyOptions: "import type { VerifyOptions } from '@bearerkit/core'",
+    allowList: v('allowList', 'Map<string, Record<string, unknown>>'),
+    accessToken: v('accessToken', "import('@bearerkit/core').AccessToken"),
+    other: v('other', "import('@bearerkit/core').AccessToken"),
+    request: v('request', "import('node:http').IncomingMessage"),
+    header: v('header', 'string'),
+    inner: v('inner', TOKEN_VERIFIER),
+    jwtVerifierA: v('jwtVerifierA', TOKEN_VERIFIER),
+    jwtVerifierB: v('jwtVerifierB', TOKEN_VERIFIER),
+    fallbackJwtVerifier: v('fallbackJwtVerifier', TOKEN_VERIFIER),
+    introspectionVerifier: v('introspectionVerifier', TOKEN_VERIFIER),
+    extractBearerToken: core('extractBearerToken'),
+    formatChallenge: core('formatChallenge'),
+    parseChallenge: core('parseChallenge'),
+    createCachedVerifier: core('createCachedVerifier'),
+    createCompositeVerifier: core('createCompositeVerifier'),
+  },
+  'packages/fastify/README.md': {
+    // The fastify README's blocks build on its first one: bearerAuth and isBearerError come from
+    // the package, as a reader who installed only @bearerkit/fastify would import them.
+    bearerAuth: "import bearerAuth from '@bearerkit/fastify'",
+    isBearerError: "import { isBearerError } from '@bearerkit/fastify'",
+    handler: v('handler', "import('fastify').RouteHandlerMethod"),
+    resource: v('resource', "import('@bearerkit/fastify').ProtectedResourceOptions"),
+    transports: v('transports', 'Map<string, { close(): unknown }>'),
+  },
+  'packages/id-jag/README.md': {
+    partnerPublicKeyPem: v('partnerPublicKeyPem', 'string'),
+    // A parsed token request: optional fields are absent or undefined.
+    params: v('params', '{ assertion: string; scopes?: string[]; resource?: string }'),
+    assertions: v(
+      'assertions',
+      "ReturnType<typeof import('@bearerkit/id-jag').createIdentityAssertionVerifier>",
+    ),
+    form: v('form', "import('@bearerkit/provider').TokenRequest"),
+  },
+  'packages/introspection/README.md': {
+    createIntrospectionVerifier:
+      "import { createIntrospectionVerifier } from '@bearerkit/introspection'",
+  },
+  'packages/jwt/README.md': {
+    createJwtVerifier: "import { createJwtVerifier } from '@bearerkit/jwt'",
+    secret: v('secret', 'Uint8Array'),
+    legacyPem: v('legacyPem', 'string'),
+  },
+  'packages/provider/README.md': {
+    // The MCP SDK's requireBearerAuth is Express middleware.
+    app: v('app', "import('express').Express"),
+    resource: v('resource', 'string'),
+    reply: v('reply', "import('fastify').FastifyReply"),
+    query: v('query', "import('@bearerkit/provider').AuthorizationRequest"),
+    form: v('form', "import('@bearerkit/provider').TokenRequest"),
+    clientId: v('clientId', 'string'),
+    clientSecret: v('clientSecret', 'string'),
+    session: v('session', '{ userId?: string }'),
+  },
+  'packages/testing/README.md': {
+    t: "import t from 'tap'",
+    generateKeyPair: "import { generateKeyPair } from '@bearerkit/testing'",
+    createLocalAuthorizationServer:
+      "import { createLocalAuthorizationServer } from '@bearerkit/testing'",
+    pair: v('pair', KEY_PAIR),
+    clock: v('clock', 'number'),
+    as: v('as', LOCAL_AS),
+    a: v('a', 'string'),
+    b: v('b', 'string'),
+  },
+}
