@@ -83,7 +83,10 @@ export function readClientInformation(
   }
   const privateKey = input.privateKey
   if (privateKey !== undefined && !isPrivateEcKey(privateKey)) {
-    throw invalidArgument(`${option}.privateKey`, 'must be an EC private KeyObject or webcrypto.CryptoKey')
+    throw invalidArgument(
+      `${option}.privateKey`,
+      'must be an EC private KeyObject or webcrypto.CryptoKey',
+    )
   }
   if (
     (authMethod === 'client_secret_basic' || authMethod === 'client_secret_post') &&
@@ -98,7 +101,9 @@ export function readClientInformation(
     clientId,
     ...(clientSecret === undefined ? {} : { clientSecret }),
     ...(authMethod === undefined ? {} : { authMethod: authMethod as ClientAuthMethod }),
-    ...(privateKey === undefined ? {} : { privateKey: privateKey as KeyObject | webcrypto.CryptoKey }),
+    ...(privateKey === undefined
+      ? {}
+      : { privateKey: privateKey as KeyObject | webcrypto.CryptoKey }),
     ...(keyId === undefined ? {} : { keyId }),
     ...(audience === undefined ? {} : { assertionAudience: audience }),
     ...(issuer === undefined ? {} : { issuer }),

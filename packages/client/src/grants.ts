@@ -56,7 +56,7 @@ export interface AuthorizationCodeGrant {
  * })
  * ```
  */
-export function exchangeAuthorizationCode(
+export async function exchangeAuthorizationCode(
   context: TokenEndpointContext,
   grant: AuthorizationCodeGrant,
 ): Promise<TokenSet> {
@@ -94,7 +94,7 @@ export interface RefreshGrant {
  * const fresh = await refreshAccessToken(context, { tokens })
  * ```
  */
-export function refreshAccessToken(
+export async function refreshAccessToken(
   context: TokenEndpointContext,
   grant: RefreshGrant,
 ): Promise<TokenSet> {
@@ -104,11 +104,9 @@ export function refreshAccessToken(
   const refreshToken = readString('grant.tokens.refreshToken', tokens.refreshToken)
   const resource = readResource('grant.resource', input.resource ?? tokens.resource)
   if (tokens.issuer !== context.server.issuer) {
-    return Promise.reject(
-      new OAuthClientError(
-        'ERR_ISSUER_MISMATCH',
-        'The refresh token was issued by another authorization server; it is not presented here',
-      ),
+    throw new OAuthClientError(
+      'ERR_ISSUER_MISMATCH',
+      'The refresh token was issued by another authorization server; it is not presented here',
     )
   }
   return requestToken(context, 'refresh_token', { refresh_token: refreshToken }, resource, {
@@ -134,7 +132,7 @@ export interface ClientCredentialsGrant {
  * )
  * ```
  */
-export function requestClientCredentials(
+export async function requestClientCredentials(
   context: TokenEndpointContext,
   grant: ClientCredentialsGrant,
 ): Promise<TokenSet> {
@@ -241,7 +239,7 @@ export interface JwtBearerGrant {
  * const tokens = await requestJwtBearer(context, { assertion: jag.accessToken, resource })
  * ```
  */
-export function requestJwtBearer(
+export async function requestJwtBearer(
   context: TokenEndpointContext,
   grant: JwtBearerGrant,
 ): Promise<TokenSet> {
