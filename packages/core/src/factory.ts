@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import type { TokenVerifier, VerifyOptions } from './access-token.js'
 import { createCachedVerifier, type CachedVerifierOptions } from './cache.js'
 import { invalidArgument } from './errors.js'
+import { isOptionsObject, nearestName, readOptionsObject, rejectUnknownOptions } from './options.js'
 
 /** The verifier kinds {@link createVerifier} knows, and the package each lives in. */
 export const VERIFIER_PACKAGES = Object.freeze({
@@ -57,7 +58,8 @@ export async function createVerifier(
   config: VerifierConfig,
   options: CreateVerifierOptions = {},
 ): Promise<TokenVerifier> {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+  if (!isOptionsObject(config)) {
+    if (config !== null && typeof config === 'object') readOptionsObject('config', config)
     throw invalidArgument('config', 'must be an object with a type')
   }
   const { type, cache, ...rest } = config
@@ -67,8 +69,13 @@ export async function createVerifier(
       `must be one of ${Object.keys(VERIFIER_PACKAGES).join(', ')} (got ${JSON.stringify(type)})`,
     )
   }
-  if (cache !== undefined && cache !== false && (typeof cache !== 'object' || cache === null)) {
-    throw invalidArgument('config.cache', 'must be an options object or false')
+  checkOwnKeys(type, rest)
+  if (cache !== undefined && cache !== false) {
+    if (!isOptionsObject(cache)) {
+      throw invalidArgument('config.cache', 'must be an options object or false')
+    }
+    // The introspection verifier checks its own cache options; the others get core's cache.
+    if (type !== 'introspection') rejectUnknownOptions('config.cache', cache, CACHE_OPTIONS)
   }
   const { packageName, factory } = VERIFIER_PACKAGES[type]
   const load = options.load ?? ((name: string) => import(name) as Promise<unknown>)
@@ -111,6 +118,29 @@ export async function createVerifier(
     })
   }
   return verifier
+}
+
+const OWN_KEYS = ['type', 'cache', 'provider', 'providerModule'] as const
+const CACHE_OPTIONS = ['max', 'ttl', 'negativeTtl', 'now'] as const
+
+/**
+ * The factory's own keys. Every other key belongs to the package, whose factory refuses the ones
+ * it does not know; a key that looks like a misspelling of one of ours (`cahce`, `typ`) is
+ * refused here, since the package would not know to suggest it.
+ */
+function checkOwnKeys(type: VerifierType, rest: Record<string, unknown>): void {
+  for (const key of Object.keys(rest)) {
+    if (key === 'provider' || key === 'providerModule') {
+      if (type !== 'provider') {
+        throw invalidArgument(`config.${key}`, 'is only used when type is provider')
+      }
+      continue
+    }
+    const nearest = nearestName(key, OWN_KEYS)
+    if (nearest !== undefined) {
+      throw invalidArgument(`config.${key}`, `is not a known option: did you mean \`${nearest}\`?`)
+    }
+  }
 }
 
 async function loadProviderModule(

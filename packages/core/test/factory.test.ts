@@ -145,7 +145,6 @@ t.test('a missing package says which one to install', async (t) => {
 
 t.test('verifierConfigFromEnv maps variables to options', async (t) => {
   t.equal(verifierConfigFromEnv({}), null)
-  t.equal(verifierConfigFromEnv({ BEARERKIT_VERIFIER: '  ' }), null)
   t.same(
     verifierConfigFromEnv({
       BEARERKIT_VERIFIER: 'jwt',
@@ -162,7 +161,6 @@ t.test('verifierConfigFromEnv maps variables to options', async (t) => {
       BEARERKIT_CACHE_MAX: '100',
       BEARERKIT_CACHE_NEGATIVE_TTL: '1',
       BEARERKIT_UNRELATED: 'x',
-      BEARERKIT_CLIENT_ID: '',
     }),
     {
       type: 'jwt',
@@ -174,7 +172,7 @@ t.test('verifierConfigFromEnv maps variables to options', async (t) => {
       clockTolerance: 30,
       maxTokenAge: 3600,
       requiredScopes: ['a', 'b', 'c'],
-      timeout: 2000,
+      jwks: { timeout: 2000 },
       cache: { max: 100, ttl: 60, negativeTtl: 1 },
     },
   )
@@ -201,41 +199,201 @@ t.test('verifierConfigFromEnv maps variables to options', async (t) => {
       cache: false,
     },
   )
-  t.same(verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_CACHE: 'on' }), {
+  const minimal = { BEARERKIT_ISSUER: 'https://as', BEARERKIT_AUDIENCE: 'https://rs' }
+  t.same(verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_CACHE: 'on', ...minimal }), {
     type: 'jwt',
+    issuer: 'https://as',
+    audience: 'https://rs',
     cache: {},
   })
   t.same(
-    verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'provider', BEARERKIT_PROVIDER_MODULE: './p.js' }),
-    { type: 'provider', providerModule: './p.js' },
+    verifierConfigFromEnv({
+      BEARERKIT_VERIFIER: 'provider',
+      BEARERKIT_PROVIDER_MODULE: './p.js',
+      BEARERKIT_AUDIENCE: 'https://rs',
+    }),
+    { type: 'provider', audience: 'https://rs', providerModule: './p.js' },
+  )
+  t.same(
+    verifierConfigFromEnv({
+      BEARERKIT_VERIFIER: 'introspection',
+      BEARERKIT_ISSUER: 'https://as',
+      BEARERKIT_AUDIENCE: 'https://rs',
+      BEARERKIT_TIMEOUT: '1500',
+    }),
+    { type: 'introspection', issuer: 'https://as', audience: 'https://rs', timeout: 1500 },
+    'introspection keeps timeout as its own option',
   )
 })
 
 t.test('keys from the environment: PEM with escaped newlines or JSON', async (t) => {
   const pem = verifierConfigFromEnv({
     BEARERKIT_VERIFIER: 'jwt',
+    BEARERKIT_ISSUER: 'https://as',
+    BEARERKIT_AUDIENCE: 'https://rs',
     BEARERKIT_KEY: '-----BEGIN PUBLIC KEY-----\\nABC\\n-----END PUBLIC KEY-----',
   })
   t.equal(pem?.key, '-----BEGIN PUBLIC KEY-----\nABC\n-----END PUBLIC KEY-----')
-  const jwk = verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_KEY: '{"kty":"OKP"}' })
-  t.same(jwk?.key, { kty: 'OKP' })
-  t.throws(() => verifierConfigFromEnv({ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_KEY: '{bad' }), {
-    message: /^BEARERKIT_KEY is not valid JSON/,
+  const jwk = verifierConfigFromEnv({
+    BEARERKIT_VERIFIER: 'jwt',
+    BEARERKIT_ISSUER: 'https://as',
+    BEARERKIT_AUDIENCE: 'https://rs',
+    BEARERKIT_KEY: '{"kty":"OKP"}',
   })
+  t.same(jwk?.key, { kty: 'OKP' })
+  t.throws(
+    () =>
+      verifierConfigFromEnv({
+        BEARERKIT_VERIFIER: 'jwt',
+        BEARERKIT_ISSUER: 'https://as',
+        BEARERKIT_AUDIENCE: 'https://rs',
+        BEARERKIT_KEY: '{bad',
+      }),
+    { message: /^BEARERKIT_KEY is not valid JSON/ },
+  )
 })
 
 t.test('environment mistakes name the variable', async (t) => {
+  const jwt = { BEARERKIT_VERIFIER: 'jwt', BEARERKIT_ISSUER: 'https://as', BEARERKIT_AUDIENCE: 'a' }
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ BEARERKIT_VERIFIER: 'saml' }, /^BEARERKIT_VERIFIER /],
+    [{ ...jwt, BEARERKIT_TIMEOUT: 'soon' }, /^BEARERKIT_TIMEOUT must be a number/],
+    [{ ...jwt, BEARERKIT_CACHE_TTL: '1e999' }, /^BEARERKIT_CACHE_TTL /],
+    [{ ...jwt, BEARERKIT_CACHE: 'maybe' }, /^BEARERKIT_CACHE must be on or off/],
     [
-      { BEARERKIT_VERIFIER: 'jwt', BEARERKIT_TIMEOUT: 'soon' },
-      /^BEARERKIT_TIMEOUT must be a number/,
+      { BEARERKIT_VERIFIER: 'provider', BEARERKIT_AUDIENCE: 'a' },
+      /^BEARERKIT_PROVIDER_MODULE is required/,
     ],
-    [{ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_CACHE_TTL: '1e999' }, /^BEARERKIT_CACHE_TTL /],
-    [{ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_CACHE: 'maybe' }, /^BEARERKIT_CACHE must be on or off/],
-    [{ BEARERKIT_VERIFIER: 'provider' }, /^BEARERKIT_PROVIDER_MODULE is required/],
   ]
   for (const [env, message] of bad) {
     t.throws(() => verifierConfigFromEnv(env), { code: 'ERR_INVALID_ARG_VALUE', message })
   }
+})
+
+t.test('verifierConfigFromEnv: a missing required value names the variable', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [
+      { BEARERKIT_VERIFIER: 'jwt', BEARERKIT_ISSUER: 'https://as' },
+      /^BEARERKIT_AUDIENCE is required/,
+    ],
+    [{ BEARERKIT_VERIFIER: 'jwt', BEARERKIT_AUDIENCE: 'a' }, /^BEARERKIT_ISSUER is required/],
+    [{ BEARERKIT_VERIFIER: 'introspection' }, /^BEARERKIT_AUDIENCE is required/],
+    [
+      { BEARERKIT_VERIFIER: 'introspection', BEARERKIT_AUDIENCE: 'a' },
+      /^BEARERKIT_ISSUER is required when VERIFIER is introspection without INTROSPECTION_URL/,
+    ],
+    [
+      { BEARERKIT_VERIFIER: 'provider', BEARERKIT_PROVIDER_MODULE: './p.js' },
+      /^BEARERKIT_AUDIENCE is required/,
+    ],
+    [{ APP_VERIFIER: 'jwt' }, /^APP_AUDIENCE is required/],
+  ]
+  for (const [env, message] of cases) {
+    const prefix = Object.keys(env)[0]?.startsWith('APP_') ? 'APP_' : 'BEARERKIT_'
+    t.throws(() => verifierConfigFromEnv(env, prefix), { code: 'ERR_INVALID_ARG_VALUE', message })
+  }
+  const introspection = verifierConfigFromEnv({
+    BEARERKIT_VERIFIER: 'introspection',
+    BEARERKIT_AUDIENCE: 'a',
+    BEARERKIT_INTROSPECTION_URL: 'https://as/introspect',
+  })
+  t.equal(introspection?.introspectionUrl, 'https://as/introspect', 'URL without issuer is enough')
+})
+
+t.test('verifierConfigFromEnv: empty variables are refused, not taken as unset', async (t) => {
+  const jwt = { BEARERKIT_VERIFIER: 'jwt', BEARERKIT_ISSUER: 'https://as', BEARERKIT_AUDIENCE: 'a' }
+  for (const [name, value] of [
+    ['BEARERKIT_REQUIRED_SCOPES', ''],
+    ['BEARERKIT_REQUIRED_SCOPES', '   '],
+    ['BEARERKIT_AUDIENCE', ''],
+    ['BEARERKIT_MAX_TOKEN_AGE', ' '],
+    ['BEARERKIT_CACHE', ''],
+    ['BEARERKIT_VERIFIER', ''],
+    ['BEARERKIT_VERIFIER', '\t'],
+  ] as const) {
+    t.throws(() => verifierConfigFromEnv({ ...jwt, [name]: value }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: new RegExp(`^${name} is set but empty`),
+    })
+  }
+  t.equal(verifierConfigFromEnv({ OTHER: '' }), null, 'unset VERIFIER is still null')
+})
+
+t.test('verifierConfigFromEnv: a variable the verifier type does not use is refused', async (t) => {
+  const jwt = { BEARERKIT_VERIFIER: 'jwt', BEARERKIT_ISSUER: 'https://as', BEARERKIT_AUDIENCE: 'a' }
+  t.throws(() => verifierConfigFromEnv({ ...jwt, BEARERKIT_CLIENT_SECRET: 's' }), {
+    message: /^BEARERKIT_CLIENT_SECRET is not used when VERIFIER is jwt/,
+  })
+  t.throws(() => verifierConfigFromEnv({ ...jwt, BEARERKIT_PROVIDER_MODULE: './p.js' }), {
+    message: /^BEARERKIT_PROVIDER_MODULE is not used when VERIFIER is jwt/,
+  })
+  t.throws(
+    () =>
+      verifierConfigFromEnv({
+        BEARERKIT_VERIFIER: 'provider',
+        BEARERKIT_PROVIDER_MODULE: './p.js',
+        BEARERKIT_AUDIENCE: 'a',
+        BEARERKIT_TIMEOUT: '100',
+      }),
+    { message: /^BEARERKIT_TIMEOUT is not used when VERIFIER is provider/ },
+  )
+})
+
+t.test('BEARERKIT_TIMEOUT reaches the jwt verifier as jwks.timeout', async (t) => {
+  const recorded: Recorded[] = []
+  const config = verifierConfigFromEnv({
+    BEARERKIT_VERIFIER: 'jwt',
+    BEARERKIT_ISSUER: 'https://as',
+    BEARERKIT_AUDIENCE: 'a',
+    BEARERKIT_TIMEOUT: '250',
+  }) as VerifierConfig
+  await createVerifier(config, { load: fakeLoader(recorded) })
+  t.same(recorded[0]?.args, [{ issuer: 'https://as', audience: 'a', jwks: { timeout: 250 } }])
+})
+
+t.test('Unknown options refused everywhere: createVerifier checks its own keys', async (t) => {
+  const recorded: Recorded[] = []
+  const load = fakeLoader(recorded)
+  const base = { issuer: 'https://as', audience: 'a' }
+  const cases: Array<[unknown, RegExp]> = [
+    [{ type: 'jwt', ...base, cahce: { ttl: 5 } }, /^config\.cahce .*did you mean `cache`/],
+    [{ type: 'jwt', typ: 'x', ...base }, /^config\.typ .*did you mean `type`/],
+    [{ type: 'jwt', ...base, cache: { tll: 5 } }, /^config\.cache\.tll .*did you mean `ttl`/],
+    [
+      { type: 'jwt', ...base, provider: {} },
+      /^config\.provider is only used when type is provider/,
+    ],
+    [
+      { type: 'introspection', ...base, providerModule: './p.js' },
+      /^config\.providerModule is only/,
+    ],
+    [{ type: 'provider', providers: {} }, /^config\.providers .*did you mean `provider`/],
+    [Promise.resolve({ type: 'jwt' }), /^config is a Promise/],
+    [undefined, /^config must be an object/],
+  ]
+  for (const [config, message] of cases) {
+    await t.rejects(createVerifier(config as VerifierConfig, { load }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message,
+    })
+  }
+  t.equal(recorded.length, 0, 'no package factory was called')
+})
+
+t.test('createVerifier passes unknown keys through, so the package refuses them', async (t) => {
+  // A package factory as strict as the real ones: createVerifier must not swallow or rename.
+  const { rejectUnknownOptions } = await import('../src/index.js')
+  const strict = async () => ({
+    createJwtVerifier: (options: Record<string, unknown>) => {
+      rejectUnknownOptions('options', options, ['issuer', 'audience', 'requiredScopes', 'jwks'])
+      return { verifyToken: async () => null }
+    },
+  })
+  await t.rejects(
+    createVerifier(
+      { type: 'jwt', issuer: 'https://as', audience: 'a', requiredScope: ['admin'] },
+      { load: strict },
+    ),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /requiredScope .*did you mean `requiredScopes`/ },
+  )
 })

@@ -325,9 +325,11 @@ t.test('No hard deadline on upstream calls: a fetch that never settles times out
   })
   t.ok(performance.now() - started < 2000, 'ended by its timeout')
   await t.rejects(fetchJson(`${AS}/x`, 'Stuck JSON', { fetch: never, timeout: 30 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'timeout',
   })
   await t.rejects(discoverAuthorizationServer(AS, { fetch: never, timeout: 30 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'timeout',
   })
   // The caller's abort ends it too, with the caller's reason.
@@ -361,6 +363,7 @@ t.test('No hard deadline on upstream calls: a body stream that never ends times 
     reason: 'timeout',
   })
   await t.rejects(fetchJson(`${AS}/x`, 'Endless', { fetch: endless, timeout: 30 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'timeout',
   })
   t.equal(cancelled, 2, 'the body is released')
@@ -385,7 +388,10 @@ t.test('an unread body is released without waiting, even when cancel throws', as
         },
       },
     })) as unknown as typeof fetch
-  await t.rejects(httpRequest(`${AS}/x`, 'Redirect', { fetch: redirect }), { reason: 'redirect' })
+  await t.rejects(httpRequest(`${AS}/x`, 'Redirect', { fetch: redirect }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'redirect',
+  })
   const large = (() =>
     Promise.resolve(
       new Response(new ReadableStream({ pull: () => new Promise(() => undefined) }), {
@@ -394,6 +400,7 @@ t.test('an unread body is released without waiting, even when cancel throws', as
       }),
     )) as typeof fetch
   await t.rejects(httpRequest(`${AS}/x`, 'Large', { fetch: large, timeout: 5000 }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'too_large',
   })
 })
@@ -410,5 +417,8 @@ t.test('fetchJson computes an HTTP-date Retry-After with the injected clock', as
     .get('/.well-known/oauth-authorization-server')
     .reply(429, 'busy', { 'retry-after': 'Tue, 01 Jan 2030 00:00:30 GMT' })
   // Date.now is years before 2030 here: without the injected clock this would be capped at a day.
-  await t.rejects(discoverAuthorizationServer(AS, { now: () => at }), { retryAfter: 30 })
+  await t.rejects(discoverAuthorizationServer(AS, { now: () => at }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    retryAfter: 30,
+  })
 })
