@@ -109,15 +109,14 @@ export function callStore<T>(
       controller.abort(error)
       reject(error)
     }
+    // Removed by finish(), so it only ever runs while the call is pending.
     const onAbort = (): void => {
-      if (!finish()) return
+      finish()
       const reason = abortReason(outer as AbortSignal)
       controller.abort(reason)
       reject(reason)
     }
     const timer = setTimeout(() => fail(storeUnavailable(kind, 'store_timeout')), options.timeout)
-    // A deadline never keeps a process alive on its own.
-    timer.unref?.()
     outer?.addEventListener('abort', onAbort, { once: true })
     let answer: T | PromiseLike<T>
     try {
