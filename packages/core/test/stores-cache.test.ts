@@ -67,7 +67,7 @@ t.test('guarded shared cache: any failure is a miss, published, never a throw', 
       unlock: () => undefined,
       wait: () => answer as never,
     })
-    t.equal(await cache.get('k'), undefined, `get ${String(answer)}`)
+    t.equal(await cache.get('k'), undefined, `get ${JSON.stringify(answer) ?? 'undefined'}`)
     t.equal(await cache.wait('k', 10), undefined)
     if (typeof answer !== 'boolean') t.equal(await cache.lock('k', 10), undefined)
   }
