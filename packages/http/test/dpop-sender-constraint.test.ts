@@ -66,7 +66,7 @@ t.test('DPoP: the proof context, the refusals and the challenge', async (t) => {
     description: 'The request has no DPoP proof',
   })
   const twice = await sc.context(request({ dpop: [await proof(key), await proof(key)] }))
-  t.match(twice, { status: 400, error: 'invalid_request', reason: 'multiple' })
+  t.match(twice, { status: 401, error: 'invalid_dpop_proof', reason: 'multiple' })
   t.match(await sc.context(request({ dpop: await proof(key, { ath: ath('other') }) })), {
     status: 401,
     error: 'invalid_dpop_proof',

@@ -102,11 +102,11 @@ export interface SenderConstraintRequest {
   readonly signal?: AbortSignal
 }
 
-/** A request refused before its token is verified: 401 (or 400) with a DPoP challenge. */
+/** A request refused before its token is verified: 401 with a DPoP challenge. */
 export interface SenderConstraintRefusal {
-  readonly status: 400 | 401
-  /** `invalid_dpop_proof`, `use_dpop_nonce`, `invalid_request` or `invalid_token`. */
-  readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_request' | 'invalid_token'
+  readonly status: 401
+  /** `invalid_dpop_proof`, `use_dpop_nonce` or `invalid_token`. */
+  readonly error: 'invalid_dpop_proof' | 'use_dpop_nonce' | 'invalid_token'
   readonly reason: DpopProofRefusalCode | 'bearer_not_accepted' | 'dpop_not_accepted'
   readonly description: string
 }
@@ -150,7 +150,7 @@ const MTLS_OPTIONS: ReadonlySet<string> = new Set(['clientCertHeader'])
 const NO_CONTEXT: ProofContext = Object.freeze({})
 
 const refusal = (
-  status: 400 | 401,
+  status: 401,
   error: SenderConstraintRefusal['error'],
   reason: SenderConstraintRefusal['reason'],
   description: string,
@@ -298,14 +298,9 @@ export function resolveSenderConstraint(options: {
         ...(request.signal === undefined ? {} : { signal: request.signal }),
       })
       if (!result.valid) {
-        return refusal(
-          // RFC 9449 §7.1: a request with a missing or repeated DPoP header is malformed; an
-          // invalid proof is an authentication failure.
-          result.reason === 'multiple' ? 400 : 401,
-          result.reason === 'multiple' ? 'invalid_request' : result.error,
-          result.reason,
-          result.description,
-        )
+        // RFC 9449 §7.1: every proof failure (repeated header included) is invalid_dpop_proof,
+        // or use_dpop_nonce when a fresh nonce would fix it.
+        return refusal(401, result.error, result.reason, result.description)
       }
       return thumbprint === undefined
         ? { dpopJkt: result.jkt }
