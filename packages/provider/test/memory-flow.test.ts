@@ -8,6 +8,7 @@ import {
   handleTokenRequest,
   type MemoryProviderOptions,
   type OAuthClientInformation,
+  type OAuthToken,
 } from '../src/index.js'
 import {
   REDIRECT,
@@ -627,4 +628,132 @@ t.test('identity assertion grant through the hook', async (t) => {
     ),
   )
   t.equal(error.error, 'unauthorized_client')
+})
+
+t.test('concurrent double redemption leaves the grant alive (finding 4): code', async (t) => {
+  const { provider, client, verifier, clock } = await setup()
+  const { verifier: codeVerifier, challenge } = pkce()
+  const { code } = await authorize(provider, client, challenge)
+  const request = { grant_type: 'authorization_code', code, code_verifier: codeVerifier }
+  const results = await Promise.allSettled([
+    handleTokenRequest(provider, client, request, { now: clock.now }),
+    handleTokenRequest(provider, client, request, { now: clock.now }),
+  ])
+  t.same(results.map((r) => r.status).sort(), ['fulfilled', 'rejected'])
+  const loser = results.find((r) => r.status === 'rejected')
+  t.equal((loser?.reason as TokenError).error, 'invalid_grant')
+  const winner = results.find((r) => r.status === 'fulfilled')?.value as OAuthToken
+  // The loser was a replay: the winner's tokens die with the grant (RFC 6749 §4.1.2).
+  t.equal(await verifier.verifyToken(winner.access_token), null, 'access token revoked')
+  const refresh = await tokenError(
+    handleTokenRequest(
+      provider,
+      client,
+      { grant_type: 'refresh_token', refresh_token: winner.refresh_token },
+      { now: clock.now },
+    ),
+  )
+  t.equal(refresh.error, 'invalid_grant', 'refresh token revoked')
+  t.same(provider.size, { accessTokens: 0, refreshTokens: 0, codes: 0, clients: 1 })
+  // Three at once: still exactly one winner, and nothing left alive.
+  const again = pkce()
+  const second = await authorize(provider, client, again.challenge)
+  const three = await Promise.allSettled(
+    [1, 2, 3].map(() =>
+      handleTokenRequest(
+        provider,
+        client,
+        { grant_type: 'authorization_code', code: second.code, code_verifier: again.verifier },
+        { now: clock.now },
+      ),
+    ),
+  )
+  t.equal(three.filter((r) => r.status === 'fulfilled').length, 1)
+  t.equal(provider.size.accessTokens, 0)
+})
+
+t.test(
+  'concurrent double redemption leaves the grant alive (finding 4): refresh token',
+  async (t) => {
+    const { provider, client, verifier, clock } = await setup()
+    const first = await codeFlow(provider, client, clock.now)
+    const request = { grant_type: 'refresh_token', refresh_token: first.refresh_token }
+    const results = await Promise.allSettled([
+      handleTokenRequest(provider, client, request, { now: clock.now }),
+      handleTokenRequest(provider, client, request, { now: clock.now }),
+    ])
+    t.same(results.map((r) => r.status).sort(), ['fulfilled', 'rejected'])
+    const winner = results.find((r) => r.status === 'fulfilled')?.value as OAuthToken
+    t.equal(await verifier.verifyToken(winner.access_token), null, 'access token revoked')
+    const next = await tokenError(
+      handleTokenRequest(
+        provider,
+        client,
+        { grant_type: 'refresh_token', refresh_token: winner.refresh_token },
+        { now: clock.now },
+      ),
+    )
+    t.equal(next.error, 'invalid_grant', 'rotated refresh token revoked')
+    t.same(provider.size, { accessTokens: 0, refreshTokens: 0, codes: 0, clients: 1 })
+  },
+)
+
+t.test(
+  'redemption straight on the provider: the loser of two exchanges revokes the grant',
+  async (t) => {
+    // Both loaded the record before either exchanged it, as two token endpoints would.
+    const { provider, client, verifier, clock } = await setup()
+    const { challenge } = pkce()
+    const { code } = await authorize(provider, client, challenge)
+    const record = await provider.loadAuthorizationCode(client, code)
+    if (record === null) throw new Error('no record')
+    const [a, b] = await Promise.allSettled([
+      provider.exchangeAuthorizationCode(client, record),
+      provider.exchangeAuthorizationCode(client, record),
+    ])
+    t.equal(a.status, 'fulfilled')
+    t.equal(b.status, 'rejected')
+    const won = (a as PromiseFulfilledResult<OAuthToken>).value
+    t.equal(await verifier.verifyToken(won.access_token), null)
+    // The same for a refresh token.
+    const fresh = await codeFlow(provider, client, clock.now)
+    const stored = await provider.loadRefreshToken(client, fresh.refresh_token as string)
+    if (stored === null) throw new Error('no record')
+    const [c, d] = await Promise.allSettled([
+      provider.exchangeRefreshToken(client, stored, []),
+      provider.exchangeRefreshToken(client, stored, []),
+    ])
+    t.equal(c.status, 'fulfilled')
+    t.equal(d.status, 'rejected')
+    t.equal(
+      await verifier.verifyToken((c as PromiseFulfilledResult<OAuthToken>).value.access_token),
+      null,
+    )
+    // Another client's code or refresh token is refused without touching the grant.
+    const other = confidentialClient({ client_id: 'client-z' })
+    await provider.registerClient(other)
+    const mine = await codeFlow(provider, client, clock.now)
+    const mineRecord = await provider.loadRefreshToken(client, mine.refresh_token as string)
+    if (mineRecord === null) throw new Error('no record')
+    t.equal(
+      (await tokenError(provider.exchangeRefreshToken(other, mineRecord, []))).error,
+      'invalid_grant',
+    )
+    t.not(await verifier.verifyToken(mine.access_token), null, 'the grant lives on')
+  },
+)
+
+t.test('exchangeRefreshToken grants unknown scopes when called directly (finding 9)', async (t) => {
+  const { provider, client, verifier, clock } = await setup({ scopes: ['read', 'write'] })
+  const first = await codeFlow(provider, client, clock.now, { scope: 'read' })
+  const record = await provider.loadRefreshToken(client, first.refresh_token as string)
+  if (record === null) throw new Error('no record')
+  for (const scopes of [['admin'], ['write'], ['read', 'admin'], 'read' as never]) {
+    const error = await tokenError(provider.exchangeRefreshToken(client, record, scopes))
+    t.equal(error.error, 'invalid_scope', JSON.stringify(scopes))
+  }
+  // Refused before anything changed: the refresh token and its access token still work.
+  t.not(await verifier.verifyToken(first.access_token), null)
+  const ok = await provider.exchangeRefreshToken(client, record, ['read'])
+  t.equal(ok.scope, 'read')
 })
