@@ -1,9 +1,8 @@
 import { invalidArgument } from '@bearerkit/core'
+import { createProtectedResourceMetadata } from '@bearerkit/http'
 import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { addMetadataRoutes } from './lib/metadata-routes.js'
-import { resolveResource } from './lib/resource.js'
-import { resolveAllowOrigin } from './lib/settings.js'
 import type { ProtectedResourceOptions } from './options.js'
 import './types.js'
 
@@ -21,15 +20,17 @@ const metadataPlugin: FastifyPluginCallback<ProtectedResourceMetadataOptions> = 
   done,
 ) => {
   try {
-    const resource = resolveResource('options.resource', options.resource)
-    const allowOrigin = resolveAllowOrigin('options.allowOrigin', options.allowOrigin)
+    const metadata = createProtectedResourceMetadata({
+      resource: options.resource,
+      ...(options.allowOrigin === undefined ? {} : { allowOrigin: options.allowOrigin }),
+    })
     if (fastify.prefix !== '') {
       throw invalidArgument(
         'protectedResourceMetadata',
         `must be registered at the root of the app, not under the prefix ${JSON.stringify(fastify.prefix)}`,
       )
     }
-    addMetadataRoutes(fastify, resource, allowOrigin)
+    addMetadataRoutes(fastify, metadata)
   } catch (error) {
     done(error as Error)
     return

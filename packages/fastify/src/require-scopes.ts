@@ -1,7 +1,7 @@
-import { hasAllScopes, invalidArgument, missingScopes } from '@bearerkit/core'
+import { invalidArgument } from '@bearerkit/core'
 import type { FastifyRequest } from 'fastify'
-import { insufficientScope } from './lib/refusal.js'
-import { authenticated, pending } from './lib/state.js'
+import { authenticated } from './lib/state.js'
+import { refuse } from './plugin.js'
 
 /**
  * Demands more scopes than the route declared, for decisions made inside a handler (an MCP
@@ -23,23 +23,9 @@ import { authenticated, pending } from './lib/state.js'
  */
 export function requireScopes(request: FastifyRequest, scopes: readonly string[]): void {
   const state = authenticated.get(request)
-  const token = request.accessToken
-  if (state === undefined || token === null) {
+  if (state === undefined || request.accessToken === null) {
     throw invalidArgument('request', 'was not authenticated by bearerAuth')
   }
-  const needed = [...new Set([...state.scopes, ...scopes])]
-  if (hasAllScopes(token.scopes, needed)) return
-  const error = insufficientScope(state.settings, needed)
-  request.log.debug(
-    {
-      bearer: {
-        reason: 'insufficient_scope',
-        statusCode: 403,
-        missing: missingScopes(token.scopes, needed),
-      },
-    },
-    'bearer token refused',
-  )
-  pending.set(request, { error, settings: state.settings })
-  throw error
+  const refusal = state.gate.requireScopes(state.result, scopes, request.method)
+  if (refusal !== null) throw refuse(request, state.gate, refusal)
 }

@@ -74,7 +74,7 @@ t.test('refusals are logged at debug with a reason code and never the token', as
     'verifier_error',
     'bad_signature',
     'malformed_header',
-    'malformed_header',
+    'other_scheme',
     'accepted',
     'session_unknown',
     'missing_token',

@@ -173,7 +173,7 @@ t.test('allowOrigin: an origin, or false for no CORS', async (t) => {
     url: '/.well-known/oauth-protected-resource/mcp',
     headers: { origin: 'https://x.example', 'access-control-request-method': 'GET' },
   })
-  t.equal(preflight.statusCode, 404, 'no preflight route without CORS')
+  t.equal(preflight.statusCode, 401, 'no preflight route without CORS: protected like any URL')
 })
 
 t.test('metadata: false serves nothing but challenges still point at the URL', async (t) => {

@@ -14,7 +14,8 @@ t.test('bind / check / unbind follow samePrincipal', async (t) => {
   t.equal(sessions.check('s1', BOB), false, 'another subject')
   t.equal(sessions.check('s1', ['client-2', ISSUER, 'alice']), false, 'another client')
   t.equal(sessions.check('s1', ['client-1', 'https://evil.example/', 'alice']), false)
-  t.equal(sessions.check('s1', ['client-1', null, null]), true, 'missing parts are skipped')
+  t.equal(sessions.check('s1', ['client-1', null, null]), false, 'a missing part is not a match')
+  t.equal(sessions.check('s1', ['client-1', ISSUER, null]), false, 'null equals only null')
   t.equal(sessions.check('s1', null), false, 'no principal')
   t.equal(sessions.check('s2', ALICE), false, 'unknown session')
   t.equal(sessions.check('__proto__', ALICE), false)
@@ -115,3 +116,54 @@ t.test('guard answers 404 like an unknown MCP session', async (t) => {
   })
   t.equal(anonymous.statusCode, 404, 'a public route has no principal, so no session')
 })
+
+t.test(
+  'session binding is strict: a token without sub never owns a session created with sub',
+  async (t) => {
+    const { app, logs } = buildApp(t)
+    await app.register(bearerAuth, {
+      verifier: tableVerifier({
+        // The session's creator: [client-A, iss, alice].
+        alice: accessToken('alice', { clientId: 'client-A' }),
+        // client credentials: the same client and issuer, no end user.
+        machine: accessToken('machine', { clientId: 'client-A', subject: undefined }),
+        // introspection-style: neither iss nor sub.
+        opaque: accessToken('opaque', {
+          clientId: 'client-A',
+          issuer: undefined,
+          subject: undefined,
+        }),
+      }),
+    })
+    const sessions = createSessionBinding()
+    app.post('/start', async (request) => {
+      sessions.bind('sess-A', request.principal as typeof ALICE)
+      return { id: 'sess-A' }
+    })
+    app.post('/use', { preHandler: sessions.guard }, async () => ({ secret: 'session data' }))
+
+    const start = await app.inject({ method: 'POST', url: '/start', headers: bearer('alice') })
+    t.equal(start.statusCode, 200)
+    const own = await app.inject({
+      method: 'POST',
+      url: '/use',
+      headers: { ...bearer('alice'), 'mcp-session-id': 'sess-A' },
+    })
+    t.equal(own.statusCode, 200, 'the creator keeps its session')
+    for (const token of ['machine', 'opaque']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/use',
+        headers: { ...bearer(token), 'mcp-session-id': 'sess-A' },
+      })
+      t.equal(res.statusCode, 404, token)
+      t.equal(res.body, JSON.stringify(SESSION_NOT_FOUND_BODY), token)
+      t.notMatch(res.body, 'session data', token)
+    }
+    const reasons = logs
+      .records()
+      .map((r) => (r.bearer as { reason?: string } | undefined)?.reason)
+      .filter((reason) => reason?.startsWith('session_'))
+    t.same(reasons, ['session_not_owned', 'session_not_owned'])
+  },
+)

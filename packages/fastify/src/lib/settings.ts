@@ -1,28 +1,17 @@
 import {
-  DEFAULT_MAX_TOKEN_LENGTH,
+  VerifierUnavailableError,
   createVerifier,
   invalidArgument,
-  isScopeToken,
   type TokenVerifier,
   type VerifierConfig,
 } from '@bearerkit/core'
-import { resolveResource, type ResolvedResource } from './resource.js'
+import { createBearerGate, type BearerGate } from '@bearerkit/http'
 
-/** The plugin's options (`BearerAuthOptions`), validated and filled in. */
+/** The plugin's options (`BearerAuthOptions`), validated: the gate and what to close. */
 export interface Settings {
-  readonly verifier: TokenVerifier
+  readonly gate: BearerGate
   /** Set when the plugin built the verifier from a config object and must close it. */
   readonly close: (() => unknown) | undefined
-  readonly requiredScopes: readonly string[]
-  readonly realm: string | undefined
-  readonly resource: ResolvedResource | undefined
-  /** Audience values naming this resource; `null` when the check is off. */
-  readonly audiences: ReadonlySet<string> | null
-  /** `Access-Control-Allow-Origin` of the metadata route; `null` when the route is not served. */
-  readonly metadata: { readonly allowOrigin: string | false } | null
-  readonly exposeErrorDescription: boolean
-  readonly retryAfter: number
-  readonly maxTokenLength: number
 }
 
 // Keys Fastify itself reads from the options of `register`.
@@ -40,14 +29,9 @@ const KNOWN = new Set<string>([
   ...FASTIFY_KEYS,
 ])
 
-// RFC 7230 quoted-string content without the characters challenge formatting would replace.
-const PRINTABLE = /^[\x20-\x7e]*$/
-// An origin (scheme://host[:port]) or '*', the values Access-Control-Allow-Origin can carry.
-const ORIGIN = /^(\*|https?:\/\/[A-Za-z0-9.\-[\]:]+)$/
-
 /**
- * Validates the plugin options. Every check runs before the verifier is built, so a mistake never
- * leaves a half-built verifier behind.
+ * Validates the plugin options and builds the gate. Every check runs before the verifier is
+ * built, so a mistake never leaves a half-built verifier behind.
  *
  * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the option at fault.
  */
@@ -56,149 +40,42 @@ export async function resolveSettings(options: unknown): Promise<Settings> {
     throw invalidArgument('options', 'must be an object with a verifier')
   }
   const input = options as Record<string, unknown>
+  const gateOptions: Record<string, unknown> = {}
   for (const key of Object.keys(input)) {
     // A misspelt option (requiredScope, audiences ...) would silently weaken protection.
     if (!KNOWN.has(key)) throw invalidArgument(`options.${key}`, 'is not a known option')
+    if (!FASTIFY_KEYS.includes(key)) gateOptions[key] = input[key]
   }
 
   const given = input.verifier
-  let verifierKind: 'verifier' | 'config'
+  let config: VerifierConfig | undefined
   if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
-    if (typeof (given as { verifyToken?: unknown }).verifyToken === 'function') {
-      verifierKind = 'verifier'
-    } else if (typeof (given as { type?: unknown }).type === 'string') {
-      verifierKind = 'config'
-    } else {
-      throw verifierError()
+    if (typeof (given as { verifyToken?: unknown }).verifyToken !== 'function') {
+      if (typeof (given as { type?: unknown }).type !== 'string') throw verifierError()
+      config = given as VerifierConfig
     }
   } else {
     throw verifierError()
   }
 
-  const requiredScopes = input.requiredScopes ?? []
-  if (!Array.isArray(requiredScopes) || !requiredScopes.every(isScopeToken)) {
-    throw invalidArgument(
-      'options.requiredScopes',
-      'must be an array of scope tokens (RFC 6749 §3.3: no spaces, quotes or backslashes)',
-    )
-  }
+  // A verifier built from config exists only after every other option has been checked by the
+  // gate; until then the gate holds a stand-in that forwards to it (and could not decide).
+  let forward: TokenVerifier['verifyToken'] = () =>
+    Promise.reject(new VerifierUnavailableError('The verifier is not built yet'))
+  const verifier: TokenVerifier =
+    config === undefined
+      ? (given as TokenVerifier)
+      : { verifyToken: (token, opts) => forward(token, opts) }
+  const gate = createBearerGate({ ...gateOptions, verifier })
 
-  const resource =
-    input.resource === undefined ? undefined : resolveResource('options.resource', input.resource)
-
-  let audiences: ReadonlySet<string> | null = null
-  const audience = input.audience
-  if (audience === undefined) {
-    if (resource !== undefined) audiences = resourceAudiences(resource.url)
-  } else if (audience !== null) {
-    const list = typeof audience === 'string' ? [audience] : audience
-    if (!Array.isArray(list) || list.length === 0 || !list.every(nonEmptyString)) {
-      throw invalidArgument(
-        'options.audience',
-        'must be a non-empty string, a non-empty array of them, or null',
-      )
-    }
-    audiences = new Set(list)
-  }
-
-  const realm = input.realm
-  if (
-    realm !== undefined &&
-    (typeof realm !== 'string' || realm === '' || !PRINTABLE.test(realm))
-  ) {
-    throw invalidArgument('options.realm', 'must be a non-empty string of printable ASCII')
-  }
-
-  let metadata: Settings['metadata'] = null
-  const route = input.metadata
-  if (route !== undefined && typeof route !== 'boolean') {
-    if (typeof route !== 'object' || route === null || Array.isArray(route)) {
-      throw invalidArgument('options.metadata', 'must be a boolean or { allowOrigin }')
-    }
-    for (const key of Object.keys(route)) {
-      if (key !== 'allowOrigin') {
-        throw invalidArgument(`options.metadata.${key}`, 'is not a known option')
-      }
-    }
-  }
-  if (route !== false) {
-    const allowOrigin = resolveAllowOrigin(
-      'options.metadata.allowOrigin',
-      typeof route === 'object' ? (route as { allowOrigin?: unknown }).allowOrigin : undefined,
-    )
-    if (resource !== undefined) metadata = { allowOrigin }
-    else if (route !== undefined) {
-      throw invalidArgument('options.metadata', 'needs options.resource to describe')
-    }
-  }
-
-  const exposeErrorDescription = input.exposeErrorDescription ?? true
-  if (typeof exposeErrorDescription !== 'boolean') {
-    throw invalidArgument('options.exposeErrorDescription', 'must be a boolean')
-  }
-  const retryAfter = input.retryAfter ?? 5
-  if (typeof retryAfter !== 'number' || !Number.isInteger(retryAfter) || retryAfter < 0) {
-    throw invalidArgument('options.retryAfter', 'must be a whole number of seconds (0 or more)')
-  }
-  const maxTokenLength = input.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH
-  if (
-    typeof maxTokenLength !== 'number' ||
-    !Number.isInteger(maxTokenLength) ||
-    maxTokenLength < 1
-  ) {
-    throw invalidArgument('options.maxTokenLength', 'must be a positive whole number')
-  }
-
-  let verifier: TokenVerifier
   let close: (() => unknown) | undefined
-  if (verifierKind === 'config') {
-    verifier = await createVerifier(given as VerifierConfig)
-    const closer = (verifier as { close?: unknown }).close
-    if (typeof closer === 'function') close = () => (closer as () => unknown).call(verifier)
-  } else {
-    verifier = given as TokenVerifier
+  if (config !== undefined) {
+    const created = await createVerifier(config)
+    forward = (token, opts) => created.verifyToken(token, opts)
+    const closer = (created as { close?: unknown }).close
+    if (typeof closer === 'function') close = () => (closer as () => unknown).call(created)
   }
-
-  return Object.freeze({
-    verifier,
-    close,
-    requiredScopes: Object.freeze([...new Set(requiredScopes)]),
-    realm,
-    resource,
-    audiences,
-    metadata,
-    exposeErrorDescription,
-    retryAfter,
-    maxTokenLength,
-  })
-}
-
-/**
- * Validates an `Access-Control-Allow-Origin` option: `'*'` (the default), one origin, or `false`.
- */
-export function resolveAllowOrigin(option: string, value: unknown): string | false {
-  if (value === undefined) return '*'
-  if (value === false) return false
-  if (typeof value !== 'string' || !ORIGIN.test(value)) {
-    throw invalidArgument(
-      option,
-      'must be "*", an origin such as "https://app.example.com", or false',
-    )
-  }
-  return value
-}
-
-// RFC 8707 §2 names the resource by its URI; an origin-only URI is commonly written with or
-// without the trailing slash URL parsing adds, and both name the same resource.
-function resourceAudiences(url: string): ReadonlySet<string> {
-  const href = new URL(url).href
-  const set = new Set([url, href])
-  if (href.endsWith('/') && new URL(url).pathname === '/') set.add(href.slice(0, -1))
-  return set
-}
-
-function nonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value !== ''
+  return Object.freeze({ gate, close })
 }
 
 function verifierError(): TypeError {

@@ -1,19 +1,18 @@
 import type { BearerError } from '@bearerkit/core'
-import type { Settings } from './settings.js'
+import type { BearerGate, GateAccepted } from '@bearerkit/http'
 
-/** A refusal thrown by the plugin, remembered so the plugin can render it if nobody else does. */
-export interface PendingRefusal {
+/** A `BearerError` on its way out, and the gate whose settings render it. */
+export interface ErrorEntry {
   readonly error: BearerError
-  readonly settings: Settings
+  readonly gate: BearerGate
 }
 
 /** What the plugin decided about an authenticated request. */
 export interface Authentication {
-  readonly settings: Settings
-  /** Every scope the route needs (`requiredScopes` and the route's own). */
-  readonly scopes: readonly string[]
+  readonly gate: BearerGate
+  readonly result: GateAccepted
 }
 
 // Keyed by the Fastify request object; weak so nothing outlives its request.
-export const pending = new WeakMap<object, PendingRefusal>()
+export const errors = new WeakMap<object, ErrorEntry>()
 export const authenticated = new WeakMap<object, Authentication>()
