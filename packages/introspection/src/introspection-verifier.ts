@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache'
 import { decide, parseAnswer, type Answer, type Policy } from './lib/answer.js'
 import { createEndpointResolver } from './lib/endpoint.js'
 import { introspect } from './lib/introspect.js'
-import { withLinkedSignal } from './lib/linked-signal.js'
+import { createSignalGroup } from './lib/linked-signal.js'
 import type { HttpGuards } from './lib/jwt-response.js'
 import { resolveOptions } from './lib/resolve-options.js'
 import { asUnavailable, unavailable } from './lib/unavailable.js'
@@ -78,6 +78,8 @@ export function createIntrospectionVerifier(
     requiredScopes: settings.requiredScopes,
   }
   const endpoint = createEndpointResolver(settings, guards)
+  // One listener on closer.signal for every introspection in flight, however many.
+  const requests = createSignalGroup(closer.signal)
   const cacheSettings = settings.cache
   const cache =
     cacheSettings === null ? null : new LRUCache<string, Entry>({ max: cacheSettings.max })
@@ -94,7 +96,7 @@ export function createIntrospectionVerifier(
     let answer: Answer
     try {
       const target = await endpoint()
-      const document = await withLinkedSignal(closer.signal, (signal) =>
+      const document = await requests.run((signal) =>
         introspect(token, target, settings, { ...guards, signal }),
       )
       answer = parseAnswer(token, document, settings.claims)
