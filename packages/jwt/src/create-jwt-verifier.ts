@@ -3,33 +3,24 @@ import {
   accessTokenFromClaims,
   defineVerifier,
   hasAllScopes,
-  invalidArgument,
   isPromiseLike,
-  isScopeToken,
   isVerifierUnavailable,
-  resolveClaimMapping,
   type AccessToken,
   type ClaimMapping,
   type TokenVerifier,
 } from '@bearerkit/core'
-import { DEFAULT_ALGORITHMS, type JwsAlgorithm } from './algorithms.js'
+import type { JwsAlgorithm } from './algorithms.js'
 import {
-  createKeyResolver,
+  keyResolverFrom,
   type JwksOptions,
   type KeyInput,
   type KeyResolver,
+  type SecretInput,
 } from './key-resolver.js'
-import { checkClaims, type ClaimPolicy } from './lib/claims-check.js'
+import { checkClaims } from './lib/claims-check.js'
 import { createIssuerRouter } from './lib/issuer-router.js'
-import {
-  isObject,
-  readAlgorithms,
-  readFunction,
-  readNumber,
-  readString,
-  readTypes,
-} from './lib/options.js'
-import { createJwsCheck } from './lib/jws-check.js'
+import { DEFAULT_MAX_TOKEN_BYTES, createJwsCheck } from './lib/jws-check.js'
+import { CLOCK_TOLERANCE, resolveJwtOptions } from './lib/resolve-options.js'
 import type { JwsHeader, VerifiedJws } from './verify-jws.js'
 
 /**
@@ -46,8 +37,13 @@ export interface JwtIssuer {
   issuer: string
   /** Its JWKS URI. */
   jwksUri?: string | URL
-  /** Its static key. Without `jwksUri` and `key`, the JWKS URI is discovered from `issuer`. */
+  /**
+   * Its static key. Without `jwksUri`, `key` and `secret`, the JWKS URI is discovered from
+   * `issuer`.
+   */
   key?: KeyInput
+  /** Its shared secret, for HS256, HS384 or HS512. */
+  secret?: SecretInput
 }
 
 /**
@@ -70,7 +66,8 @@ export type ValidateFunction = (
 ) => boolean | undefined | Refusal | Promise<boolean | undefined | Refusal>
 
 /**
- * Options of {@link createJwtVerifier}. Durations in seconds, except `jwks.timeout`.
+ * Options of {@link createJwtVerifier}. Durations in seconds, except `timeout` and `jwks.timeout`
+ * (milliseconds). An unknown option, at any level, is a `TypeError` naming the nearest known one.
  *
  * @example
  * ```ts
@@ -93,8 +90,16 @@ export interface JwtVerifierOptions {
   audience: string | readonly string[] | null
   /** The issuer's JWKS URI. Without `jwksUri` and `key`, it is discovered from `issuer`. */
   jwksUri?: string | URL
-  /** A static key: PEM SPKI or X.509 certificate, JWK, JWK Set, KeyObject, CryptoKey, secret. */
+  /**
+   * A static key: PEM SPKI or X.509 certificate, JWK or JWK Set (object or JSON text), KeyObject,
+   * CryptoKey. A string is never taken as a shared secret: use `secret`.
+   */
   key?: KeyInput
+  /**
+   * A shared secret for HS256, HS384 or HS512 (listed in `algorithms`): text, bytes or a secret
+   * KeyObject. Text or bytes that are a public key (PEM, JSON, DER or its base64) are refused.
+   */
+  secret?: SecretInput
   /** Allowed `alg` values. Default {@link DEFAULT_ALGORITHMS} (asymmetric only). */
   algorithms?: readonly JwsAlgorithm[]
   /**
@@ -105,8 +110,13 @@ export interface JwtVerifierOptions {
   tokenTypes?: readonly string[] | null
   /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 30. */
   clockTolerance?: number
-  /** Oldest accepted token by `iat`, in seconds; tokens without `iat` are then refused. */
+  /** Oldest accepted token by `iat`, in seconds. */
   maxTokenAge?: number
+  /**
+   * Whether `iat` is required. Default `true` (RFC 9068 §2.2: `iat` is REQUIRED); `false` accepts
+   * tokens of issuers that leave it out (not together with `maxTokenAge`).
+   */
+  requireIssuedAt?: boolean
   /** Whether `exp` is required. Default `true`. */
   requireExpiration?: boolean
   /** Scopes every token must grant; otherwise `insufficient_scope`. */
@@ -117,6 +127,11 @@ export interface JwtVerifierOptions {
   claims?: ClaimMapping
   /** JWKS cache settings. */
   jwks?: JwksOptions
+  /**
+   * Deadline of one discovery or JWKS request, in milliseconds (what `BEARERKIT_TIMEOUT` sets).
+   * Default 5,000; `jwks.timeout` overrides it. No effect with a static key.
+   */
+  timeout?: number
   /** Clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number
   /** The `fetch` used for discovery and JWKS. Default: the global one. */
@@ -151,9 +166,7 @@ export type JwtVerifier = TokenVerifier & {
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4 RFC 7519 §4.1.4 (some small leeway)
  */
-export const DEFAULT_CLOCK_TOLERANCE = 30
-
-const DEFAULT_TOKEN_TYPES = Object.freeze(['at+jwt'])
+export const DEFAULT_CLOCK_TOLERANCE = CLOCK_TOLERANCE
 
 const rejected = new Refusal('rejected', 'The access token was rejected by a custom check')
 const insufficient = new Refusal('insufficient_scope', 'The access token lacks a required scope')
@@ -180,72 +193,17 @@ const insufficient = new Refusal('insufficient_scope', 'The access token lacks a
  * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
  */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
-  if (!isObject(options)) throw invalidArgument('options', 'must be an object')
-  const algorithms = readAlgorithms('options.algorithms', options.algorithms, DEFAULT_ALGORITHMS)
-  const now = readFunction<() => number>('options.now', options.now) ?? Date.now
-  const validate = readFunction<ValidateFunction>('options.validate', options.validate)
-  const policy: ClaimPolicy = {
-    audience: readAudience(options.audience),
-    clockTolerance: readNumber(
-      'options.clockTolerance',
-      options.clockTolerance,
-      DEFAULT_CLOCK_TOLERANCE,
-    ),
-    maxTokenAge:
-      options.maxTokenAge === undefined
-        ? undefined
-        : readNumber('options.maxTokenAge', options.maxTokenAge, 0),
-    requireExpiration: readBoolean('options.requireExpiration', options.requireExpiration, true),
-  }
-  const requiredScopes = readScopes(options.requiredScopes)
-  const mapping = resolveClaimMapping(options.claims)
-  const shared = {
-    algorithms,
-    now,
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  }
-  const jwks = options.jwks === undefined ? {} : { jwks: options.jwks }
+  const settings = resolveJwtOptions(options)
+  const { policy, requiredScopes, mapping, validate, now } = settings
   const resolvers = new Map<string, KeyResolver>()
-  if (options.issuers !== undefined) {
-    for (const field of ['issuer', 'jwksUri', 'key'] as const) {
-      if (options[field] !== undefined) {
-        throw invalidArgument(`options.${field}`, 'must not be set together with options.issuers')
-      }
-    }
-    if (!Array.isArray(options.issuers) || options.issuers.length === 0) {
-      throw invalidArgument('options.issuers', 'must be a non-empty array')
-    }
-    options.issuers.forEach((entry: unknown, index) => {
-      const path = `options.issuers[${index}]`
-      if (!isObject(entry)) throw invalidArgument(path, 'must be an object')
-      const issuer = readString(`${path}.issuer`, entry.issuer)
-      if (resolvers.has(issuer)) throw invalidArgument(`${path}.issuer`, 'is listed twice')
-      const { jwksUri, key } = entry as Partial<JwtIssuer>
-      // jwks settings apply to the issuers whose keys are fetched, not to those with a static key.
-      const source = {
-        issuer,
-        ...(jwksUri === undefined ? {} : { jwksUri }),
-        ...(key === undefined ? {} : { key }),
-      }
-      resolvers.set(
-        issuer,
-        createKeyResolver({ ...source, ...shared, ...(key === undefined ? jwks : {}) }, path),
-      )
-    })
-  } else {
-    const issuer = readString('options.issuer', options.issuer)
-    const source = {
-      issuer,
-      ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }),
-      ...(options.key === undefined ? {} : { key: options.key }),
-    }
-    resolvers.set(issuer, createKeyResolver({ ...source, ...shared, ...jwks }))
-  }
+  for (const [issuer, source] of settings.sources) resolvers.set(issuer, keyResolverFrom(source))
   const keys = createIssuerRouter(resolvers)
   const jws = createJwsCheck({
     keys,
-    algorithms,
-    types: readTokenTypes(options.tokenTypes),
+    algorithms: new Set(settings.algorithms),
+    types: settings.types,
+    criticalHeaders: new Set(),
+    maxLength: DEFAULT_MAX_TOKEN_BYTES,
   })
 
   const finish = (
@@ -292,38 +250,4 @@ async function runValidate(
   if (outcome === undefined || outcome === true) return accessToken
   if (outcome instanceof Refusal) return outcome
   return rejected
-}
-
-function readAudience(value: unknown): readonly string[] | null {
-  if (value === null) return null
-  const list = typeof value === 'string' ? [value] : value
-  if (
-    !Array.isArray(list) ||
-    list.length === 0 ||
-    !list.every((a) => typeof a === 'string' && a !== '')
-  ) {
-    throw invalidArgument(
-      'options.audience',
-      'must be a non-empty string or array of them (pass null to skip the audience check)',
-    )
-  }
-  return Object.freeze([...(list as string[])])
-}
-
-function readTokenTypes(value: unknown): readonly string[] | null {
-  return value === undefined ? DEFAULT_TOKEN_TYPES : readTypes('options.tokenTypes', value)
-}
-
-function readBoolean(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw invalidArgument(option, 'must be a boolean')
-  return value
-}
-
-function readScopes(value: unknown): readonly string[] {
-  if (value === undefined) return []
-  if (!Array.isArray(value) || !value.every(isScopeToken)) {
-    throw invalidArgument('options.requiredScopes', 'must be an array of scope tokens')
-  }
-  return Object.freeze([...value])
 }

@@ -1,14 +1,16 @@
-import { Refusal, invalidArgument, validateUrl } from '@bearerkit/core'
-import { DEFAULT_ALGORITHMS } from './algorithms.js'
-import { ALGORITHMS } from './lib/algorithm-table.js'
-import { importStaticKey, type KeyInput } from './lib/import-key.js'
+import { Refusal } from '@bearerkit/core'
+import type { KeyInput, SecretInput } from './lib/import-key.js'
 import { KeySet, type LookupMiss } from './lib/key-set.js'
-import { isObject, readAlgorithms, readFunction, readNumber } from './lib/options.js'
 import type { PreparedKey } from './lib/prepared-key.js'
 import { RemoteKeySet, closedError } from './lib/remote-key-set.js'
+import {
+  JWKS_DEFAULTS,
+  resolveKeyResolverOptions,
+  type KeySourceSettings,
+} from './lib/resolve-options.js'
 import type { JwsHeader } from './verify-jws.js'
 
-export type { KeyInput } from './lib/import-key.js'
+export type { KeyInput, SecretInput } from './lib/import-key.js'
 
 /**
  * A key able to verify signatures, prepared once: the algorithms it may verify are fixed (the
@@ -111,12 +113,22 @@ export interface KeyResolverOptions {
   issuer?: string
   /** The JWKS URI (https, or http on loopback). */
   jwksUri?: string | URL
-  /** A static key: PEM SPKI or X.509 certificate, JWK, JWK Set, KeyObject, CryptoKey, or secret. */
+  /**
+   * A static key: PEM SPKI or X.509 certificate, JWK or JWK Set (object or JSON text), KeyObject,
+   * CryptoKey. A string is never a shared secret: use `secret`.
+   */
   key?: KeyInput
+  /** A shared secret for HS256, HS384 or HS512 (with them listed in `algorithms`). */
+  secret?: SecretInput
   /** Algorithms keys are prepared for. Default {@link DEFAULT_ALGORITHMS}. */
   algorithms?: readonly string[]
   /** JWKS cache settings (remote sources only). */
   jwks?: JwksOptions
+  /**
+   * Deadline of one discovery or JWKS request, in milliseconds (the `BEARERKIT_TIMEOUT` setting).
+   * Default 5,000; `jwks.timeout` overrides it. No effect with a static key.
+   */
+  timeout?: number
   /** Clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number
   /** The `fetch` used for discovery and the JWKS. Default: the global one. */
@@ -132,15 +144,7 @@ export interface KeyResolverOptions {
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 RFC 7517 §5 (JWK Set)
  */
-export const DEFAULT_JWKS_OPTIONS: Readonly<Required<JwksOptions>> = Object.freeze({
-  maxAge: 600,
-  cooldown: 30,
-  timeout: 5000,
-  staleIfError: 3600,
-  backoff: 1,
-  maxBackoff: 60,
-  maxBytes: 256 * 1024,
-})
+export const DEFAULT_JWKS_OPTIONS: Readonly<Required<JwksOptions>> = JWKS_DEFAULTS
 
 const MISSES: Readonly<Record<LookupMiss, Refusal>> = {
   unknown_kid: new Refusal('unknown_key', 'The token is signed with an unknown key'),
@@ -161,10 +165,11 @@ function answer(found: readonly PreparedKey[] | LookupMiss): KeysOrRefusal {
  * keys: an RFC 9068 access token, an RFC 7523 assertion, an ID-JAG (SEP-990). Pair it with
  * {@link createJwsVerifier}.
  *
- * Exactly one source: `jwksUri`; `key`; or neither, and the JWKS URI is discovered from `issuer`.
+ * Exactly one source: `jwksUri`; a static `key` and/or `secret`; or none, and the JWKS URI is
+ * discovered from `issuer`. Unknown options are refused, naming the nearest known one.
  * A fetched JWKS is cached as {@link JwksOptions} describe; only public signature keys are used
  * (`use`, `key_ops` and `alg` respected, RSA under 2048 bits refused, a set with private material
- * refused whole). `HS*` algorithms need a configured secret as `key`: a JWKS never supplies one.
+ * refused whole). `HS*` algorithms need a configured `secret`: a JWKS never supplies one.
  *
  * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for a configuration mistake, naming the option
  * (`optionPath` prefixes the names, default `options`).
@@ -180,28 +185,13 @@ export function createKeyResolver(
   options: KeyResolverOptions,
   optionPath = 'options',
 ): KeyResolver {
-  if (!isObject(options)) throw invalidArgument(optionPath, 'must be an object')
-  const name = (field: string): string => `${optionPath}.${field}`
-  const algorithms = readAlgorithms(name('algorithms'), options.algorithms, DEFAULT_ALGORITHMS)
-  const now = readFunction<() => number>(name('now'), options.now) ?? Date.now
-  const fetchFn = readFunction<typeof fetch>(name('fetch'), options.fetch)
-  const { jwksUri, key, issuer } = options
-  if (jwksUri !== undefined && key !== undefined) {
-    throw invalidArgument(optionPath, 'must give one key source: jwksUri or key, not both')
-  }
-  const secretAlgs = algorithms.filter((alg) => ALGORITHMS.get(alg)?.family === 'oct')
+  return keyResolverFrom(resolveKeyResolverOptions(options, optionPath))
+}
 
-  if (key !== undefined) {
-    if (options.jwks !== undefined) {
-      throw invalidArgument(name('jwks'), 'applies to a JWKS URI or discovery, not a static key')
-    }
-    const keys = importStaticKey(key, algorithms, name('key'))
-    for (const alg of secretAlgs) {
-      if (!keys.some((k) => k.algorithms.has(alg))) {
-        throw invalidArgument(name('algorithms'), `contains ${alg}, for which key is no secret`)
-      }
-    }
-    const set = new KeySet(keys, true)
+/** The resolver of one key source whose settings are read (internal: not in the index). */
+export function keyResolverFrom(settings: KeySourceSettings): KeyResolver {
+  if (settings.keys !== undefined) {
+    const set = new KeySet(settings.keys, true)
     let closed = false
     return {
       resolve: (header) => {
@@ -214,40 +204,13 @@ export function createKeyResolver(
       },
     }
   }
-
-  if (secretAlgs.length > 0) {
-    throw invalidArgument(
-      name('algorithms'),
-      `contains ${secretAlgs.join(', ')}: HS* needs a shared secret as key; a JWKS never supplies one`,
-    )
-  }
-  let uri: URL | undefined
-  if (jwksUri !== undefined) {
-    uri = validateUrl(name('jwksUri'), jwksUri)
-  } else if (issuer === undefined) {
-    throw invalidArgument(optionPath, 'needs a key source: jwksUri, key, or issuer for discovery')
-  } else {
-    validateUrl(name('issuer'), issuer)
-  }
-  const discoveryIssuer = typeof issuer === 'string' ? issuer : ''
-  const jwks = options.jwks ?? {}
-  if (!isObject(jwks)) throw invalidArgument(name('jwks'), 'must be an object')
-  const d = DEFAULT_JWKS_OPTIONS
-  const seconds = (field: keyof JwksOptions, min = 0): number =>
-    readNumber(name(`jwks.${field}`), jwks[field], d[field], min) * 1000
   const remote = new RemoteKeySet({
-    jwksUri: uri,
-    issuer: discoveryIssuer,
-    algorithms,
-    maxAge: seconds('maxAge', 1),
-    cooldown: seconds('cooldown'),
-    staleIfError: seconds('staleIfError'),
-    backoff: seconds('backoff'),
-    maxBackoff: seconds('maxBackoff'),
-    timeout: readNumber(name('jwks.timeout'), jwks.timeout, d.timeout, 1),
-    maxBytes: readNumber(name('jwks.maxBytes'), jwks.maxBytes, d.maxBytes, 1024),
-    now,
-    fetch: fetchFn,
+    ...settings.jwks,
+    jwksUri: settings.jwksUri,
+    issuer: settings.issuer ?? '',
+    algorithms: settings.algorithms,
+    now: settings.now,
+    fetch: settings.fetch,
   })
   return {
     resolve: (header, _payload, signal) => {

@@ -1,6 +1,7 @@
 import type { Refusal } from '@bearerkit/core'
 import type { KeyResolver, VerificationKey } from './key-resolver.js'
 import { createJwsCheck } from './lib/jws-check.js'
+import { resolveJwsOptions } from './lib/resolve-options.js'
 
 export { DEFAULT_MAX_TOKEN_BYTES, normalizeType } from './lib/jws-check.js'
 
@@ -117,6 +118,6 @@ export interface JwsVerifier {
  * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
  */
 export function createJwsVerifier(options: JwsVerifierOptions): JwsVerifier {
-  const check = createJwsCheck(options)
+  const check = createJwsCheck(resolveJwsOptions(options))
   return { verify: async (token, signal) => check(token, signal) }
 }

@@ -111,8 +111,8 @@ t.test('issuers configuration mistakes', async (t) => {
     /options\.issuers\[0\]\.jwksUri must use https/,
   )
   fail(
-    { issuers: [{ issuer: 'https://a', key: 'short' }], algorithms: ['HS256'] },
-    /options\.issuers\[0\]\.key is too weak/,
+    { issuers: [{ issuer: 'https://a', secret: 'short' }], algorithms: ['HS256'] },
+    /options\.issuers\[0\]\.secret is too weak/,
   )
   fail(
     { issuer: 'https://a', issuers: [{ issuer: 'https://a', key: a.pem }] },

@@ -146,7 +146,12 @@ t.test('static key formats', async (t) => {
 t.test('shared secrets (HS*) only when configured and allowed', async (t) => {
   const secret = 'a'.repeat(64)
   const token = await mintHmac(secret, 'HS256')
-  t.equal(await outcome(make({ key: secret, algorithms: ['HS256'] }), token), 'accepted')
+  t.equal(await outcome(make({ secret, algorithms: ['HS256'] }), token), 'accepted')
+  t.equal(
+    await outcome(make({ secret: new TextEncoder().encode(secret), algorithms: ['HS256'] }), token),
+    'accepted',
+  )
+  // Bytes, a secret KeyObject and an oct JWK are explicit secrets as key too (compatibility).
   t.equal(
     await outcome(
       make({ key: new TextEncoder().encode(secret), algorithms: ['HS256', 'HS512'] }),
@@ -154,13 +159,16 @@ t.test('shared secrets (HS*) only when configured and allowed', async (t) => {
     ),
     'accepted',
   )
-  t.equal(
-    await outcome(
-      make({ key: createSecretKey(Buffer.from(secret)), algorithms: ['HS256'] }),
-      token,
-    ),
-    'accepted',
-  )
+  for (const option of ['key', 'secret'] as const) {
+    t.equal(
+      await outcome(
+        make({ [option]: createSecretKey(Buffer.from(secret)), algorithms: ['HS256'] }),
+        token,
+      ),
+      'accepted',
+      `secret KeyObject as ${option}`,
+    )
+  }
   const octJwk = { kty: 'oct', k: Buffer.from(secret).toString('base64url'), kid: 'oct-1' }
   t.equal(
     await outcome(
@@ -170,23 +178,121 @@ t.test('shared secrets (HS*) only when configured and allowed', async (t) => {
     'accepted',
   )
   t.equal(
-    await outcome(make({ key: secret, algorithms: ['HS256'] }), await mintHmac('b'.repeat(64))),
+    await outcome(make({ secret, algorithms: ['HS256'] }), await mintHmac('b'.repeat(64))),
     'bad_signature',
   )
   // A signature of the right length and alphabet but not the MAC.
   const forged = token.slice(0, token.lastIndexOf('.') + 1) + Buffer.alloc(32).toString('base64url')
-  t.equal(await outcome(make({ key: secret, algorithms: ['HS256'] }), forged), 'bad_signature')
-  const verifier = make({ key: secret, algorithms: ['HS256'] })
+  t.equal(await outcome(make({ secret, algorithms: ['HS256'] }), forged), 'bad_signature')
+  const verifier = make({ secret, algorithms: ['HS256'] })
   t.equal(await outcome(verifier, await mintHmac(secret, 'HS384')), 'algorithm_not_allowed')
-  t.throws(() => make({ key: secret }), {
+  t.throws(() => make({ secret }), {
     code: 'ERR_INVALID_ARG_VALUE',
-    message: /options\.key fits none of options\.algorithms/,
+    message: /^options\.secret is a shared secret: it verifies only HS256, HS384 or HS512/,
   })
-  t.throws(() => make({ key: 'short', algorithms: ['HS256'] }), {
-    message: /options\.key is too weak/,
+  t.throws(() => make({ secret: 'short', algorithms: ['HS256'] }), {
+    message: /options\.secret is too weak/,
   })
-  t.throws(() => make({ key: 'a'.repeat(40), algorithms: ['HS256', 'HS512'] }), {
-    message: /options\.algorithms contains HS512, for which key is no secret/,
+  t.throws(() => make({ secret: 'a'.repeat(40), algorithms: ['HS256', 'HS512'] }), {
+    message: /^options\.algorithms contains HS512, for which the shared secret is too short/,
+  })
+  // A public key and a separate secret may be configured together, each for its own algorithms.
+  const rsa = await pair('RS256')
+  const both = make({ key: rsa.pem, secret, algorithms: ['RS256', 'HS256'] })
+  t.equal(await outcome(both, token), 'accepted')
+  t.equal(await outcome(both, await mint(rsa)), 'accepted')
+  t.equal(await outcome(both, await mintHmac(rsa.pem, 'HS256')), 'bad_signature')
+  const fail = (options: Partial<JwtVerifierOptions>, message: RegExp) =>
+    t.throws(() => make(options), { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError', message })
+  fail({ secret: '', algorithms: ['HS256'] }, /^options\.secret must not be empty/)
+  fail({ secret: new Uint8Array(0), algorithms: ['HS256'] }, /^options\.secret must not be empty/)
+  fail({ secret: 42 as never, algorithms: ['HS256'] }, /^options\.secret must be a string/)
+  fail({ secret: rsa.publicKey, algorithms: ['HS256'] }, /^options\.secret is a public key/)
+  fail(
+    { secret, jwksUri: 'https://as.example.com/jwks', key: undefined, algorithms: ['HS256'] },
+    /^options must give one key source/,
+  )
+})
+
+t.test('public key text becomes an HMAC secret', async (t) => {
+  const rsa = await pair('RS256')
+  const es = await pair('ES256')
+  const der = rsa.publicKey.export({ type: 'spki', format: 'der' })
+  const body = der.toString('base64')
+  const wrapped = body.replace(/(.{64})/g, '$1\n')
+  const certificate = readFileSync(new URL('./fixtures/cert.pem', import.meta.url), 'utf8')
+  const certBody = certificate.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '')
+  const texts: Record<string, string> = {
+    'JWK as JSON text': JSON.stringify(rsa.jwk),
+    'JWK as JSON text with whitespace': `\n  ${JSON.stringify(es.jwk, null, 2)}`,
+    'SPKI base64 body without armor': body,
+    'SPKI base64 body in 64-character lines': wrapped,
+    'SPKI base64url body': der.toString('base64url'),
+    'PKCS#1 base64 body': rsa.publicKey.export({ type: 'pkcs1', format: 'der' }).toString('base64'),
+    'certificate base64 body': certBody,
+    PEM: rsa.pem,
+    'JWK Set as JSON text': JSON.stringify({ keys: [rsa.jwk] }),
+  }
+  for (const [name, text] of Object.entries(texts)) {
+    // Before: the verifier was built, and HS256 tokens signed with the text were accepted.
+    t.throws(
+      () => make({ key: text, algorithms: ['RS256', 'HS256'] }),
+      { code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' },
+      `${name} as key with RS256 and HS256`,
+    )
+    t.throws(
+      () => make({ secret: text, algorithms: ['HS256'] }),
+      {
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: /^options\.secret is .*, which is public and never a shared secret/,
+      },
+      `${name} as secret`,
+    )
+    t.throws(
+      () => make({ secret: Buffer.from(text), algorithms: ['HS256'] }),
+      { code: 'ERR_INVALID_ARG_VALUE', message: /never a shared secret/ },
+      `${name} as secret bytes`,
+    )
+    t.throws(
+      () => make({ key: Buffer.from(text), algorithms: ['HS256'] }),
+      { code: 'ERR_INVALID_ARG_VALUE', message: /^options\.key is .*never a shared secret/ },
+      `${name} as key bytes (readFileSync without an encoding)`,
+    )
+  }
+  // The DER bytes themselves are no secret either.
+  t.throws(() => make({ secret: der, algorithms: ['HS256'] }), {
+    message: /^options\.secret is the DER of a key or certificate/,
+  })
+  t.throws(() => make({ key: body, algorithms: ['RS256'] }), {
+    message:
+      /^options\.key is the base64 body of a public key or certificate without its PEM armor/,
+  })
+  t.throws(() => make({ key: 'not a key at all', algorithms: ['HS256'] }), {
+    message: /^options\.key is text that is no key; .*a shared secret for HS\* goes in secret/,
+  })
+  t.throws(() => make({ key: '   ', algorithms: ['HS256'] }), {
+    message: /^options\.key must not be empty/,
+  })
+  t.throws(() => make({ key: '{"kty": ', algorithms: ['RS256'] }), {
+    message: /^options\.key is JSON text that does not parse/,
+  })
+  // JWK JSON text is a key (the form BEARERKIT_KEY takes), checked as the object would be.
+  t.equal(await outcome(make({ key: JSON.stringify(rsa.jwk) }), await mint(rsa)), 'accepted')
+  // Random text that merely looks like base64, or braces that are not JSON, stays a secret.
+  const random = Buffer.from('0123456789abcdef'.repeat(4)).toString('base64')
+  t.equal(
+    await outcome(make({ secret: random, algorithms: ['HS256'] }), await mintHmac(random)),
+    'accepted',
+  )
+  const braces = '{' + 'x'.repeat(40)
+  t.equal(
+    await outcome(make({ secret: braces, algorithms: ['HS256'] }), await mintHmac(braces)),
+    'accepted',
+  )
+  // A secret alone cannot serve an allow-list with an asymmetric algorithm in it.
+  t.throws(() => make({ secret: 'a'.repeat(64), algorithms: ['RS256', 'HS256'] }), {
+    message:
+      /^options\.algorithms contains RS256, which need a public key, and only a shared secret is configured/,
   })
 })
 
@@ -213,10 +319,15 @@ t.test('algorithm confusion: HS256 signed with the RSA public key as secret', as
   }
   // Asking for HS256 next to a public key is a configuration error, not a silent downgrade.
   t.throws(() => make({ key: rsa.pem, algorithms: ['RS256', 'HS256'] }), {
-    message: /options\.algorithms contains HS256, for which key is no secret/,
+    message:
+      /^options\.algorithms contains HS256, but a public key cannot verify an HMAC algorithm \(HS256\)/,
   })
   t.throws(() => make({ key: `  ${rsa.pem.replace(/\n/g, '\r\n')}`, algorithms: ['HS256'] }), {
-    message: /options\.key fits none of options\.algorithms/,
+    message:
+      /^options\.key is a public key, and a public key cannot verify an HMAC algorithm \(HS256\)/,
+  })
+  t.throws(() => make({ key: rsa.jwk, algorithms: ['HS256', 'HS384'] }), {
+    message: /a public key cannot verify an HMAC algorithm \(HS256, HS384\)/,
   })
 })
 
@@ -303,7 +414,7 @@ t.test('static key mistakes are TypeErrors at construction', async (t) => {
   fail({ kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' }, /is not a valid key/)
   fail({ kty: 'RSA', n: '!!!!', e: 'AQAB' }, /is not a valid key/)
   fail({ kty: 'oct', k: '!!' }, /is not a valid key/, { algorithms: ['HS256'] })
-  fail({ kty: 'oct', k: 'a'.repeat(64) }, /fits none of options\.algorithms/)
+  fail({ kty: 'oct', k: 'a'.repeat(64) }, /is a shared secret: it verifies only HS256/)
   fail({ kty: 'nope' }, /is of a key type or curve that no JWS algorithm uses/)
   fail({ kty: 5 }, /is of a key type or curve that no JWS algorithm uses/)
   fail({ kty: 'oct' }, /is not a valid key/, { algorithms: ['HS256'] })

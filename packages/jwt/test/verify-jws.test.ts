@@ -97,7 +97,7 @@ t.test('a resolver of your own, maxLength, and option checks', async (t) => {
   })
   t.throws(() => createKeyResolver(undefined as never), { message: /^options must be an object/ })
   t.throws(() => createKeyResolver({}, 'assertionKeys'), {
-    message: /^assertionKeys needs a key source: jwksUri, key, or issuer/,
+    message: /^assertionKeys needs a key source: jwksUri, key, secret, or issuer/,
   })
   t.equal(normalizeType('AT+JWT'), 'application/at+jwt')
   t.equal(normalizeType('Application/JWT'), 'application/jwt')

@@ -7,6 +7,8 @@ export interface ClaimPolicy {
   readonly clockTolerance: number
   readonly maxTokenAge: number | undefined
   readonly requireExpiration: boolean
+  /** Whether `iat` is required (RFC 9068 §2.2); it always is with `maxTokenAge`. */
+  readonly requireIssuedAt: boolean
 }
 
 const refusals = {
@@ -72,10 +74,14 @@ export function checkClaims(
   if (nbf !== undefined && now < nbf - skew) return refusals.nbf
   const iat = numericDate(claims.iat)
   if (iat === false) return refusals.iatType
-  if (iat !== undefined && iat > now + skew) return refusals.iat
-  if (policy.maxTokenAge !== undefined) {
-    if (iat === undefined) return refusals.iatMissing
-    if (now - iat > policy.maxTokenAge + skew) return refusals.tooOld
+  if (iat === undefined) {
+    // RFC 9068 §2.2: iat is REQUIRED in a JWT access token; without it, no age can be checked.
+    if (policy.requireIssuedAt || policy.maxTokenAge !== undefined) return refusals.iatMissing
+  } else {
+    if (iat > now + skew) return refusals.iat
+    if (policy.maxTokenAge !== undefined && now - iat > policy.maxTokenAge + skew) {
+      return refusals.tooOld
+    }
   }
   if (claims.cnf !== undefined) return refusals.bound
   return undefined

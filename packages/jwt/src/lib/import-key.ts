@@ -1,6 +1,7 @@
 import {
   KeyObject,
   X509Certificate,
+  createPrivateKey,
   createPublicKey,
   createSecretKey,
   type JsonWebKey,
@@ -103,8 +104,11 @@ export function isKid(value: unknown): value is string {
 }
 
 /**
- * A static key as configured: a PEM public key (SPKI) or X.509 certificate, a JWK, a JWK Set, a
- * node:crypto `KeyObject`, a WebCrypto `CryptoKey`, or a shared secret (string or bytes) for HS*.
+ * A static key as configured: a PEM public key (SPKI) or X.509 certificate, a JWK or JWK Set
+ * (object, or its JSON text), a node:crypto `KeyObject`, a WebCrypto `CryptoKey`. Shared secrets
+ * are explicit: a secret `KeyObject`, an `oct` JWK, or bytes (a `Uint8Array`); better, the
+ * `secret` option. A string is never taken as a secret: public key text pasted without its PEM
+ * armor would otherwise become an HMAC key (algorithm confusion, RFC 8725 §2.1).
  *
  * @example
  * ```ts
@@ -120,10 +124,28 @@ export type KeyInput =
   | JsonWebKey
   | { readonly keys: readonly JsonWebKey[] }
 
+/**
+ * A shared secret for `HS256`, `HS384` or `HS512`: its UTF-8 text, its bytes, or a secret
+ * `KeyObject`. Text or bytes that are recognisably a key (PEM armor, JSON, DER of a public key or
+ * certificate, or the base64 of such DER) are refused: they are public, so never a secret.
+ *
+ * @example
+ * ```ts
+ * const secret: SecretInput = process.env.JWT_HS256_SECRET as string
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7518#section-3.2 RFC 7518 §3.2 (HMAC with SHA-2)
+ */
+export type SecretInput = string | Uint8Array | KeyObject
+
 // The global WebCrypto key class (not exported by node:crypto on Node 20).
 const WebCryptoKey = (globalThis as unknown as { CryptoKey: abstract new () => unknown }).CryptoKey
 
 const PEM = /-----BEGIN ([A-Z0-9 ]+)-----/
+const BASE64_TEXT = /^[A-Za-z0-9+/_-]+={0,2}$/
+
+const KEY_HINT =
+  'must be a PEM public key or certificate (with its -----BEGIN----- line), a JWK or JWK Set ' +
+  '(object or JSON text), a KeyObject or a CryptoKey; a shared secret for HS* goes in secret'
 
 /**
  * Imports a configured static key synchronously, so that a mistake is a `TypeError` thrown when
@@ -139,24 +161,27 @@ export function importStaticKey(
 ): PreparedKey[] {
   if (typeof input === 'string') {
     const label = PEM.exec(input)?.[1]
-    if (label !== undefined)
+    if (label !== undefined) {
       return [fromKeyObject(importPem(input, label, option), allowed, option)]
-    if (input === '') throw invalidArgument(option, 'must not be empty')
-    return [fromKeyObject(createSecretKey(Buffer.from(input, 'utf8')), allowed, option)]
+    }
+    if (input.trim() === '') throw invalidArgument(option, 'must not be empty')
+    if (/^\s*[[{]/.test(input)) return importStaticKey(parseJson(input, option), allowed, option)
+    throw invalidArgument(
+      option,
+      isPublicKeyText(input)
+        ? 'is the base64 body of a public key or certificate without its PEM armor: add the ' +
+            '-----BEGIN PUBLIC KEY----- (or CERTIFICATE) lines; it is never a shared secret'
+        : `is text that is no key; it ${KEY_HINT}`,
+    )
   }
   if (input instanceof KeyObject) return [fromKeyObject(input, allowed, option)]
   if (input instanceof WebCryptoKey) {
     return [fromKeyObject(KeyObject.from(input as webcrypto.CryptoKey), allowed, option)]
   }
-  if (input instanceof Uint8Array) {
-    if (input.length === 0) throw invalidArgument(option, 'must not be empty')
-    return [fromKeyObject(createSecretKey(Buffer.from(input)), allowed, option)]
-  }
+  // Bytes are an explicit secret (kept for compatibility), under the rules of `secret`.
+  if (input instanceof Uint8Array) return [importSecret(input, allowed, option)]
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw invalidArgument(
-      option,
-      'must be a PEM public key or certificate, a JWK, a JWK Set, a KeyObject or a shared secret',
-    )
+    throw invalidArgument(option, KEY_HINT)
   }
   const set = input as Record<string, unknown>
   if (set.kty === undefined && Array.isArray(set.keys)) {
@@ -165,12 +190,109 @@ export function importStaticKey(
       const result = importJwk(jwk, allowed, true)
       // A set copied from an authorization server may hold encryption keys: those are left out.
       if (result === 'use' || result === 'key_ops') return
-      keys.push(checked(result, `${option}.keys[${index}]`))
+      keys.push(checked(result, `${option}.keys[${index}]`, allowed, jwk))
     })
     if (keys.length === 0) throw invalidArgument(option, 'holds no signature verification key')
     return keys
   }
-  return [checked(importJwk(input, allowed, true), option)]
+  return [checked(importJwk(input, allowed, true), option, allowed, input)]
+}
+
+/**
+ * Imports an explicit shared secret (the `secret` option).
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming `option`, for text or bytes that are a key.
+ */
+export function importSecret(
+  input: unknown,
+  allowed: readonly string[],
+  option: string,
+): PreparedKey {
+  let bytes: Buffer
+  if (typeof input === 'string') {
+    bytes = Buffer.from(input, 'utf8')
+  } else if (input instanceof Uint8Array) {
+    bytes = Buffer.from(input)
+  } else if (input instanceof KeyObject) {
+    if (input.type !== 'secret') {
+      throw invalidArgument(
+        option,
+        `is a ${input.type} key, not a shared secret; a public key goes in key`,
+      )
+    }
+    return fromKeyObject(input, allowed, option)
+  } else {
+    throw invalidArgument(option, 'must be a string, a Uint8Array or a secret KeyObject')
+  }
+  if (bytes.length === 0) throw invalidArgument(option, 'must not be empty')
+  const problem = publicKeyMaterial(bytes)
+  if (problem !== undefined) {
+    throw invalidArgument(
+      option,
+      `is ${problem}, which is public and never a shared secret (algorithm confusion, RFC 8725 §2.1)`,
+    )
+  }
+  return fromKeyObject(createSecretKey(bytes), allowed, option)
+}
+
+/** What `bytes` recognisably are when they are key material (or its text), else `undefined`. */
+function publicKeyMaterial(bytes: Buffer): string | undefined {
+  if (isDerKey(bytes)) return 'the DER of a key or certificate'
+  const text = bytes.toString('latin1')
+  if (text.includes('-----BEGIN')) return 'PEM text'
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      JSON.parse(bytes.toString('utf8'))
+      return 'JSON text (a JWK?)'
+    } catch {
+      // Not JSON: braces alone do not make a key.
+    }
+  }
+  if (isPublicKeyText(text)) return 'the base64 of a key or certificate'
+  return undefined
+}
+
+/** Whether `text`, once whitespace is removed, is base64 (or base64url) of a DER key. */
+function isPublicKeyText(text: string): boolean {
+  const compact = text.replace(/\s+/g, '')
+  if (compact.length < 40 || !BASE64_TEXT.test(compact)) return false
+  const base64 = compact.replace(/-/g, '+').replace(/_/g, '/')
+  return isDerKey(Buffer.from(base64, 'base64'))
+}
+
+// SPKI (RFC 5280 §4.1.2.7), PKCS #1 RSAPublicKey (RFC 8017 §A.1.1), X.509 certificates, and the
+// private key encodings: any of them is a key, never a secret.
+function isDerKey(bytes: Buffer): boolean {
+  // Every such DER is a SEQUENCE (0x30); a random secret rarely starts so, and then it is parsed.
+  if (bytes.length < 16 || bytes[0] !== 0x30) return false
+  const attempts: Array<() => unknown> = [
+    () => createPublicKey({ key: bytes, format: 'der', type: 'spki' }),
+    () => createPublicKey({ key: bytes, format: 'der', type: 'pkcs1' }),
+    () => new X509Certificate(bytes),
+    () => createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' }),
+  ]
+  for (const attempt of attempts) {
+    try {
+      attempt()
+      return true
+    } catch {
+      // Not this encoding; try the next.
+    }
+  }
+  return false
+}
+
+function parseJson(text: string, option: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch (cause) {
+    throw Object.assign(
+      invalidArgument(option, 'is JSON text that does not parse (a JWK was expected)'),
+      {
+        cause,
+      },
+    )
+  }
 }
 
 function importPem(pem: string, label: string, option: string): KeyObject {
@@ -194,10 +316,10 @@ function importPem(pem: string, label: string, option: string): KeyObject {
 }
 
 function fromKeyObject(key: KeyObject, allowed: readonly string[], option: string): PreparedKey {
-  return checked(prepareKey(key, undefined, allowed), option)
+  return checked(prepareKey(key, undefined, allowed), option, allowed, key)
 }
 
-const PROBLEMS: Readonly<Record<KeySkipReason, string>> = {
+const PROBLEMS: Readonly<Record<Exclude<KeySkipReason, 'not_allowed'>, string>> = {
   not_an_object: 'must be a JWK object',
   private: 'is a private key; configure the public key instead',
   symmetric: 'is a shared secret, which is not accepted here',
@@ -209,11 +331,35 @@ const PROBLEMS: Readonly<Record<KeySkipReason, string>> = {
   unsupported_key: 'is of a key type or curve that no JWS algorithm uses',
   invalid_key: 'is not a valid key',
   weak_key: 'is too weak (RSA keys need 2048 bits, HS* secrets at least as many bytes as the hash)',
-  not_allowed:
-    'fits none of options.algorithms (a shared secret needs HS256, HS384 or HS512 there)',
 }
 
-function checked(result: PreparedKey | KeySkipReason, option: string): PreparedKey {
+/** The HMAC algorithms (RFC 7518 §3.2) in `algorithms`. */
+export function hmacAlgorithms(algorithms: readonly string[]): string[] {
+  return algorithms.filter((alg) => ALGORITHMS.get(alg)?.family === 'oct')
+}
+
+function checked(
+  result: PreparedKey | KeySkipReason,
+  option: string,
+  allowed: readonly string[],
+  input: unknown,
+): PreparedKey {
   if (result instanceof PreparedKey) return result
-  throw invalidArgument(option, PROBLEMS[result])
+  if (result !== 'not_allowed') throw invalidArgument(option, PROBLEMS[result])
+  const secret =
+    (input instanceof KeyObject && input.type === 'secret') ||
+    (input as { kty?: unknown } | null)?.kty === 'oct'
+  if (secret) {
+    throw invalidArgument(
+      option,
+      'is a shared secret: it verifies only HS256, HS384 or HS512, and none is in options.algorithms',
+    )
+  }
+  const hmac = hmacAlgorithms(allowed)
+  throw invalidArgument(
+    option,
+    hmac.length > 0 && hmac.length === allowed.length
+      ? `is a public key, and a public key cannot verify an HMAC algorithm (${hmac.join(', ')})`
+      : 'fits none of options.algorithms',
+  )
 }

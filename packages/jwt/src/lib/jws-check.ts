@@ -1,17 +1,15 @@
 import {
   Refusal,
   VerifierUnavailableError,
-  invalidArgument,
   isPromiseLike,
   isVerifierUnavailable,
   safeClaims,
 } from '@bearerkit/core'
-import { DEFAULT_ALGORITHMS } from '../algorithms.js'
 import type { KeyResolver, KeysOrRefusal, VerificationKey } from '../key-resolver.js'
-import type { JwsHeader, JwsVerifierOptions, VerifiedJws } from '../verify-jws.js'
+import type { JwsHeader, VerifiedJws } from '../verify-jws.js'
 import { isKid } from './import-key.js'
-import { isObject, readAlgorithms, readNumber, readTypes } from './options.js'
 import { MAX_KID_LENGTH, PreparedKey } from './prepared-key.js'
+import { MAX_TOKEN_BYTES, REGISTERED_HEADERS, type JwsSettings } from './resolve-options.js'
 import {
   acquireScratch,
   loadToken,
@@ -30,26 +28,11 @@ import {
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc8725 RFC 8725 (JWT best current practices)
  */
-export const DEFAULT_MAX_TOKEN_BYTES = 64 * 1024
+export const DEFAULT_MAX_TOKEN_BYTES = MAX_TOKEN_BYTES
 
 const MAX_HEADER_LENGTH = 8 * 1024
 const HEADER_CACHE_SIZE = 32
 const MAX_CACHED_HEADER_LENGTH = 1024
-
-// RFC 7515 §4.1.11: crit must not name parameters defined by RFC 7515 or RFC 7518 for JWS.
-const REGISTERED = new Set([
-  'alg',
-  'jku',
-  'jwk',
-  'kid',
-  'x5u',
-  'x5c',
-  'x5t',
-  'x5t#S256',
-  'typ',
-  'cty',
-  'crit',
-])
 
 /**
  * A `typ` as a media type: lower case, `application/` prepended when it has no `/`.
@@ -99,22 +82,13 @@ export type JwsCheck = (
 ) => VerifiedJws | Refusal | PromiseLike<VerifiedJws | Refusal>
 
 /**
- * The check behind `createJwsVerifier`, with its options validated. It answers synchronously when
- * the keys are at hand, which saves the JWT verifier a round through the microtask queue.
+ * The check behind `createJwsVerifier`, from settings already read (see resolve-options.ts). It
+ * answers synchronously when the keys are at hand, which saves the JWT verifier a round through
+ * the microtask queue.
  */
-export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
-  if (!isObject(options)) throw invalidArgument('options', 'must be an object')
-  const keys = options.keys as KeyResolver | undefined
-  if (typeof keys?.resolve !== 'function') {
-    throw invalidArgument('options.keys', 'must be a KeyResolver (see createKeyResolver)')
-  }
-  const allowed = new Set(
-    readAlgorithms('options.algorithms', options.algorithms, DEFAULT_ALGORITHMS),
-  )
-  const typeList = readTypes('options.types', options.types)
-  const types = typeList === null ? null : new Set(typeList.map(normalizeType))
-  const critical = readNames('options.criticalHeaders', options.criticalHeaders)
-  const maxLength = readNumber('options.maxLength', options.maxLength, DEFAULT_MAX_TOKEN_BYTES, 16)
+export function createJwsCheck(settings: JwsSettings): JwsCheck {
+  const { keys, algorithms: allowed, criticalHeaders: critical, maxLength } = settings
+  const types = settings.types === null ? null : new Set(settings.types.map(normalizeType))
   const headers = new Map<string, JwsHeader>()
 
   const parseHeader = (
@@ -144,7 +118,9 @@ export function createJwsCheck(options: JwsVerifierOptions): JwsCheck {
         new Set(crit).size !== crit.length ||
         !crit.every(
           (name) =>
-            typeof name === 'string' && !REGISTERED.has(name) && Object.hasOwn(header, name),
+            typeof name === 'string' &&
+            !REGISTERED_HEADERS.has(name) &&
+            Object.hasOwn(header, name),
         )
       ) {
         return refusals.crit
@@ -302,15 +278,4 @@ function verifyWith(
     // A custom key that cannot check a signature leaves the question open (503).
     throw resolverFailure(error)
   }
-}
-
-function readNames(option: string, value: unknown): ReadonlySet<string> {
-  if (value === undefined) return new Set()
-  if (
-    !Array.isArray(value) ||
-    !value.every((n) => typeof n === 'string' && n !== '' && !REGISTERED.has(n))
-  ) {
-    throw invalidArgument(option, 'must be an array of extension header parameter names')
-  }
-  return new Set(value as string[])
 }

@@ -2,35 +2,7 @@ import { invalidArgument } from '@bearerkit/core'
 import { SUPPORTED_ALGORITHMS } from '../algorithms.js'
 import { isSupportedAlgorithm } from './algorithm-table.js'
 
-/** Whether `value` is a plain options object. */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** A finite number >= `min` (seconds or milliseconds, as the option says), or `fallback`. */
-export function readNumber(option: string, value: unknown, fallback: number, min = 0): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw invalidArgument(option, `must be a finite number >= ${min}`)
-  }
-  return value
-}
-
-/** A function, or `undefined`. */
-export function readFunction<T>(option: string, value: unknown): T | undefined {
-  if (value !== undefined && typeof value !== 'function') {
-    throw invalidArgument(option, 'must be a function')
-  }
-  return value as T | undefined
-}
-
-/** A non-empty string. */
-export function readString(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') {
-    throw invalidArgument(option, 'must be a non-empty string')
-  }
-  return value
-}
+// The readers of this package's own option types; the general ones are core's (options.ts).
 
 /**
  * The algorithm allow-list: a non-empty array of supported algorithms. `none` is refused in any
