@@ -28,6 +28,9 @@ const MALFORMED = problem('malformed_header', 400, 'The Authorization header is 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 // RFC 9110 §11.1: auth-scheme = token
 const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// A comma, then a scheme followed by a space and something other than `=`, or by nothing: the
+// start of second credentials, never an auth-param (`name = value`).
+const SECOND_CREDENTIALS = /,[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *(?:,|$))/
 
 /**
  * The bearer token of an `Authorization` header value, or why there is none (RFC 6750 §2.1).
@@ -49,16 +52,19 @@ export function parseAuthorization(
   if (value === '') return NO_CREDENTIALS
   // Scheme, then at least one space; the length check comes first so a huge header costs nothing.
   if (value.length > maxLength + 7 + 16) return TOO_LARGE
-  // RFC 9110 §5.3: repeated header lines may be combined with commas (web-standard Headers do),
-  // and a b64token has no comma: a comma means credentials were sent more than once.
-  if (value.includes(',')) return REPEATED
   let start: number
   if (value.startsWith('Bearer ')) {
     start = 7
   } else {
     const space = value.indexOf(' ')
     const scheme = space === -1 ? value : value.slice(0, space)
-    if (scheme.toLowerCase() !== 'bearer') return SCHEME.test(scheme) ? OTHER_SCHEME : MALFORMED
+    if (scheme.toLowerCase() !== 'bearer') {
+      if (!SCHEME.test(scheme)) return value.includes(',') ? REPEATED : MALFORMED
+      // RFC 9110 §5.3: repeated header lines may be combined with commas (web-standard Headers
+      // do). Another scheme's auth-params have commas too (Digest), so only a second scheme
+      // after a comma counts as credentials sent twice.
+      return SECOND_CREDENTIALS.test(value) ? REPEATED : OTHER_SCHEME
+    }
     if (space === -1) return NO_TOKEN
     start = space
   }
@@ -66,6 +72,9 @@ export function parseAuthorization(
   if (start === value.length) return NO_TOKEN
   const token = value.slice(start)
   if (token.length > maxLength) return TOKEN_TOO_LARGE
-  if (!B64TOKEN.test(token)) return MALFORMED_TOKEN
+  if (!B64TOKEN.test(token)) {
+    // A b64token has no comma: a comma after Bearer means credentials were sent more than once.
+    return token.includes(',') ? REPEATED : MALFORMED_TOKEN
+  }
   return token
 }
