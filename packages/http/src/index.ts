@@ -19,6 +19,7 @@ export {
   createProtectedResourceMetadata,
   protectedResourceMetadataUrl,
   type ProtectedResourceMetadata,
+  type ProtectedResourceMetadataOptions,
 } from './protected-resource-metadata.js'
 export { HTTP_CHANNEL, type GateEvent } from './diagnostics.js'
 export { redactTokenParams } from './redact-url.js'

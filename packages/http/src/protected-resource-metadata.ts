@@ -1,3 +1,4 @@
+import { invalidArgument } from '@bearerkit/core'
 import { metadataPath, parseResourceUrl, resolveResource } from './lib/resource.js'
 import { resolveAllowOrigin } from './lib/settings.js'
 import { pathOf } from './lib/target.js'
@@ -53,25 +54,42 @@ export interface ProtectedResourceMetadata {
 // A comma-separated list of header names (RFC 9110 §5.6.1 tokens), as a preflight asks for them.
 const HEADER_LIST = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*,[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*$/
 
+/** Options of {@link createProtectedResourceMetadata}. */
+export interface ProtectedResourceMetadataOptions {
+  /** The protected resource. */
+  resource: ProtectedResourceOptions
+  /** `Access-Control-Allow-Origin`: `'*'` (default), one origin, or `false` for no CORS. */
+  allowOrigin?: string | false
+}
+
 /**
  * Validates a resource and prepares its metadata answers, for serving the document without a
  * gate (a root that describes resources protected elsewhere).
  *
- * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the field at fault.
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the option at fault.
  * @see https://www.rfc-editor.org/rfc/rfc9728#section-3 RFC 9728 §3
  * @see https://fetch.spec.whatwg.org/#http-cors-protocol Fetch, the CORS protocol
  * @example
  * ```ts
- * const metadata = createProtectedResourceMetadata({ url, authorizationServers: [issuer] })
+ * const metadata = createProtectedResourceMetadata({
+ *   resource: { url: 'https://api.example.com/mcp', authorizationServers: [issuer] },
+ * })
  * const answer = metadata.respond(request)
  * if (answer !== null) return toWebResponse(answer)
  * ```
  */
 export function createProtectedResourceMetadata(
-  resource: ProtectedResourceOptions,
-  options: { allowOrigin?: string | false } = {},
+  options: ProtectedResourceMetadataOptions,
 ): ProtectedResourceMetadata {
-  const resolved = resolveResource('resource', resource)
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidArgument('options', 'must be an object with a resource')
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'resource' && key !== 'allowOrigin') {
+      throw invalidArgument(`options.${key}`, 'is not a known option')
+    }
+  }
+  const resolved = resolveResource('options.resource', options.resource)
   const allowOrigin = resolveAllowOrigin('options.allowOrigin', options.allowOrigin)
   return metadataOf(
     resolved.url,
