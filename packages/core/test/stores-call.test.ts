@@ -72,7 +72,7 @@ t.test(
     // A non-Error rejection is wrapped too.
     await t.rejects(
       callStore('cache', () => Promise.reject(new Error('x')), { timeout: 50 }),
-      { reason: 'store_error' },
+      { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'store_error' },
     )
     // A store's own VerifierUnavailableError passes as it is.
     const own = new VerifierUnavailableError('full', { reason: 'replay_store_full' })
@@ -128,7 +128,7 @@ t.test("the caller's abort rejects with its reason, before and during the call",
   const late = callStore('replay', () => new Promise<boolean>((resolve) => (answer = resolve)), {
     timeout: 10,
   })
-  await t.rejects(late, { reason: 'store_timeout' })
+  await t.rejects(late, { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'store_timeout' })
   answer(true)
 })
 

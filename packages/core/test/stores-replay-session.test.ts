@@ -45,7 +45,11 @@ t.test('guarded replay store: only a boolean is an answer', async (t) => {
     { markUsed: () => new Promise(() => undefined) },
     { timeout: 20 },
   )
-  await t.rejects(hanging.markUsed('k', 1), { reason: 'store_timeout', statusCode: 503 })
+  await t.rejects(hanging.markUsed('k', 1), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'store_timeout',
+    statusCode: 503,
+  })
   let seen: AbortSignal | undefined
   const good = guardReplayStore({
     markUsed: (_key, _exp, options) => {
@@ -128,15 +132,18 @@ t.test('guarded session store: wrong answers and failures are 503s', async (t) =
   })
   for (const answer of [['c', 'i'], ['c', 1, null], ['', null, null], 'c', {}, undefined, 0]) {
     await t.rejects(guardSessionStore(answering(answer)).get('s'), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
       reason: 'store_invalid_answer',
       statusCode: 503,
     })
   }
   for (const answer of [1, 'true', null, undefined]) {
     await t.rejects(guardSessionStore(answering(answer)).touch('s', 1), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
       reason: 'store_invalid_answer',
     })
     await t.rejects(guardSessionStore(answering(answer)).delete('s'), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
       reason: 'store_invalid_answer',
     })
   }
@@ -151,10 +158,16 @@ t.test('guarded session store: wrong answers and failures are 503s', async (t) =
     },
     { timeout: 20 },
   )
-  await t.rejects(failing.set('s', ['c', null, null], 1), { reason: 'store_error' })
-  await t.rejects(failing.get('s'), { reason: 'store_timeout' })
-  await t.rejects(failing.touch('s', 1), { reason: 'store_error' })
-  await t.rejects(failing.delete('s'), { reason: 'store_error' })
+  await t.rejects(failing.set('s', ['c', null, null], 1), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'store_error',
+  })
+  await t.rejects(failing.get('s'), { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'store_timeout' })
+  await t.rejects(failing.touch('s', 1), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'store_error',
+  })
+  await t.rejects(failing.delete('s'), { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'store_error' })
 })
 
 t.test('isPrincipalComponents', async (t) => {

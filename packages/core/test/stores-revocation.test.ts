@@ -240,6 +240,7 @@ t.test('guarded revocation list: fails closed', async (t) => {
   )
   t.equal(hanging.isRevoked(tok({})), true)
   await t.rejects(hanging.revoke({ type: 'token', jti: 'j', expiresAt: T }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'store_timeout',
   })
   await t.rejects(hanging.revoke({ type: 'token', jti: '', expiresAt: T }), {

@@ -100,7 +100,6 @@ export function createRedisSharedCache(
       }
       set.add(wake)
       const timer = setTimeout(wake, timeout)
-      timer.unref?.()
       const onAbort = (): void => wake()
       signal?.addEventListener('abort', onAbort, { once: true })
       try {
