@@ -160,3 +160,4 @@ export {
   revokeToken,
   type RevokeCutoffOptions,
 } from './stores/revoke.js'
+export { withRevocationCheck } from './stores/revocation-verifier.js'

@@ -1,0 +1,45 @@
+import { Refusal, type AccessToken, type TokenVerifier } from '../access-token.js'
+import { defineVerifier } from '../define-verifier.js'
+import { invalidArgument } from '../errors.js'
+import type { StoreGuardOptions } from './replay-store.js'
+import { guardRevocationList, type RevocationList } from './revocation-list.js'
+
+const REVOKED = new Refusal('rejected', 'The access token has been revoked')
+
+/**
+ * Puts a revocation check behind any verifier: a token the inner verifier accepts is then looked
+ * up in `revocations` (a local, synchronous lookup), and refused when revoked. Wrap the outermost
+ * verifier (a cached one included), so that every answer, cache hits too, passes the check.
+ *
+ * Fails closed: a revocation list that cannot be trusted (stale, throwing, answering the wrong
+ * type) makes the verification reject with `VerifierUnavailableError` (503), never accept.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009 RFC 7009 (revocation at the authorization server;
+ *   this is its resource-server side)
+ * @example
+ * ```ts
+ * const verifier = withRevocationCheck(createCachedVerifier(jwtVerifier), stores.revocations)
+ * ```
+ */
+export function withRevocationCheck(
+  verifier: TokenVerifier,
+  revocations: RevocationList,
+  options: StoreGuardOptions = {},
+): TokenVerifier {
+  if (typeof verifier?.verifyToken !== 'function') {
+    throw invalidArgument('verifier', 'must be a TokenVerifier (an object with verifyToken)')
+  }
+  const list = guardRevocationList(revocations, options)
+  return defineVerifier('revocation', async (token, verifyOptions) => {
+    let refusal: Refusal | undefined
+    const accessToken: AccessToken | null = await verifier.verifyToken(token, {
+      ...(verifyOptions.signal === undefined ? {} : { signal: verifyOptions.signal }),
+      onRefusal: (r) => {
+        refusal = r
+      },
+    })
+    if (accessToken === null)
+      return refusal ?? new Refusal('rejected', 'The access token is invalid')
+    return list.isRevoked(accessToken) ? REVOKED : accessToken
+  })
+}
