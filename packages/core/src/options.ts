@@ -21,7 +21,11 @@ export function isOptionsObject(value: unknown): value is Record<string, unknown
  */
 export function readOptionsObject(option: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {}
-  if (typeof (value as { then?: unknown } | null)?.then === 'function') {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof Reflect.get(value, 'then') === 'function'
+  ) {
     throw invalidArgument(option, 'is a Promise: did you forget `await`?')
   }
   if (!isOptionsObject(value)) throw invalidArgument(option, 'must be an object')
@@ -57,22 +61,53 @@ export function rejectUnknownOptions(
   }
 }
 
-/** The known name closest to `name` (case-insensitive edit distance), when one is close enough. */
+/**
+ * The known name closest to `name`, when one is close enough: by case-insensitive edit distance
+ * (`jwksUrl` -> `jwksUri`, `timout` -> `timeout`), else by a long shared beginning, for another
+ * word for the same thing (`introspectionEndpoint` -> `introspectionUrl`).
+ *
+ * @example
+ * ```ts
+ * nearestName('requiredScope', ['requiredScopes', 'audience']) // 'requiredScopes'
+ * ```
+ */
 export function nearestName(name: string, known: Iterable<string>): string | undefined {
-  const lower = name.toLowerCase().replace(/[_-]/g, '')
+  const lower = normalize(name)
   let best: string | undefined
   let bestDistance = Infinity
+  let byPrefix: string | undefined
+  let bestPrefix = 0
   for (const candidate of known) {
-    const distance = editDistance(lower, candidate.toLowerCase().replace(/[_-]/g, ''))
+    const other = normalize(candidate)
+    const distance = editDistance(lower, other)
     if (distance < bestDistance) {
       best = candidate
       bestDistance = distance
     }
+    const prefix = commonPrefix(lower, other)
+    // A shared stem of 6 characters or more, covering most of both names.
+    if (
+      prefix > bestPrefix &&
+      prefix >= 6 &&
+      prefix >= 0.6 * Math.max(lower.length, other.length)
+    ) {
+      byPrefix = candidate
+      bestPrefix = prefix
+    }
   }
-  // Close enough: a few edits, relative to the length (jwksUrl -> jwksUri, timout -> timeout).
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(lower.length / 3))
-    ? best
-    : undefined
+  // Close enough: a few edits, relative to the length.
+  if (best !== undefined && bestDistance <= Math.max(2, Math.floor(lower.length / 3))) return best
+  return byPrefix
+}
+
+function normalize(name: string): string {
+  return name.toLowerCase().replace(/[_-]/g, '')
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0
+  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  return i
 }
 
 function editDistance(a: string, b: string): number {

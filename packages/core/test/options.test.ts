@@ -61,12 +61,22 @@ t.test('readers name the option and refuse wrong types', async (t) => {
   t.equal(readBoolean('b', false, true), false)
   t.throws(() => readBoolean('b', 'false', true), { message: 'b must be true or false' })
   const f = () => 1
-  t.equal(readFunction('f', f), f)
+  t.equal(readFunction<() => number>('f', f), f)
   t.equal(readFunction('f', undefined), undefined)
-  t.throws(() => readFunction('f', 1), { message: 'f must be a function' })
+  t.throws(() => readFunction<() => number>('f', 1), { message: 'f must be a function' })
   t.equal(readString('s', 'x'), 'x')
   t.throws(() => readString('s', ''), { message: 's must be a non-empty string' })
   t.equal(readOptionalString('s', undefined), undefined)
   t.equal(readOptionalString('s', 'y'), 'y')
   t.throws(() => readOptionalString('s', 1))
+})
+
+t.test('nearestName also finds another word for the same thing by its stem', async (t) => {
+  const known = ['introspectionUrl', 'issuer', 'audience', 'clientId', 'clientSecret']
+  t.equal(nearestName('introspectionEndpoint', known), 'introspectionUrl')
+  t.equal(nearestName('clientSecretValue', known), 'clientSecret')
+  // A short or a small shared beginning is no hint.
+  t.equal(nearestName('clientAssertionType', known), undefined)
+  t.equal(nearestName('issuanceDate', known), undefined)
+  t.equal(nearestName('zzzzzzzzzz', known), undefined)
 })
