@@ -15,6 +15,7 @@ export {
   type KeyResolver,
   type KeyResolverOptions,
   type KeysOrRefusal,
+  type SecretInput,
   type VerificationKey,
 } from './key-resolver.js'
 export {

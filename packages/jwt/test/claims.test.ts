@@ -297,3 +297,143 @@ t.test('a sender-constrained token (cnf) is refused as a bearer token', async (t
   t.equal(await check({ cnf: null }), 'unsupported_token')
   t.equal(await check({}), 'accepted')
 })
+
+t.test(
+  'RFC 9068 §2.2: a token without iat is refused unless requireIssuedAt is false',
+  async (t) => {
+    const rsa = await pair('RS256')
+    const token = await mint(rsa, { claims: { iat: undefined } })
+    // Before: accepted (iat was only needed with maxTokenAge).
+    let refusal: Refusal | undefined
+    const result = await createJwtVerifier({ ...base, key: rsa.pem }).verifyToken(token, {
+      onRefusal: (r) => (refusal = r),
+    })
+    t.equal(result, null)
+    t.equal(refusal?.code, 'missing_claim')
+    t.equal(refusal?.description, 'The access token has no iat claim')
+    const lenient = createJwtVerifier({ ...base, key: rsa.pem, requireIssuedAt: false })
+    t.equal(await outcome(lenient, token), 'accepted')
+    // Even then, an iat that is there is checked.
+    t.equal(await outcome(lenient, await mint(rsa, { claims: { iat: 'x' } })), 'invalid_claim')
+    t.equal(
+      await outcome(lenient, await mint(rsa, { claims: { iat: NOW_S + 31 } })),
+      'issued_in_future',
+    )
+    t.equal(await outcome(lenient, await mint(rsa, { claims: { iat: NOW_S } })), 'accepted')
+  },
+)
+
+t.test('every time claim at the exact second, on both sides', async (t) => {
+  const rsa = await pair('RS256')
+  for (const skew of [0, 1, 30]) {
+    const verifier = createJwtVerifier({ ...base, key: rsa.pem, clockTolerance: skew })
+    const aged = createJwtVerifier({
+      ...base,
+      key: rsa.pem,
+      clockTolerance: skew,
+      maxTokenAge: 600,
+    })
+    const check = async (v: typeof verifier, extra: Record<string, unknown>) =>
+      outcome(v, await mint(rsa, { claims: extra }))
+    const at = (what: string) => `${what}, clockTolerance ${skew}`
+    // exp: valid while now < exp + skew (RFC 7519 §4.1.4); exp == now - skew is expired.
+    t.equal(await check(verifier, { exp: NOW_S - skew }), 'expired', at('exp == now - skew'))
+    t.equal(
+      await check(verifier, { exp: NOW_S - skew + 1 }),
+      'accepted',
+      at('exp == now - skew + 1'),
+    )
+    t.equal(
+      await check(verifier, { exp: NOW_S - skew - 1 }),
+      'expired',
+      at('exp == now - skew - 1'),
+    )
+    // nbf: valid once now >= nbf - skew (RFC 7519 §4.1.5).
+    t.equal(await check(verifier, { nbf: NOW_S + skew }), 'accepted', at('nbf == now + skew'))
+    t.equal(
+      await check(verifier, { nbf: NOW_S + skew - 1 }),
+      'accepted',
+      at('nbf == now + skew - 1'),
+    )
+    t.equal(
+      await check(verifier, { nbf: NOW_S + skew + 1 }),
+      'not_yet_valid',
+      at('nbf == now + skew + 1'),
+    )
+    // iat: not after now + skew.
+    t.equal(await check(verifier, { iat: NOW_S + skew }), 'accepted', at('iat == now + skew'))
+    t.equal(
+      await check(verifier, { iat: NOW_S + skew + 1 }),
+      'issued_in_future',
+      at('iat == now + skew + 1'),
+    )
+    // maxTokenAge: now - iat <= maxTokenAge + skew.
+    const oldest = NOW_S - 600 - skew
+    t.equal(await check(aged, { iat: oldest }), 'accepted', at('iat == now - maxTokenAge - skew'))
+    t.equal(
+      await check(aged, { iat: oldest + 1 }),
+      'accepted',
+      at('iat == now - maxTokenAge - skew + 1'),
+    )
+    t.equal(
+      await check(aged, { iat: oldest - 1 }),
+      'too_old',
+      at('iat == now - maxTokenAge - skew - 1'),
+    )
+    t.equal(await check(aged, { iat: oldest - 0.001 }), 'too_old', at('a millisecond too old'))
+  }
+  // With no tolerance, the boundaries are now itself.
+  const exact = createJwtVerifier({ ...base, key: rsa.pem, clockTolerance: 0, maxTokenAge: 60 })
+  const check = async (extra: Record<string, unknown>) =>
+    outcome(exact, await mint(rsa, { claims: extra }))
+  t.equal(await check({ exp: NOW_S }), 'expired', 'exp == now')
+  t.equal(await check({ nbf: NOW_S }), 'accepted', 'nbf == now')
+  t.equal(await check({ iat: NOW_S }), 'accepted', 'iat == now')
+  t.equal(await check({ iat: NOW_S - 60 }), 'accepted', 'iat == now - maxTokenAge')
+  t.equal(await check({ iat: NOW_S - 61 }), 'too_old', 'iat == now - maxTokenAge - 1')
+})
+
+t.test('nested claims of a returned token cannot be mutated', async (t) => {
+  const rsa = await pair('RS256')
+  const verifier = createJwtVerifier({ ...base, key: rsa.pem, requiredScopes: ['read'] })
+  const token = await mint(rsa, {
+    claims: {
+      authorization_details: [{ type: 'payment', actions: ['read'], limits: { amount: 10 } }],
+      ext: { roles: ['viewer'] },
+    },
+  })
+  const result = await verifier.verifyToken(token)
+  t.ok(result)
+  const claims = result?.claims as Record<string, unknown>
+  t.ok(Object.isFrozen(claims))
+  const details = claims.authorization_details as Array<Record<string, unknown>>
+  t.throws(() => details.push({ type: 'admin' }), TypeError, 'the array is frozen')
+  t.throws(() => {
+    ;(details[0] as { actions: string[] }).actions.push('write')
+  }, TypeError)
+  t.throws(() => {
+    ;(details[0]?.limits as { amount: number }).amount = 1e9
+  }, TypeError)
+  t.throws(() => {
+    ;(claims.ext as { roles: string[] }).roles[0] = 'admin'
+  }, TypeError)
+  t.throws(
+    () => {
+      ;(result?.audience as string[]).push('https://evil.example')
+    },
+    TypeError,
+    'audience',
+  )
+  t.throws(
+    () => {
+      ;(result?.scopes as string[]).push('admin')
+    },
+    TypeError,
+    'scopes',
+  )
+  // A second verification of the same token sees the claims as issued.
+  const again = await verifier.verifyToken(token)
+  t.same(again?.claims.authorization_details, [
+    { type: 'payment', actions: ['read'], limits: { amount: 10 } },
+  ])
+})
