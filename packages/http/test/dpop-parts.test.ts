@@ -13,7 +13,12 @@ import {
   parseClientCertHeader,
 } from '../src/dpop/client-cert-header.js'
 import { normalizeHtu, htuMatches } from '../src/dpop/htu.js'
-import { PROOF_ALGORITHMS, importPublicKey, verifySignature } from '../src/lib/dpop-crypto.js'
+import {
+  PROOF_ALGORITHMS,
+  decodeBase64url,
+  importPublicKey,
+  verifySignature,
+} from '../src/lib/dpop-crypto.js'
 import { NOW, proofKey } from './fixtures/dpop.js'
 
 t.test('jwkThumbprint is RFC 7638 (the RFC example and jose agree)', async (t) => {
@@ -230,4 +235,44 @@ t.test('htu normal forms', async (t) => {
   t.equal(normalizeHtu('not a uri'), null)
   t.notOk(htuMatches('https://example.com/p', 'https://user@example.com/p'))
   t.ok(htuMatches('https://example.com/p', 'https://example.com/p#frag'))
+})
+
+t.test('strict base64url: one spelling per byte string', async (t) => {
+  for (const bytes of [[0x66], [0x66, 0x6f], [0xff], [0xfb, 0xf0], [0xd3], [0x00, 0x0f]]) {
+    const text = Buffer.from(bytes).toString('base64url')
+    t.same([...(decodeBase64url(text) ?? [])], bytes, text)
+  }
+  // Spare bits set, in every character class of the alphabet.
+  for (const bad of [
+    'Zh',
+    'Zm9',
+    'A0',
+    'A-',
+    'A_',
+    'Ab',
+    'AB',
+    'AAB',
+    'AA9',
+    'A',
+    'AAAAA',
+    'a+b',
+    'a=',
+  ]) {
+    t.equal(decodeBase64url(bad), null, bad)
+  }
+  t.same([...(decodeBase64url('') ?? [0])], [])
+})
+
+t.test('the htu memo stays bounded and keeps long URIs out', async (t) => {
+  for (let i = 0; i < 1005; i++) {
+    t.equal(htuMatches(`https://h${i}.example/p`, `https://h${i}.example/p`), true)
+  }
+  const long = `https://example.com/${'a'.repeat(600)}`
+  t.ok(htuMatches(long, long))
+  t.ok(
+    htuMatches(
+      long.toUpperCase().replace('HTTPS://EXAMPLE.COM', 'https://example.com'),
+      long.toUpperCase().replace('HTTPS://EXAMPLE.COM', 'https://example.com'),
+    ),
+  )
 })

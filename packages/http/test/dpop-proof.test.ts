@@ -96,7 +96,10 @@ t.test('hostile proofs are refused with invalid_dpop_proof and a stable reason',
   t.equal(await check('a.b.c.d'), `${bad}malformed`)
   t.equal(await check('not a jws'), `${bad}malformed`)
   t.equal(await check(rawJws([1], {}, 'AA')), `${bad}malformed`)
-  t.equal(await check(rawJws({ typ: 'dpop+jwt' }, 'text', 'AA')), `${bad}malformed`)
+  t.equal(
+    await check(rawJws({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.publicJwk }, 'text', 'AA')),
+    `${bad}malformed`,
+  )
   t.equal(await check(`${good.split('.').slice(0, 2).join('.')}.`), `${bad}malformed`)
   t.equal(await check(`%%%.${good.split('.').slice(1).join('.')}`), `${bad}malformed`)
   t.equal(await check(`${Buffer.from('{"a":').toString('base64url')}.e30.AA`), `${bad}malformed`)
@@ -117,7 +120,7 @@ t.test('hostile proofs are refused with invalid_dpop_proof and a stable reason',
   const claims = { jti: randomUUID(), htm: 'GET', htu: URL_, iat: NOW_S }
   t.equal(
     await check(rawJws({ typ: 'dpop+jwt', alg: 'none', jwk: key.publicJwk }, claims)),
-    `${bad}malformed`,
+    `${bad}algorithm_not_allowed`,
   )
   t.equal(
     await check(rawJws({ typ: 'dpop+jwt', alg: 'none', jwk: key.publicJwk }, claims, 'AA')),
@@ -341,7 +344,8 @@ t.test('a replay store that fails makes the proof undecidable (503), never accep
     )
   }
   const aborted = AbortSignal.abort(new Error('client went away'))
-  const verifier = createDpopProofVerifier(base)
+  // The caller's signal reaches a store of the user's (the built-in one answers at once).
+  const verifier = createDpopProofVerifier({ ...base, replayStore: createMemoryReplayStore() })
   await t.rejects(
     verifier.verify({ method: 'GET', url: URL_, proof: await proof(key), signal: aborted }),
   )
@@ -428,3 +432,31 @@ t.test('options are checked up front', async (t) => {
   t.same(createDpopProofVerifier({ algorithms: ['ES256', 'ES256'] }).algorithms, ['ES256'])
   t.equal(typeof createDpopProofVerifier().verify, 'function')
 })
+
+t.test(
+  'checked headers are cached per verifier, bounded, and long ones are not kept',
+  async (t) => {
+    const verifier = createDpopProofVerifier(base)
+    const key = await proofKey('ES256')
+    const jkt = await calculateJwkThumbprint(key.publicJwk)
+    // 1001 distinct headers (an extra member each) fill the cache past its bound.
+    for (let i = 0; i < 1001; i++) {
+      t.equal(
+        await verdict(verifier, { proof: await proof(key, {}, { header: { n: i } }) }),
+        `ok ${jkt}`,
+      )
+    }
+    // A header too long to keep is checked every time; the same header keeps working.
+    const long = { pad: 'x'.repeat(3000) }
+    t.equal(await verdict(verifier, { proof: await proof(key, {}, { header: long }) }), `ok ${jkt}`)
+    t.equal(await verdict(verifier, { proof: await proof(key, {}, { header: long }) }), `ok ${jkt}`)
+    // A cached header does not stand in for the signature: another key's signature is refused.
+    const other = await proofKey('ES256')
+    t.equal(
+      await verdict(verifier, {
+        proof: await proof(key, {}, { header: { n: 5 }, signWith: other }),
+      }),
+      'invalid_dpop_proof/bad_signature',
+    )
+  },
+)

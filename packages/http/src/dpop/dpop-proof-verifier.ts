@@ -5,11 +5,15 @@ import {
   readFunction,
   readInteger,
   readOptionsObject,
+  readStoreTimeout,
   rejectUnknownOptions,
+  type GuardedReplayStore,
   type ReplayStore,
 } from '@bearerkit/core'
 import {
   PROOF_ALGORITHMS,
+  type ImportedKey,
+  type ProofAlgorithm,
   decodeBase64url,
   decodeUtf8,
   importPublicKey,
@@ -159,6 +163,9 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
 // RFC 7518 §3.3: RSA keys of 2048 bits or more.
 const MIN_RSA_BITS = 2048
 const MAX_JTI_LENGTH = 256
+// Checked headers kept per verifier, and the longest one kept (an RSA-4096 header is ~1 KiB).
+const MAX_CACHED_HEADERS = 1000
+const MAX_CACHED_HEADER = 2048
 
 const refuse = (
   reason: DpopProofRefusalCode,
@@ -199,10 +206,15 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
     64,
   )
   const now = readFunction<() => number>('options.now', input.now) ?? Date.now
-  const replayStore = guardReplayStore(
-    (input.replayStore as ReplayStore | undefined) ?? createMemoryReplayStore({ now }),
-    { timeout: input.replayStoreTimeout as number | undefined },
-  )
+  const timeout = readStoreTimeout('options.replayStoreTimeout', input.replayStoreTimeout)
+  const given = input.replayStore as ReplayStore | undefined
+  // A store of the user's may hang, throw or answer garbage: it goes through core's guard
+  // (deadline, type check, 503). The built-in one answers synchronously and is called directly,
+  // which spares a timer per request.
+  const markUsed: (key: string, until: number, signal?: AbortSignal) => boolean | Promise<boolean> =
+    given === undefined
+      ? memoryMarkUsed(createMemoryReplayStore({ now }))
+      : guardedMarkUsed(guardReplayStore(given, { timeout }))
   const nonces = input.nonces as DpopNonces | undefined
   if (
     nonces !== undefined &&
@@ -230,6 +242,53 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
       'use_dpop_nonce',
     )
 
+  const headers = new Map<string, ProofHeader>()
+
+  // §4.3 checks 2, 4 to 7 on the protected header: JSON, typ, alg, crit, a public jwk.
+  const checkHeader = (segment: string): ProofHeader | DpopProofRefused => {
+    const header = decodeJson(segment)
+    if (header === null) return refuse('malformed', 'The DPoP proof is not a compact JWS')
+    // §4.3 check 4: typ (media types compare case-insensitively, RFC 7515 §4.1.9).
+    if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
+      return refuse('wrong_type', 'The DPoP proof must have typ dpop+jwt')
+    }
+    // §4.3 check 5: an asymmetric algorithm we allow.
+    const alg = header.alg
+    const algorithm = typeof alg === 'string' && allowed.has(alg) ? PROOF_ALGORITHMS.get(alg) : null
+    if (algorithm === null || algorithm === undefined) {
+      return refuse('algorithm_not_allowed', 'The DPoP proof algorithm is not accepted')
+    }
+    if (header.crit !== undefined) {
+      // RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the JWS invalid.
+      return refuse('unsupported_critical_header', 'The DPoP proof has a critical header')
+    }
+    // §4.3 checks 6 and 7: the jwk is a public key (it then has to verify the signature).
+    const jwk = header.jwk
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+      return refuse('invalid_key', 'The DPoP proof must carry its public key in jwk')
+    }
+    const members = jwk as Record<string, unknown>
+    for (const name of PRIVATE_MEMBERS) {
+      if (Object.hasOwn(members, name)) {
+        return refuse('private_key', 'The DPoP proof jwk must not contain private key members')
+      }
+    }
+    const thumbprint = thumbprintInput(members)
+    if (
+      thumbprint === null ||
+      members.kty !== algorithm.kty ||
+      (algorithm.curves.length !== 0 && !algorithm.curves.includes(members.crv as string)) ||
+      (members.alg !== undefined && members.alg !== alg)
+    ) {
+      return refuse('invalid_key', 'The DPoP proof jwk does not fit its algorithm')
+    }
+    const key = importPublicKey(thumbprint.canonical, thumbprint.members)
+    if (key === null || (algorithm.kty === 'RSA' && modulusLength(key.key) < MIN_RSA_BITS)) {
+      return refuse('invalid_key', 'The DPoP proof jwk is not a usable public key')
+    }
+    return { valid: true, alg: alg as string, algorithm, key }
+  }
+
   const check = (request: DpopProofRequest): DpopProofRefused | Accepted => {
     // §4.3 check 1: exactly one DPoP field. Node joins repeated fields with ", " and a compact
     // JWS has no comma, so a comma means two fields.
@@ -254,51 +313,25 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
     if (second === -1 || proof.indexOf('.', second + 1) !== -1) {
       return refuse('malformed', 'The DPoP proof is not a compact JWS')
     }
-    const header = decodeJson(proof.slice(0, first))
-    const claims = decodeJson(proof.slice(first + 1, second))
-    const signature = decodeBase64url(proof.slice(second + 1))
-    if (header === null || claims === null || signature === null || signature.length === 0) {
-      return refuse('malformed', 'The DPoP proof is not a compact JWS')
-    }
-
-    // §4.3 check 4: typ (media types compare case-insensitively, RFC 7515 §4.1.9).
-    if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
-      return refuse('wrong_type', 'The DPoP proof must have typ dpop+jwt')
-    }
-    // §4.3 check 5: an asymmetric algorithm we allow.
-    const alg = header.alg
-    const algorithm = typeof alg === 'string' && allowed.has(alg) ? PROOF_ALGORITHMS.get(alg) : null
-    if (algorithm === null || algorithm === undefined) {
-      return refuse('algorithm_not_allowed', 'The DPoP proof algorithm is not accepted')
-    }
-    if (header.crit !== undefined) {
-      // RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the JWS invalid.
-      return refuse('unsupported_critical_header', 'The DPoP proof has a critical header')
-    }
-    // §4.3 check 6: the jwk is a public key that verifies the signature.
-    const jwk = header.jwk
-    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
-      return refuse('invalid_key', 'The DPoP proof must carry its public key in jwk')
-    }
-    const members = jwk as Record<string, unknown>
-    for (const name of PRIVATE_MEMBERS) {
-      if (Object.hasOwn(members, name)) {
-        return refuse('private_key', 'The DPoP proof jwk must not contain private key members')
+    const segment = proof.slice(0, first)
+    let header = headers.get(segment)
+    if (header === undefined) {
+      const checked = checkHeader(segment)
+      if (checked.valid === false) return checked
+      header = checked
+      if (segment.length <= MAX_CACHED_HEADER) {
+        // A client signs every proof with one key, so its header repeats: parsing it, checking
+        // it and importing its key once spares most of the per-proof work beyond the signature.
+        if (headers.size >= MAX_CACHED_HEADERS) headers.clear()
+        headers.set(segment, header)
       }
     }
-    const thumbprint = thumbprintInput(members)
-    if (
-      thumbprint === null ||
-      members.kty !== algorithm.kty ||
-      (algorithm.curves.length !== 0 && !algorithm.curves.includes(members.crv as string)) ||
-      (members.alg !== undefined && members.alg !== alg)
-    ) {
-      return refuse('invalid_key', 'The DPoP proof jwk does not fit its algorithm')
+    const claims = decodeJson(proof.slice(first + 1, second))
+    const signature = decodeBase64url(proof.slice(second + 1))
+    if (claims === null || signature === null || signature.length === 0) {
+      return refuse('malformed', 'The DPoP proof is not a compact JWS')
     }
-    const key = importPublicKey(thumbprint.canonical, thumbprint.members)
-    if (key === null || (algorithm.kty === 'RSA' && modulusLength(key.key) < MIN_RSA_BITS)) {
-      return refuse('invalid_key', 'The DPoP proof jwk is not a usable public key')
-    }
+    const { alg, algorithm, key } = header
     if (!verifySignature(algorithm, key.key, proof.slice(0, second), signature)) {
       return refuse('bad_signature', 'The DPoP proof signature is invalid')
     }
@@ -347,7 +380,7 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
     return {
       valid: true,
       jkt: key.thumbprint,
-      alg: alg as string,
+      alg,
       jti,
       iat,
       // Held until the proof can no longer pass the iat check; one second more for the boundary.
@@ -364,10 +397,10 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
       if (!result.valid) return result
       // Last, so that a refused proof never uses up its jti. Keyed by the key too: one client's
       // jti cannot collide with (or be pre-claimed for) another's.
-      const first = await replayStore.markUsed(
+      const first = await markUsed(
         `dpop ${result.jkt} ${result.jti}`,
         result.replayUntil,
-        request.signal === undefined ? undefined : { signal: request.signal },
+        request.signal,
       )
       if (!first) return refuse('replayed', 'The DPoP proof was already used')
       return Object.freeze({
@@ -381,8 +414,26 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
   })
 }
 
+interface ProofHeader {
+  readonly valid: true
+  readonly alg: string
+  readonly algorithm: ProofAlgorithm
+  readonly key: ImportedKey
+}
+
 interface Accepted extends DpopProofAccepted {
   readonly replayUntil: number
+}
+
+function memoryMarkUsed(store: ReplayStore): (key: string, until: number) => boolean {
+  return (key, until) => store.markUsed(key, until) as boolean
+}
+
+function guardedMarkUsed(
+  store: GuardedReplayStore,
+): (key: string, until: number, signal?: AbortSignal) => Promise<boolean> {
+  return (key, until, signal) =>
+    store.markUsed(key, until, signal === undefined ? undefined : { signal })
 }
 
 function readAlgorithms(value: unknown): readonly string[] {

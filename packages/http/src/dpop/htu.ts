@@ -46,9 +46,24 @@ export function normalizeHtu(value: string): string | null {
 export function htuMatches(htu: string, requestUrl: string): boolean {
   const end = requestUrl.search(/[?#]/)
   const target = end === -1 ? requestUrl : requestUrl.slice(0, end)
-  const right = normalizeHtu(target)
+  const right = normalized(target)
   // Equal strings normalise equally; the usual client copies the URI it called.
   if (htu === target || right === null) return right !== null
-  const left = normalizeHtu(htu)
-  return left === right
+  return normalized(htu) === right
+}
+
+// The same few URIs come back request after request; parsing one costs a microsecond or two.
+const MAX_MEMO = 1000
+const MAX_MEMO_LENGTH = 512
+const memo = new Map<string, string | null>()
+
+function normalized(value: string): string | null {
+  const known = memo.get(value)
+  if (known !== undefined) return known
+  const result = normalizeHtu(value)
+  if (value.length <= MAX_MEMO_LENGTH) {
+    if (memo.size >= MAX_MEMO) memo.clear()
+    memo.set(value, result)
+  }
+  return result
 }

@@ -9,8 +9,8 @@
  */
 import {
   constants,
-  createHash,
   createHmac,
+  hash,
   createPublicKey,
   timingSafeEqual,
   verify,
@@ -60,7 +60,8 @@ export const PROOF_ALGORITHMS: ReadonlyMap<string, ProofAlgorithm> = new Map([
 
 /** SHA-256 of `input` (UTF-8 for a string), base64url without padding. */
 export function sha256Base64url(input: string | Uint8Array): string {
-  return createHash('sha256').update(input).digest('base64url')
+  // The one-shot hash() costs about half of createHash().update().digest() for short inputs.
+  return hash('sha256', input, 'base64url')
 }
 
 /** HMAC-SHA-256 of `data` under `secret`. */
@@ -95,15 +96,31 @@ export function encodeBase64url(bytes: Uint8Array): string {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
+/** The 6-bit value of one base64url character (which must be one). */
+function sextet(code: number): number {
+  if (code >= 0x61) return code - 0x61 + 26 // a-z
+  if (code >= 0x41) return code === 0x5f ? 63 : code - 0x41 // A-Z, or _
+  if (code >= 0x30) return code - 0x30 + 52 // 0-9
+  return 62 // -
+}
+
 /**
  * Decodes canonical unpadded base64url (RFC 7515 §2), or returns `null`. Node's decoder skips
  * unknown characters and ignores non-zero trailing bits; both are refused here so that one
  * signature has exactly one spelling.
  */
 export function decodeBase64url(segment: string): Buffer | null {
-  if (!BASE64URL.test(segment) || (segment.length & 3) === 1) return null
-  const bytes = Buffer.from(segment, 'base64url')
-  return bytes.toString('base64url') === segment ? bytes : null
+  if (!BASE64URL.test(segment)) return null
+  const rest = segment.length & 3
+  if (rest === 1) return null
+  // RFC 4648 §3.5: the bits after the last full byte must be zero.
+  if (
+    rest !== 0 &&
+    (sextet(segment.charCodeAt(segment.length - 1)) & (rest === 2 ? 0x0f : 0x03)) !== 0
+  ) {
+    return null
+  }
+  return Buffer.from(segment, 'base64url')
 }
 
 /** A public key ready to verify with, and its RFC 7638 thumbprint. */
