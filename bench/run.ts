@@ -7,21 +7,25 @@ import { benchConfig } from './lib/config.js'
 import { renderReport, type SectionResult } from './lib/report.js'
 import { runHttp } from './http.js'
 import { runMicro } from './micro.js'
+import { runRedis } from './redis.js'
 import { runScale } from './scale.js'
 
-const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,scale]
+const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,scale,redis]
 
   --quick   fewer, shorter rounds and smaller scale runs (under a minute)
-  --only    run some sections only (RESULTS.md is then not written)`
+  --only    run some sections only (RESULTS.md is then not written); redis runs only when
+            named, against BEARERKIT_REDIS_URL (default redis://127.0.0.1:6379)`
 
 const SECTIONS = ['micro', 'http', 'scale'] as const
-type Section = (typeof SECTIONS)[number]
+// Sections that need something beyond Node (a Redis): only run when named in --only.
+const OPTIONAL_SECTIONS = ['redis'] as const
+type Section = (typeof SECTIONS)[number] | (typeof OPTIONAL_SECTIONS)[number]
 
 function parseSections(value: string | undefined): readonly Section[] {
   if (value === undefined) return SECTIONS
   const picked = value.split(',').map((s) => s.trim())
   for (const name of picked) {
-    if (!(SECTIONS as readonly string[]).includes(name)) {
+    if (![...SECTIONS, ...OPTIONAL_SECTIONS].includes(name as Section)) {
       throw new TypeError(`--only: unknown section ${JSON.stringify(name)}\n\n${USAGE}`)
     }
   }
@@ -60,6 +64,9 @@ async function main(): Promise<void> {
       case 'scale':
         results.push(await runScale(config, log))
         break
+      case 'redis':
+        results.push(await runRedis(config, log))
+        break
     }
   }
   const report = renderReport(
@@ -72,7 +79,7 @@ async function main(): Promise<void> {
     results,
   )
   console.log(report)
-  if (sections.length === SECTIONS.length) {
+  if (values.only === undefined) {
     const path = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
     await writeFile(path, report)
     log(`written to ${path}`)
