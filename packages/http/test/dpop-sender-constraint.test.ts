@@ -191,15 +191,19 @@ t.test('mTLS only: the DPoP scheme is refused, certificates give the context', a
   // The Client-Cert header is ignored unless configured, and then only from a trusted proxy.
   const header = `:${der.toString('base64')}:`
   t.same(
-    await sc.context(request({ scheme: 'bearer', clientCert: header, fromTrustedProxy: true })),
+    await sc.context(
+      request({ scheme: 'bearer', clientCert: header, remoteAddress: '::ffff:10.0.0.2' }),
+    ),
     {},
   )
-  const proxied = resolveSenderConstraint({ mtls: { clientCertHeader: true } })
+  const proxied = resolveSenderConstraint({
+    mtls: { clientCertHeader: true, trustedProxies: ['10.0.0.2', '::1'] },
+  })
   if (proxied === null) throw new Error('expected a sender constraint')
   t.same(await proxied.context(request({ scheme: 'bearer', clientCert: header })), {})
   t.same(
     await proxied.context(
-      request({ scheme: 'bearer', clientCert: header, fromTrustedProxy: true }),
+      request({ scheme: 'bearer', clientCert: header, remoteAddress: '::ffff:10.0.0.2' }),
     ),
     {
       certificateThumbprint: thumbprint,
@@ -207,13 +211,34 @@ t.test('mTLS only: the DPoP scheme is refused, certificates give the context', a
   )
   t.same(
     await proxied.context(
-      request({ scheme: 'bearer', clientCert: ':AAAA:', fromTrustedProxy: true }),
+      request({ scheme: 'bearer', clientCert: ':AAAA:', remoteAddress: '::ffff:10.0.0.2' }),
     ),
     {},
   )
   t.throws(() => resolveSenderConstraint({ mtls: { header: true } as never }), {
     message: /options\.mtls\.header/,
   })
+  // From anyone else, the header is not believed.
+  const from = (remoteAddress: string | undefined) =>
+    proxied.context(request({ scheme: 'bearer', clientCert: header, remoteAddress }))
+  t.same(await from('10.0.0.3'), {})
+  t.same(await from(undefined), {})
+  t.same(await from('::1'), { certificateThumbprint: thumbprint })
+  t.throws(() => resolveSenderConstraint({ mtls: { clientCertHeader: true } }), {
+    message: /options\.mtls\.trustedProxies must list/,
+  })
+  t.throws(() => resolveSenderConstraint({ mtls: { trustedProxies: ['10.0.0.2'] } }), {
+    message: /options\.mtls\.clientCertHeader must be true/,
+  })
+  for (const trustedProxies of [[''], '10.0.0.2', [7]]) {
+    t.throws(
+      () =>
+        resolveSenderConstraint({
+          mtls: { clientCertHeader: true, trustedProxies: trustedProxies as never },
+        }),
+      { message: /array of IP addresses/ },
+    )
+  }
 })
 
 t.test('DPoP and mTLS together: both thumbprints reach the verifier', async (t) => {

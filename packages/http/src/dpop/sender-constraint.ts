@@ -69,10 +69,16 @@ export interface DpopOptions {
 export interface MtlsOptions {
   /**
    * Also read the certificate from the RFC 9440 `Client-Cert` header, for TLS terminated by a
-   * proxy. Only for requests the adapter marks as coming from a trusted proxy
-   * (`fromTrustedProxy`): anyone else could send any certificate in it. Default `false`.
+   * proxy. Only for requests whose connection comes from one of `trustedProxies`: anyone else
+   * could send any certificate in it. Default `false`.
    */
   readonly clientCertHeader?: boolean
+  /**
+   * Addresses of the TLS-terminating proxies whose `Client-Cert` header is believed (compared
+   * with the connection's remote address; `::ffff:10.0.0.2` is `10.0.0.2`). Required with
+   * `clientCertHeader`.
+   */
+  readonly trustedProxies?: readonly string[]
 }
 
 /** The proof context verifiers check `cnf` against (core's `VerifyOptions.senderConstraint`). */
@@ -97,8 +103,8 @@ export interface SenderConstraintRequest {
   readonly clientCert?: string | readonly string[] | undefined
   /** DER of the TLS client certificate, when the connection has one. */
   readonly clientCertificate?: Uint8Array | undefined
-  /** The request came through a proxy the application trusts to set `Client-Cert`. */
-  readonly fromTrustedProxy?: boolean
+  /** The address the connection comes from (the peer of the socket, not `X-Forwarded-For`). */
+  readonly remoteAddress?: string | undefined
   readonly signal?: AbortSignal
 }
 
@@ -146,7 +152,7 @@ const DPOP_OPTIONS: ReadonlySet<string> = new Set([
   'publicOrigin',
   'now',
 ])
-const MTLS_OPTIONS: ReadonlySet<string> = new Set(['clientCertHeader'])
+const MTLS_OPTIONS: ReadonlySet<string> = new Set(['clientCertHeader', 'trustedProxies'])
 const NO_CONTEXT: ProofContext = Object.freeze({})
 
 const refusal = (
@@ -233,6 +239,7 @@ export function resolveSenderConstraint(options: {
     }
   }
   let clientCertHeader = false
+  let proxies: ReadonlySet<string> = new Set()
   if (mtlsInput !== null) {
     rejectUnknownOptions('options.mtls', mtlsInput, MTLS_OPTIONS)
     clientCertHeader = readBoolean(
@@ -240,6 +247,15 @@ export function resolveSenderConstraint(options: {
       mtlsInput.clientCertHeader,
       false,
     )
+    proxies = readProxies(mtlsInput.trustedProxies)
+    if (clientCertHeader !== proxies.size > 0) {
+      throw invalidArgument(
+        clientCertHeader ? 'options.mtls.trustedProxies' : 'options.mtls.clientCertHeader',
+        clientCertHeader
+          ? 'must list the proxies whose Client-Cert header is believed'
+          : 'must be true when trustedProxies is given',
+      )
+    }
   }
   const algs = proofs === null ? '' : proofs.algorithms.join(' ')
 
@@ -248,7 +264,7 @@ export function resolveSenderConstraint(options: {
     if (request.clientCertificate instanceof Uint8Array && request.clientCertificate.length > 0) {
       return certificateThumbprint(request.clientCertificate)
     }
-    if (clientCertHeader && request.fromTrustedProxy === true) {
+    if (clientCertHeader && proxies.has(plainAddress(request.remoteAddress))) {
       const der = parseClientCertHeader(request.clientCert)
       return der === null ? undefined : certificateThumbprint(der)
     }
@@ -307,6 +323,20 @@ export function resolveSenderConstraint(options: {
         : { dpopJkt: result.jkt, certificateThumbprint: thumbprint }
     },
   })
+}
+
+function readProxies(value: unknown): ReadonlySet<string> {
+  if (value === undefined) return new Set()
+  if (!Array.isArray(value) || !value.every((a) => typeof a === 'string' && a !== '')) {
+    throw invalidArgument('options.mtls.trustedProxies', 'must be an array of IP addresses')
+  }
+  return new Set((value as string[]).map(plainAddress))
+}
+
+// An IPv4 peer of a dual-stack socket shows as an IPv4-mapped IPv6 address.
+function plainAddress(address: string | undefined): string {
+  if (address === undefined) return ''
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }
 
 function readOrigin(value: unknown): string {
