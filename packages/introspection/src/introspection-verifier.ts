@@ -76,6 +76,7 @@ export function createIntrospectionVerifier(
     issuer: settings.issuer,
     audience: settings.audience,
     requiredScopes: settings.requiredScopes,
+    requireTokenType: settings.requireTokenType,
   }
   const endpoint = createEndpointResolver(settings, guards)
   // One listener on closer.signal for every introspection in flight, however many.

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { ClaimMapping, TokenVerifier } from '@bearerkit/core'
+import type { ClaimMapping, ReplayStore, TokenVerifier } from '@bearerkit/core'
 import type { JWK } from 'jose'
 
 /**
@@ -82,6 +82,13 @@ export interface JwtResponseOptions {
   clockTolerance?: number
   /** Oldest accepted response, by its `iat`, in seconds. Default 300. */
   maxAge?: number
+  /**
+   * Where the `jti` of each signed response is claimed, so that a response is accepted once.
+   * Default: a bounded in-memory store of this verifier. A fleet shares one
+   * (`@bearerkit/redis`). A store that cannot answer makes the introspection fail with
+   * `VerifierUnavailableError` (503), never accept.
+   */
+  replayStore?: ReplayStore
 }
 
 /**
@@ -115,6 +122,16 @@ export interface IntrospectionVerifierOptions {
    * Required; skipping the check takes an explicit `null`.
    */
   audience: string | readonly string[] | null
+  /**
+   * Refuse an active answer without `token_type` (refusal `not_access_token`). Default `true`.
+   *
+   * RFC 7662 §2.2 makes `token_type` optional, but an answer without it may be about a token
+   * that is not an access token at all: oidc-provider, asked about a refresh token, answers
+   * `active: true` with no `token_type`. With `audience: null` nothing else would tell the two
+   * apart. Set `false` only for an authorization server that never omits it for refresh tokens
+   * and never omits `aud`.
+   */
+  requireTokenType?: boolean
   /** Client id of this resource server at the authorization server. */
   clientId?: string
   /** Client secret, for `client_secret_basic` and `client_secret_post`. */

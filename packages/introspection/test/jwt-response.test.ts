@@ -265,3 +265,132 @@ t.test('the JWKS request has the same guards: status, redirect, size, JSON', asy
     nock.cleanAll()
   }
 })
+
+/** A JWT-shaped access token (unsigned: only its shape and jti matter to the binding). */
+function jwtToken(claims: Record<string, unknown>): string {
+  const enc = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url')
+  return `${enc({ alg: 'ES256', typ: 'at+jwt' })}.${enc(claims)}.c2ln`
+}
+
+t.test(
+  'A signed introspection answer can be replayed for another token: jti is claimed once',
+  async (t) => {
+    useNock(t)
+    // A genuine answer for token A, with its own jti, served again for token B.
+    const genuine = await signed(activeAnswer({ sub: 'alice', scope: 'admin' }), {
+      claims: { jti: 'response-1' },
+    })
+    nock(AS).post(PATH).reply(200, genuine, JWT_TYPE).post(PATH).reply(200, genuine, JWT_TYPE)
+    const verifier = jwtVerifier({ key: signer.publicKey })
+    t.equal((await verify(verifier, newToken('A'))).accessToken?.subject, 'alice')
+    t.match(await failure(verifier.verifyToken(newToken('B'))), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
+      reason: 'replayed',
+      message: 'The signed introspection response was seen before',
+    })
+    // A jti that is not a non-empty string is not a jti.
+    for (const jti of ['', 42]) {
+      nock(AS)
+        .post(PATH)
+        .reply(200, await signed(activeAnswer(), { claims: { jti } }), JWT_TYPE)
+      t.match(await failure(verifier.verifyToken(newToken())), { reason: 'invalid_response' })
+    }
+  },
+)
+
+t.test(
+  'A signed introspection answer can be replayed for another token: bound by the token jti',
+  async (t) => {
+    useNock(t)
+    const tokenA = jwtToken({ jti: 'at-A', sub: 'alice' })
+    const tokenB = jwtToken({ jti: 'at-B', sub: 'mallory' })
+    // An answer about A (it names A's jti) and no response jti to catch the replay.
+    const aboutA = await signed(activeAnswer({ jti: 'at-A' }))
+    nock(AS).post(PATH).reply(200, aboutA, JWT_TYPE).post(PATH).reply(200, aboutA, JWT_TYPE)
+    const verifier = jwtVerifier({ key: signer.publicKey })
+    t.ok((await verify(verifier, tokenA)).accessToken)
+    t.match(await failure(verifier.verifyToken(tokenB)), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
+      reason: 'token_mismatch',
+    })
+    // An opaque token, or a JWT without jti, has nothing to bind by: documented, accepted.
+    nock(AS).post(PATH).reply(200, aboutA, JWT_TYPE).post(PATH).reply(200, aboutA, JWT_TYPE)
+    t.ok((await verify(verifier, newToken())).accessToken)
+    t.ok((await verify(verifier, jwtToken({ sub: 'x' }))).accessToken)
+    // A token that looks like a JWT but whose payload is not JSON has no jti either.
+    nock(AS).post(PATH).reply(200, aboutA, JWT_TYPE)
+    const broken = `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.bm90LWpzb24.c2ln`
+    t.ok((await verify(verifier, broken)).accessToken)
+  },
+)
+
+t.test('the replay store: a custom one is used, and one that fails makes it 503', async (t) => {
+  useNock(t)
+  const claimed: Array<[string, number]> = []
+  const store = {
+    markUsed(key: string, expiresAt: number) {
+      claimed.push([key, expiresAt])
+      return true
+    },
+  }
+  nock(AS)
+    .post(PATH)
+    .reply(200, await signed(activeAnswer(), { claims: { jti: 'r-7' } }), JWT_TYPE)
+  const verifier = jwtVerifier({ key: signer.publicKey, replayStore: store, maxAge: 60 })
+  t.ok((await verify(verifier, newToken())).accessToken)
+  // Held until the response would be refused as too old anyway: iat + maxAge + clockTolerance.
+  t.same(claimed, [[`introspection-response ${ISSUER} r-7`, NOW_S + 60 + 5]])
+  for (const broken of [
+    {
+      markUsed: () => {
+        throw new Error('redis down')
+      },
+    },
+    { markUsed: () => 'OK' },
+    { markUsed: () => new Promise<boolean>(() => undefined) },
+  ]) {
+    nock(AS)
+      .post(PATH)
+      .reply(200, await signed(activeAnswer(), { claims: { jti: 'r-8' } }), JWT_TYPE)
+    const failing = jwtVerifier({ key: signer.publicKey, replayStore: broken as never })
+    t.match(await failure(failing.verifyToken(newToken())), { code: 'ERR_VERIFIER_UNAVAILABLE' })
+  }
+})
+
+t.test('time boundaries of a signed response: iat, exp and nbf at the exact second', async (t) => {
+  useNock(t)
+  // clockTolerance 0 puts the edges on exact seconds; the clock stands at NOW_S.
+  const verifier = jwtVerifier({ key: signer.publicKey, clockTolerance: 0, maxAge: 300 })
+  const cases: Array<[string, Record<string, unknown>, boolean]> = [
+    ['iat == now - maxAge', { iat: NOW_S - 300 }, true],
+    ['iat == now - maxAge - 1', { iat: NOW_S - 301 }, false],
+    ['iat == now', { iat: NOW_S }, true],
+    ['iat == now + 1', { iat: NOW_S + 1 }, false],
+    ['exp == now', { exp: NOW_S }, false],
+    ['exp == now + 1', { exp: NOW_S + 1 }, true],
+    ['nbf == now', { nbf: NOW_S }, true],
+    ['nbf == now + 1', { nbf: NOW_S + 1 }, false],
+  ]
+  for (const [label, claims, accepted] of cases) {
+    nock(AS)
+      .post(PATH)
+      .reply(200, await signed(activeAnswer(), { claims }), JWT_TYPE)
+    const outcome = await failure(verifier.verifyToken(newToken()))
+    if (accepted) t.equal(outcome.reason, 'resolved', label)
+    else t.equal(outcome.reason, 'invalid_response', label)
+  }
+  // With the default tolerance of 5 s, the same edges move by 5 s.
+  const tolerant = jwtVerifier({ key: signer.publicKey, maxAge: 300 })
+  for (const [label, iat, accepted] of [
+    ['iat == now - 305', NOW_S - 305, true],
+    ['iat == now - 306', NOW_S - 306, false],
+    ['iat == now + 5', NOW_S + 5, true],
+    ['iat == now + 6', NOW_S + 6, false],
+  ] as const) {
+    nock(AS)
+      .post(PATH)
+      .reply(200, await signed(activeAnswer(), { claims: { iat } }), JWT_TYPE)
+    const outcome = await failure(tolerant.verifyToken(newToken()))
+    t.equal(outcome.reason, accepted ? 'resolved' : 'invalid_response', label)
+  }
+})

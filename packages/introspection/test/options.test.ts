@@ -239,3 +239,30 @@ t.test('defaults: the real clock and the global fetch', async (t) => {
   t.ok(await verifier.verifyToken(newToken()), 'exp is judged by Date.now')
   t.equal(await verifier.verifyToken(newToken()), null)
 })
+
+t.test('Unknown options refused everywhere: introspection names the nearest', async (t) => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    // It used to fall back to discovery from issuer, silently.
+    [
+      { introspectionUrl: undefined, introspectionEndpoint: 'https://as.example.com/i' },
+      /^options\.introspectionEndpoint .*did you mean `introspectionUrl`/,
+    ],
+    [{ requiredScope: ['read'] }, /^options\.requiredScope .*did you mean `requiredScopes`/],
+    [{ audiences: ['a'] }, /^options\.audiences .*did you mean `audience`/],
+    [{ cache: { tll: 5 } }, /^options\.cache\.tll .*did you mean `ttl`/],
+    [{ jwtResponse: { maxage: 5 } }, /^options\.jwtResponse\.maxage .*did you mean `maxAge`/],
+    [{ jwtResponse: { jwks_uri: 'https://x' } }, /^options\.jwtResponse\.jwks_uri .*`jwksUri`/],
+    [{ somethingElse: 1 }, /^options\.somethingElse is not a known option; known options: /],
+    [{ jwtResponse: { replayStore: {} } }, /^options\.jwtResponse\.replayStore must be a Replay/],
+  ]
+  for (const [extra, message] of cases) {
+    t.throws(() => createIntrospectionVerifier(baseOptions(extra)), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message,
+    })
+  }
+  t.throws(() => createIntrospectionVerifier(Promise.resolve(baseOptions()) as never), {
+    message: /^options is a Promise: did you forget `await`/,
+  })
+  t.throws(() => createIntrospectionVerifier(undefined as never), { message: /^options must be/ })
+})

@@ -7,9 +7,11 @@ import {
   AUDIENCE,
   ENDPOINT,
   ISSUER,
+  NOW,
   NOW_S,
   activeAnswer,
   baseOptions,
+  createClock,
   newToken,
   verify,
 } from './fixtures/common.js'
@@ -143,7 +145,6 @@ for (const tokenType of [
   'BEARER',
   'access_token',
   'urn:ietf:params:oauth:token-type:access_token',
-  undefined,
 ]) {
   t.test(`token_type ${String(tokenType)} is accepted`, async (t) => {
     const { accessToken } = await answerWith(t, activeAnswer({ token_type: tokenType }))
@@ -271,9 +272,13 @@ t.test('__proto__ in an answer stays plain data', async (t) => {
   useNock(t)
   nock(AS)
     .post(PATH)
-    .reply(200, `{"active":true,"client_id":"c","aud":"${AUDIENCE}","__proto__":{"polluted":1}}`, {
-      'content-type': 'application/json',
-    })
+    .reply(
+      200,
+      `{"active":true,"client_id":"c","aud":"${AUDIENCE}","token_type":"Bearer","__proto__":{"polluted":1}}`,
+      {
+        'content-type': 'application/json',
+      },
+    )
   const verifier = createIntrospectionVerifier(baseOptions({ cache: false }))
   const { accessToken } = await verify(verifier, newToken())
   t.equal(({} as Record<string, unknown>).polluted, undefined)
@@ -300,7 +305,74 @@ t.test('a cached answer is never used for another token, even under the same key
   // Cache keys are SHA-256 hashes; decide() also compares the tokens themselves, so even a hash
   // collision could not hand one token's answer to another.
   const answer = parseAnswer('token-a', activeAnswer(), DEFAULT_CLAIM_MAPPING)
-  const policy = { issuer: ISSUER, audience: [AUDIENCE], requiredScopes: [] }
+  const policy = {
+    issuer: ISSUER,
+    audience: [AUDIENCE],
+    requiredScopes: [],
+    requireTokenType: true,
+  }
   t.equal((decide(answer, 'token-a', NOW_S * 1000, policy) as { token?: string }).token, 'token-a')
   t.match(decide(answer, 'token-b', NOW_S * 1000, policy), { code: 'rejected' })
+})
+
+t.test('an answer without token_type is refused unless requireTokenType is false', async (t) => {
+  // oidc-provider's answer for a refresh token: active, no token_type, and no aud to tell.
+  const refreshAnswer = activeAnswer({ token_type: undefined, aud: undefined })
+  t.same(await answerWith(t, refreshAnswer, { audience: null }), {
+    accessToken: null,
+    refusal: 'not_access_token',
+  })
+  t.same(await answerWith(t, activeAnswer({ token_type: undefined })), {
+    accessToken: null,
+    refusal: 'not_access_token',
+  })
+  const optedOut = await answerWith(t, activeAnswer({ token_type: undefined }), {
+    requireTokenType: false,
+  })
+  t.equal(optedOut.accessToken?.clientId, 'mcp-client')
+  // Opting out never lets a wrong type through.
+  t.same(
+    await answerWith(t, activeAnswer({ token_type: 'refresh_token' }), { requireTokenType: false }),
+    { accessToken: null, refusal: 'not_access_token' },
+  )
+  t.throws(() => createIntrospectionVerifier(baseOptions({ requireTokenType: 'no' as never })), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /^options\.requireTokenType /,
+  })
+})
+
+t.test('time boundaries of an answer: exp and nbf at the exact second', async (t) => {
+  // The clock stands at NOW (NOW_S seconds exactly).
+  t.equal((await answerWith(t, activeAnswer({ exp: NOW_S }))).refusal, 'expired', 'exp == now')
+  t.equal((await answerWith(t, activeAnswer({ exp: NOW_S - 1 }))).refusal, 'expired')
+  t.ok((await answerWith(t, activeAnswer({ exp: NOW_S + 1 }))).accessToken, 'exp == now + 1')
+  t.ok((await answerWith(t, activeAnswer({ nbf: NOW_S }))).accessToken, 'nbf == now')
+  t.ok((await answerWith(t, activeAnswer({ nbf: NOW_S - 1 }))).accessToken)
+  t.equal(
+    (await answerWith(t, activeAnswer({ nbf: NOW_S + 1 }))).refusal,
+    'not_yet_valid',
+    'nbf == now + 1',
+  )
+})
+
+t.test('time boundaries hold on cached answers, to the millisecond', async (t) => {
+  useNock(t)
+  const clock = createClock()
+  nock(AS)
+    .post(PATH)
+    .reply(200, activeAnswer({ exp: NOW_S + 10, nbf: NOW_S + 2 }))
+  const verifier = createIntrospectionVerifier(baseOptions({ now: clock, cache: { ttl: 60 } }))
+  const token = newToken()
+  t.equal((await verify(verifier, token)).refusal, 'not_yet_valid')
+  clock.set(NOW + 1999)
+  t.equal((await verify(verifier, token)).refusal, 'not_yet_valid', 'cached, 1 ms before nbf')
+  clock.set(NOW + 2000)
+  t.ok((await verify(verifier, token)).accessToken, 'cached, nbf == now')
+  clock.set(NOW + 9999)
+  t.ok((await verify(verifier, token)).accessToken, 'cached, 1 ms before exp')
+  clock.set(NOW + 10_000)
+  nock(AS)
+    .post(PATH)
+    .reply(200, activeAnswer({ exp: NOW_S + 10 }))
+  t.equal((await verify(verifier, token)).refusal, 'expired', 'exp == now: asked again, expired')
 })

@@ -23,12 +23,18 @@ export interface Policy {
   readonly issuer: string | undefined
   readonly audience: readonly string[] | null
   readonly requiredScopes: readonly string[]
+  readonly requireTokenType: boolean
 }
 
 const INACTIVE = new Refusal('inactive', 'The access token is not active')
 const EXPIRED = new Refusal('expired', 'The access token has expired')
+const NOT_YET_VALID = new Refusal('not_yet_valid', 'The access token is not valid yet')
 const REJECTED = new Refusal('rejected', 'The access token is invalid')
 const NOT_ACCESS_TOKEN = new Refusal('not_access_token', 'The token is not an access token')
+const NO_TOKEN_TYPE = new Refusal(
+  'not_access_token',
+  'The introspection answer does not say the token is an access token',
+)
 const SENDER_CONSTRAINED = new Refusal(
   'unsupported_token',
   'The access token is sender-constrained and cannot be used as a bearer token',
@@ -130,9 +136,16 @@ export function decide(
   // Cache keys are hashes; comparing the token makes a collision harmless.
   if (accessToken.token !== token) return REJECTED
   if (accessToken.expiresAt !== undefined && accessToken.expiresAt * 1000 <= at) return EXPIRED
+  // RFC 7662 §2.2 nbf: the token is not to be used before it (checked on cached answers too).
+  const nbf = accessToken.claims.nbf as number | undefined
+  if (nbf !== undefined && at < nbf * 1000) return NOT_YET_VALID
   const type = accessToken.claims.token_type as string | undefined
-  // 'Bearer' exactly is the common case and skips the case-folding.
-  if (type !== undefined && type !== 'Bearer' && !ACCESS_TOKEN_TYPES.has(type.toLowerCase())) {
+  // An answer without token_type may be about a refresh token (oidc-provider answers so); it is
+  // refused unless requireTokenType is false.
+  if (type === undefined) {
+    if (policy.requireTokenType) return NO_TOKEN_TYPE
+    // 'Bearer' exactly is the common case and skips the case-folding.
+  } else if (type !== 'Bearer' && !ACCESS_TOKEN_TYPES.has(type.toLowerCase())) {
     return NOT_ACCESS_TOKEN
   }
   // RFC 9449 §6.2 / RFC 8705 §3.2: cnf binds the token to a key; presented as a bearer token

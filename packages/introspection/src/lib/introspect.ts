@@ -99,6 +99,8 @@ export async function introspect(
         issuer: settings.issuer as string,
         clientId: settings.clientAuth.clientId as string,
         at: guards.now(),
+        token,
+        signal: guards.signal,
       },
     )
   }

@@ -1,5 +1,10 @@
 import type { KeyObject } from 'node:crypto'
-import { httpRequest, isVerifierUnavailable, parseRetryAfter } from '@bearerkit/core'
+import {
+  decodeJwtHeader,
+  httpRequest,
+  isVerifierUnavailable,
+  parseRetryAfter,
+} from '@bearerkit/core'
 import {
   createRemoteJWKSet,
   customFetch,
@@ -74,7 +79,13 @@ export async function verifyJwtResponse(
   body: string,
   keys: ResponseKeys,
   settings: JwtResponseSettings,
-  expected: { readonly issuer: string; readonly clientId: string; readonly at: number },
+  expected: {
+    readonly issuer: string
+    readonly clientId: string
+    readonly at: number
+    readonly token: string
+    readonly signal: AbortSignal
+  },
 ): Promise<unknown> {
   // RFC 9701 §4: asked for a JWT, a plain JSON answer is a downgrade and is not accepted.
   if (!JWT_CONTENT_TYPE.test(contentType ?? '')) {
@@ -109,5 +120,51 @@ export async function verifyJwtResponse(
       cause: error,
     })
   }
-  return payload.token_introspection
+  const answer = payload.token_introspection
+  // RFC 9701 binds the response to the client (aud) and the server (iss), not to the token: a
+  // genuine answer about token A would say the same about any string B. What can be bound is.
+  const answerJti = (answer as { jti?: unknown } | null)?.jti
+  if (answerJti !== undefined) {
+    const tokenJti = peekJti(expected.token)
+    // A JWT access token names itself by jti (RFC 9068 §2.2); an answer naming another is about
+    // another token.
+    if (tokenJti !== undefined && answerJti !== tokenJti) {
+      throw unavailable(
+        'The signed introspection response is about another token',
+        'token_mismatch',
+      )
+    }
+  }
+  // The response's own jti, when the server sets one: each response is accepted once, so one
+  // captured for token A cannot be served again, for A or for B.
+  const jti = payload.jti
+  if (jti !== undefined) {
+    if (typeof jti !== 'string' || jti === '') {
+      throw unavailable('The signed introspection response has an invalid jti', 'invalid_response')
+    }
+    const iat = payload.iat as number
+    const first = await settings.replayStore.markUsed(
+      `introspection-response ${expected.issuer} ${jti}`,
+      // Past this instant the response is refused as too old anyway.
+      iat + settings.maxAge + settings.clockTolerance,
+      { signal: expected.signal },
+    )
+    if (!first) {
+      throw unavailable('The signed introspection response was seen before', 'replayed')
+    }
+  }
+  return answer
+}
+
+/** The UNVERIFIED `jti` of a compact JWS token, or `undefined` when it has none or is not one. */
+function peekJti(token: string): unknown {
+  if (decodeJwtHeader(token) === null) return undefined
+  try {
+    const payload: unknown = JSON.parse(
+      Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8'),
+    )
+    return (payload as { jti?: unknown } | null)?.jti
+  } catch {
+    return undefined
+  }
 }

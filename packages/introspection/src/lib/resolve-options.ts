@@ -1,11 +1,23 @@
 import type { KeyObject } from 'node:crypto'
 import {
   DEFAULT_HTTP_TIMEOUT,
+  createMemoryReplayStore,
+  guardReplayStore,
   invalidArgument,
+  isOptionsObject,
   isScopeToken,
+  readBoolean,
+  readFunction,
+  readInteger,
+  readNumber,
+  readOptionsObject,
+  readString,
+  rejectUnknownOptions,
   resolveClaimMapping,
   validateUrl,
   type ClaimMapping,
+  type GuardedReplayStore,
+  type ReplayStore,
 } from '@bearerkit/core'
 import type { ClientAuthMethod, IntrospectionVerifierOptions } from '../options.js'
 import {
@@ -39,6 +51,8 @@ export interface JwtResponseSettings {
   readonly algorithms: readonly string[]
   readonly clockTolerance: number
   readonly maxAge: number
+  /** Where response `jti`s are claimed, so that a response is accepted once. */
+  readonly replayStore: GuardedReplayStore
 }
 
 /** Every option checked and defaulted. */
@@ -46,6 +60,7 @@ export interface Settings {
   readonly introspectionUrl: URL | undefined
   readonly issuer: string | undefined
   readonly audience: readonly string[] | null
+  readonly requireTokenType: boolean
   readonly clientAuth: ClientAuth
   readonly requiredScopes: readonly string[]
   readonly claims: Readonly<Required<ClaimMapping>>
@@ -69,21 +84,43 @@ const METHODS: readonly ClientAuthMethod[] = [
   'none',
 ]
 
-function nonEmptyString(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') {
-    throw invalidArgument(option, 'must be a non-empty string')
-  }
-  return value
-}
+/** Every option of `createIntrospectionVerifier`; anything else is a mistake, named. */
+const OPTIONS: readonly (keyof IntrospectionVerifierOptions)[] = [
+  'introspectionUrl',
+  'issuer',
+  'audience',
+  'requireTokenType',
+  'clientId',
+  'clientSecret',
+  'clientAuthMethod',
+  'privateKey',
+  'privateKeyAlg',
+  'requiredScopes',
+  'claims',
+  'timeout',
+  'retries',
+  'maxResponseBytes',
+  'cache',
+  'jwtResponse',
+  'now',
+  'fetch',
+]
+const CACHE_OPTIONS = ['max', 'ttl', 'negativeTtl'] as const
+const JWT_RESPONSE_OPTIONS = [
+  'jwksUri',
+  'key',
+  'algorithms',
+  'clockTolerance',
+  'maxAge',
+  'replayStore',
+] as const
 
+/** Seconds on the token time scale: a finite number >= 0. */
 function seconds(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalidArgument(option, 'must be a finite number of seconds >= 0')
-  }
-  return value
+  return readNumber(option, value, fallback, 0)
 }
 
+/** An integer from `min` to `max`. */
 function integer(
   option: string,
   value: unknown,
@@ -91,11 +128,9 @@ function integer(
   min: number,
   max: number,
 ): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw invalidArgument(option, `must be an integer from ${min} to ${max}`)
-  }
-  return value
+  const n = readInteger(option, value, fallback, min)
+  if (n > max) throw invalidArgument(option, `must be an integer from ${min} to ${max}`)
+  return n
 }
 
 function resolveAudience(value: unknown): readonly string[] | null {
@@ -140,11 +175,11 @@ function resolveClientAuth(options: IntrospectionVerifierOptions): ClientAuth {
     case 'client_secret_post':
       return {
         method,
-        clientId: nonEmptyString('options.clientId', options.clientId),
-        clientSecret: nonEmptyString('options.clientSecret', options.clientSecret),
+        clientId: readString('options.clientId', options.clientId),
+        clientSecret: readString('options.clientSecret', options.clientSecret),
       }
     case 'private_key_jwt': {
-      const clientId = nonEmptyString('options.clientId', options.clientId)
+      const clientId = readString('options.clientId', options.clientId)
       if (options.privateKey === undefined) {
         throw invalidArgument(
           'options.privateKey',
@@ -167,7 +202,7 @@ function resolveClientAuth(options: IntrospectionVerifierOptions): ClientAuth {
         clientId:
           options.clientId === undefined
             ? undefined
-            : nonEmptyString('options.clientId', options.clientId),
+            : readString('options.clientId', options.clientId),
       }
   }
 }
@@ -176,12 +211,14 @@ function resolveJwtResponse(
   value: unknown,
   issuer: string | undefined,
   clientAuth: ClientAuth,
+  now: () => number,
 ): JwtResponseSettings | null {
   if (value === undefined || value === false) return null
-  if (value !== true && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+  if (value !== true && !isOptionsObject(value)) {
     throw invalidArgument('options.jwtResponse', 'must be a boolean or an options object')
   }
-  const given = value === true ? {} : (value as Record<string, unknown>)
+  const given = value === true ? {} : value
+  rejectUnknownOptions('options.jwtResponse', given, JWT_RESPONSE_OPTIONS)
   // RFC 9701 §5: iss is the authorization server and aud the client; both must be known.
   if (issuer === undefined) {
     throw invalidArgument(
@@ -227,7 +264,22 @@ function resolveJwtResponse(
     algorithms,
     clockTolerance: seconds('options.jwtResponse.clockTolerance', given.clockTolerance, 5),
     maxAge: seconds('options.jwtResponse.maxAge', given.maxAge, 300),
+    replayStore: guardReplayStore(
+      given.replayStore === undefined
+        ? createMemoryReplayStore({ now })
+        : readReplayStore(given.replayStore),
+    ),
   })
+}
+
+function readReplayStore(value: unknown): ReplayStore {
+  if (typeof (value as Partial<ReplayStore> | null)?.markUsed !== 'function') {
+    throw invalidArgument(
+      'options.jwtResponse.replayStore',
+      'must be a ReplayStore (an object with markUsed)',
+    )
+  }
+  return value as ReplayStore
 }
 
 /**
@@ -236,9 +288,8 @@ function resolveJwtResponse(
  * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the option at fault.
  */
 export function resolveOptions(options: IntrospectionVerifierOptions): Settings {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidArgument('options', 'must be an object')
-  }
+  if (options === undefined) throw invalidArgument('options', 'must be an object')
+  rejectUnknownOptions('options', readOptionsObject('options', options), OPTIONS)
   const introspectionUrl =
     options.introspectionUrl === undefined
       ? undefined
@@ -264,33 +315,33 @@ export function resolveOptions(options: IntrospectionVerifierOptions): Settings 
     }
     requiredScopes = Object.freeze([...new Set(scopes)])
   }
-  const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+  const timeout = readNumber('options.timeout', options.timeout, DEFAULT_HTTP_TIMEOUT, 0)
+  if (timeout === 0) {
     throw invalidArgument('options.timeout', 'must be a positive number of milliseconds')
   }
   let cache: Settings['cache'] = null
   if (options.cache !== false) {
     const given: unknown = options.cache ?? {}
-    if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    if (!isOptionsObject(given)) {
       throw invalidArgument('options.cache', 'must be an options object or false')
     }
-    const c = given as Record<string, unknown>
+    rejectUnknownOptions('options.cache', given, CACHE_OPTIONS)
+    const c = given
     cache = Object.freeze({
       max: integer('options.cache.max', c.max, 10_000, 1, Number.MAX_SAFE_INTEGER),
       ttl: seconds('options.cache.ttl', c.ttl, 60),
       negativeTtl: seconds('options.cache.negativeTtl', c.negativeTtl, 5),
     })
   }
-  if (options.now !== undefined && typeof options.now !== 'function') {
-    throw invalidArgument('options.now', 'must be a function returning milliseconds')
-  }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw invalidArgument('options.fetch', 'must be a fetch function')
-  }
+  const now = readFunction<() => number>('options.now', options.now) ?? Date.now
+  const fetch = readFunction<typeof globalThis.fetch>('options.fetch', options.fetch)
   return Object.freeze({
     introspectionUrl,
     issuer,
     audience,
+    // RFC 7662 §2.2 makes token_type optional, but an answer without it may be about a refresh
+    // token (oidc-provider answers so): refused unless the deployment says otherwise.
+    requireTokenType: readBoolean('options.requireTokenType', options.requireTokenType, true),
     clientAuth,
     requiredScopes,
     claims: resolveClaimMapping(options.claims),
@@ -304,8 +355,8 @@ export function resolveOptions(options: IntrospectionVerifierOptions): Settings 
       Number.MAX_SAFE_INTEGER,
     ),
     cache,
-    jwtResponse: resolveJwtResponse(options.jwtResponse, issuer, clientAuth),
-    now: options.now ?? Date.now,
-    fetch: options.fetch,
+    jwtResponse: resolveJwtResponse(options.jwtResponse, issuer, clientAuth, now),
+    now,
+    fetch,
   })
 }
