@@ -1,9 +1,15 @@
 import {
   Refusal,
+  VerifierUnavailableError,
   invalidArgument,
   isScopeToken,
+  isVerifierUnavailable,
   parseScopes,
   peekIssuer,
+  readFunction,
+  readNumber,
+  readOptionsObject,
+  rejectUnknownOptions,
   safeClaims,
   validateUrl,
 } from '@bearerkit/core'
@@ -67,9 +73,28 @@ export interface IdentityAssertionVerifierOptions {
   clockTolerance?: number
   /** Longest accepted lifetime of an assertion (`exp` - now, and `exp` - `iat`), in seconds. Default 300. */
   maxLifetime?: number
+  /**
+   * Longest wait for the replay store, in milliseconds. A store that does not answer by then
+   * (or before the request's `signal` aborts) makes the verification reject with
+   * `VerifierUnavailableError`. Default 5,000.
+   */
+  replayStoreTimeout?: number
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number
 }
+
+const OPTION_NAMES = [
+  'issuer',
+  'trustedIssuers',
+  'resources',
+  'scopePolicy',
+  'replayStore',
+  'algorithms',
+  'clockTolerance',
+  'maxLifetime',
+  'replayStoreTimeout',
+  'now',
+]
 
 /** The request an assertion arrives with (RFC 7523 §2.1 token request). */
 export interface IdentityAssertionRequest {
@@ -79,7 +104,7 @@ export interface IdentityAssertionRequest {
   scopes?: readonly string[] | undefined
   /** `resource` the request named (RFC 8707). When given, it must be the assertion's. */
   resource?: string | undefined
-  /** Cancels key fetching. */
+  /** Cancels key fetching and the wait for the replay store. */
   signal?: AbortSignal
 }
 
@@ -119,14 +144,6 @@ const MAX_JTI_LENGTH = 256
 
 function isKeyResolver(value: TrustedIssuer): value is KeyResolver {
   return typeof (value as KeyResolver).resolve === 'function'
-}
-
-function seconds(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalidArgument(option, 'must be a finite number of seconds >= 0')
-  }
-  return value
 }
 
 const grantError = (description: string): TokenError => new TokenError('invalid_grant', description)
@@ -169,19 +186,15 @@ const grantError = (description: string): TokenError => new TokenError('invalid_
 export function createIdentityAssertionVerifier(
   options: IdentityAssertionVerifierOptions,
 ): IdentityAssertionVerifier {
-  if (typeof options !== 'object' || options === null) {
-    throw invalidArgument('options', 'must be an object')
-  }
+  rejectUnknownOptions('options', readOptionsObject('options', options), OPTION_NAMES)
   if (typeof options.issuer !== 'string' || options.issuer === '') {
     throw invalidArgument('options.issuer', "must be this authorization server's issuer")
   }
   const ownIssuer = options.issuer
-  const now = options.now ?? Date.now
-  if (typeof now !== 'function') {
-    throw invalidArgument('options.now', 'must be a function returning milliseconds')
-  }
-  const tolerance = seconds('options.clockTolerance', options.clockTolerance, 30)
-  const maxLifetime = seconds('options.maxLifetime', options.maxLifetime, 300)
+  const now = readFunction<() => number>('options.now', options.now) ?? Date.now
+  const tolerance = readNumber('options.clockTolerance', options.clockTolerance, 30)
+  const maxLifetime = readNumber('options.maxLifetime', options.maxLifetime, 300)
+  const storeTimeout = readNumber('options.replayStoreTimeout', options.replayStoreTimeout, 5000, 1)
   const replayStore = options.replayStore ?? createMemoryReplayStore({ now })
   if (typeof replayStore?.markUsed !== 'function') {
     throw invalidArgument('options.replayStore', 'must be a ReplayStore (an object with markUsed)')
@@ -200,6 +213,9 @@ export function createIdentityAssertionVerifier(
   for (const [idp, source] of Object.entries(trusted)) {
     const path = `options.trustedIssuers[${JSON.stringify(idp)}]`
     validateUrl(path, idp)
+    // The provider's issuer prefixes the subject it vouches for (`<issuer>#<sub>`, see
+    // identityAssertionHook); with no `#` in any issuer the first `#` separates them unambiguously.
+    if (idp.includes('#')) throw invalidArgument(path, 'must not contain "#"')
     if (typeof source !== 'object' || source === null) {
       throw invalidArgument(path, 'must be a key source ({ jwksUri } or { key }) or a KeyResolver')
     }
@@ -252,23 +268,23 @@ export function createIdentityAssertionVerifier(
       const audOk =
         aud === ownIssuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === ownIssuer)
       if (!audOk) throw grantError('The assertion is not addressed to this authorization server')
-      // 6. Time.
+      // 6. Time. RFC 7519 §4.1.4: not accepted on or after exp (with the leeway).
       const at = now() / 1000
       const { exp, nbf, iat } = claims
       if (typeof exp !== 'number' || !Number.isFinite(exp)) {
         throw grantError('The assertion has no valid exp')
       }
+      // draft-ietf-oauth-identity-assertion-authz-grant §3.1: iat is REQUIRED in an ID-JAG. It
+      // also bounds the lifetime the identity provider gave it (exp - iat).
+      if (typeof iat !== 'number' || !Number.isFinite(iat)) {
+        throw grantError('The assertion has no valid iat')
+      }
       if (exp <= at - tolerance) throw grantError('The assertion has expired')
       if (nbf !== undefined && (typeof nbf !== 'number' || nbf > at + tolerance)) {
         throw grantError('The assertion is not valid yet')
       }
-      if (iat !== undefined && (typeof iat !== 'number' || iat > at + tolerance)) {
-        throw grantError('The assertion was issued in the future')
-      }
-      if (
-        exp - at > maxLifetime + tolerance ||
-        (typeof iat === 'number' && exp - iat > maxLifetime)
-      ) {
+      if (iat > at + tolerance) throw grantError('The assertion was issued in the future')
+      if (exp - at > maxLifetime + tolerance || exp - iat > maxLifetime) {
         throw grantError('The assertion lives longer than this server accepts')
       }
       // 7. Subject and identifier.
@@ -313,8 +329,14 @@ export function createIdentityAssertionVerifier(
         throw new TypeError('scopePolicy must return an array of scope strings')
       }
       // 11. Single use, for the assertion's lifetime (plus the leeway it was accepted with).
-      const first = await replayStore.markUsed(`${claimedIssuer} ${jti}`, exp + tolerance)
-      if (first !== true) throw grantError('The assertion was already used')
+      const first = await markUsed(
+        replayStore,
+        `${claimedIssuer} ${jti}`,
+        exp + tolerance,
+        storeTimeout,
+        request.signal,
+      )
+      if (!first) throw grantError('The assertion was already used')
       return Object.freeze({
         subject: sub,
         clientId,
@@ -334,6 +356,74 @@ export function createIdentityAssertionVerifier(
       for (const { keys, owned } of verifiers.values()) if (owned) keys.close()
     },
   }
+}
+
+/**
+ * Asks the replay store, bounded: the answer must come before `timeout` milliseconds and before
+ * `signal` aborts, and must be a boolean. Anything else (a throw, a hang, an abort, a wrong type)
+ * is `VerifierUnavailableError`: the assertion is refused as undecidable (503), never accepted,
+ * and never called a replay (400) on a guess. A `VerifierUnavailableError` from the store passes
+ * on unchanged; another error becomes the `cause`, never part of the message.
+ */
+function markUsed(
+  store: ReplayStore,
+  key: string,
+  expiresAt: number,
+  timeout: number,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const unavailable = (message: string, reason: string, cause?: unknown): Error =>
+    new VerifierUnavailableError(message, { reason, ...(cause === undefined ? {} : { cause }) })
+  if (signal?.aborted) {
+    return Promise.reject(unavailable('The request was aborted', 'aborted', signal.reason))
+  }
+  return new Promise<boolean>((resolve, reject) => {
+    let settled = false
+    const finish = (action: () => void): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      action()
+    }
+    const onAbort = (): void =>
+      finish(() =>
+        reject(unavailable('The request was aborted', 'aborted', signal?.reason as unknown)),
+      )
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(unavailable('The replay store did not answer in time', 'replay_store_timeout')),
+        ),
+      timeout,
+    )
+    signal?.addEventListener('abort', onAbort, { once: true })
+    // Called as a method, so a class-based store keeps its `this`; a synchronous throw becomes
+    // a rejection of this async wrapper.
+    const answer = (async (): Promise<unknown> => store.markUsed(key, expiresAt))()
+    answer.then(
+      (value) =>
+        finish(() => {
+          if (typeof value === 'boolean') resolve(value)
+          else {
+            reject(
+              unavailable(
+                'The replay store answered something other than true or false',
+                'replay_store_invalid_response',
+              ),
+            )
+          }
+        }),
+      (error: unknown) =>
+        finish(() =>
+          reject(
+            isVerifierUnavailable(error)
+              ? error
+              : unavailable('The replay store failed', 'replay_store_error', error),
+          ),
+        ),
+    )
+  })
 }
 
 /** The default {@link ScopePolicy}: the assertion's scopes, narrowed to the requested ones. */

@@ -18,4 +18,9 @@ export {
   type MemoryReplayStoreOptions,
   type ReplayStore,
 } from './replay-store.js'
-export { identityAssertionHook, type ProviderIdentityAssertionGrant } from './provider-hook.js'
+export {
+  identityAssertionHook,
+  namespacedSubject,
+  type IdentityAssertionHookOptions,
+  type ProviderIdentityAssertionGrant,
+} from './provider-hook.js'

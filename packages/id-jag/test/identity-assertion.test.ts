@@ -226,7 +226,7 @@ t.test('exp, nbf, iat and lifetime are enforced with the clock', async (t) => {
   await refused(t, at({ nbf: now + 31 }), 'invalid_grant', /not valid yet/, {}, verifier)
   await refused(t, at({ nbf: 'soon' }), 'invalid_grant', /not valid yet/, {}, verifier)
   await refused(t, at({ iat: now + 31 }), 'invalid_grant', /issued in the future/, {}, verifier)
-  await refused(t, at({ exp: now + 3600 }, ['iat']), 'invalid_grant', /lives longer/, {}, verifier)
+  await refused(t, at({ exp: now + 3600 }), 'invalid_grant', /lives longer/, {}, verifier)
   await refused(
     t,
     at({ iat: now - 400, exp: now + 10 }),
@@ -376,7 +376,10 @@ t.test('the memory replay store is bounded and fails closed', async (t) => {
       },
     },
   })
-  await t.rejects(full.verify(await mint(), { client }), { message: 'redis down' })
+  await t.rejects(full.verify(await mint(), { client }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'replay_store_error',
+  })
   const never = make({ replayStore: { markUsed: async () => false } })
   await refused(t, mint(), 'invalid_grant', /already used/, {}, never)
 })
@@ -460,4 +463,183 @@ t.test('options are checked up front', async (t) => {
       message,
     })
   }
+})
+
+t.test('a replay store that hangs hangs the grant (finding 6)', async (t) => {
+  const hanging = { markUsed: () => new Promise<boolean>(() => {}) }
+  // The deadline: a store that never answers is unavailable after replayStoreTimeout ms.
+  const bounded = make({ replayStore: hanging, replayStoreTimeout: 20 })
+  await t.rejects(bounded.verify(await mint(), { client }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    statusCode: 503,
+    reason: 'replay_store_timeout',
+  })
+  // The signal: an abort ends the wait at once, long before the default deadline.
+  const patient = make({ replayStore: hanging })
+  const controller = new AbortController()
+  const pending = patient.verify(await mint(), { client, signal: controller.signal })
+  setImmediate(() => controller.abort(new Error('client went away')))
+  const aborted = (await pending.catch((e: unknown) => e)) as { code: string; reason: string }
+  t.match(aborted, { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'aborted' })
+  // Already aborted before the store is asked.
+  const gone = AbortSignal.abort()
+  let asked = 0
+  const counting = make({
+    replayStore: {
+      markUsed: () => {
+        asked++
+        return true
+      },
+    },
+  })
+  // The key is resolved from a static JWK Set: nothing to fetch, so the store is the first wait.
+  await t.rejects(counting.verify(await mint(), { client, signal: gone }), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+  })
+  t.equal(asked, 0)
+})
+
+t.test(
+  'a custom replay store error is wrapped (503), kept as cause, no token text (finding 6)',
+  async (t) => {
+    const assertion = await mint()
+    const boom = new Error(`redis refused ${assertion}`)
+    const failing = make({ replayStore: { markUsed: () => Promise.reject(boom) } })
+    const error = (await failing
+      .verify(assertion, { client })
+      .catch((e: unknown) => e)) as Error & {
+      code: string
+      statusCode: number
+      reason: string
+    }
+    t.equal(error.code, 'ERR_VERIFIER_UNAVAILABLE')
+    t.equal(error.statusCode, 503)
+    t.equal(error.reason, 'replay_store_error')
+    t.equal(error.cause, boom)
+    t.notOk(error.message.includes(assertion), 'no token text in the message')
+    t.notOk(error.message.includes('redis refused'), "the store's message is not reused")
+    // A store's own VerifierUnavailableError passes on unchanged (its reason, its retryAfter).
+    const { VerifierUnavailableError } = await import('@bearerkit/core')
+    const own = new VerifierUnavailableError('cluster failover', {
+      reason: 'failover',
+      retryAfter: 3,
+    })
+    const failover = make({ replayStore: { markUsed: () => Promise.reject(own) } })
+    t.equal(await failover.verify(await mint(), { client }).catch((e: unknown) => e), own)
+    // A store answering something other than a boolean: undecidable, not a replay, not a grant.
+    for (const [name, answer] of [
+      ['undefined', undefined],
+      ['a string', 'true'],
+      ['a number', 1],
+      ['null', null],
+      ['an object', {}],
+    ] as const) {
+      const odd = make({ replayStore: { markUsed: () => answer as never } })
+      await t.rejects(
+        odd.verify(await mint(), { client }),
+        { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'replay_store_invalid_response' },
+        name,
+      )
+    }
+    // A store answering after the deadline changes nothing: the promise already settled.
+    let release: (value: boolean) => void = () => {}
+    const late = make({
+      replayStore: { markUsed: () => new Promise<boolean>((resolve) => (release = resolve)) },
+      replayStoreTimeout: 10,
+    })
+    const timedOut = (await late.verify(await mint(), { client }).catch((e: unknown) => e)) as {
+      reason: string
+    }
+    t.equal(timedOut.reason, 'replay_store_timeout')
+    release(true)
+  },
+)
+
+t.test('an ID-JAG without iat is refused (finding 9; the draft makes iat REQUIRED)', async (t) => {
+  const now = 1_800_000_000
+  const verifier = make({ now: () => now * 1000 })
+  const at = (claims: Record<string, unknown>, omit: string[] = []) =>
+    mint({ nowSeconds: now, claims, omit })
+  await refused(t, at({}, ['iat']), 'invalid_grant', /no valid iat/, {}, verifier)
+  await refused(t, at({ iat: String(now) }), 'invalid_grant', /no valid iat/, {}, verifier)
+  await refused(t, at({ iat: null }), 'invalid_grant', /no valid iat/, {}, verifier)
+  t.ok(await verifier.verify(await at({}), { client }))
+})
+
+t.test(
+  'time boundaries: the exact second on both sides of exp, nbf, iat and lifetime',
+  async (t) => {
+    // tolerance 30, maxLifetime 300, now a whole second.
+    const now = 1_800_000_000
+    const verifier = make({ now: () => now * 1000 })
+    const at = (claims: Record<string, unknown>) => mint({ nowSeconds: now, claims })
+    const accepts = async (claims: Record<string, unknown>, name: string) =>
+      t.ok(await verifier.verify(await at(claims), { client }), name)
+    // exp: refused on or after exp + tolerance (exp <= now - 30).
+    await refused(
+      t,
+      at({ exp: now - 30, iat: now - 100 }),
+      'invalid_grant',
+      /expired/,
+      {},
+      verifier,
+    )
+    await accepts({ exp: now - 29, iat: now - 100 }, 'exp one second inside the leeway')
+    // nbf: refused when after now + tolerance.
+    await refused(t, at({ nbf: now + 31 }), 'invalid_grant', /not valid yet/, {}, verifier)
+    await accepts({ nbf: now + 30 }, 'nbf exactly at the leeway')
+    // iat: refused when after now + tolerance.
+    await refused(
+      t,
+      at({ iat: now + 31, exp: now + 60 }),
+      'invalid_grant',
+      /issued in the future/,
+      {},
+      verifier,
+    )
+    await accepts({ iat: now + 30, exp: now + 60 }, 'iat exactly at the leeway')
+    // exp - iat at most maxLifetime.
+    await refused(
+      t,
+      at({ iat: now - 1, exp: now + 300 }),
+      'invalid_grant',
+      /lives longer/,
+      {},
+      verifier,
+    )
+    await accepts({ iat: now, exp: now + 300 }, 'exp - iat exactly maxLifetime')
+    // exp - now at most maxLifetime + tolerance (an iat in the future within the leeway).
+    await refused(
+      t,
+      at({ iat: now + 30, exp: now + 331 }),
+      'invalid_grant',
+      /lives longer/,
+      {},
+      verifier,
+    )
+    await accepts({ iat: now + 30, exp: now + 330 }, 'exp - now exactly maxLifetime + tolerance')
+    // Fractional clocks: half a second before the exp boundary is still inside it.
+    const fractional = make({ now: () => (now - 30) * 1000 + 500 })
+    await refused(
+      t,
+      at({ exp: now - 60, iat: now - 100 }),
+      'invalid_grant',
+      /expired/,
+      {},
+      fractional,
+    )
+    t.ok(await fractional.verify(await at({ exp: now - 59, iat: now - 100 }), { client }))
+  },
+)
+
+t.test('unknown options are refused, with the nearest name', async (t) => {
+  t.throws(() => make({ replayStoreTimout: 5 } as never), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message:
+      /options\.replayStoreTimout is not a known option: did you mean `replayStoreTimeout`\?/,
+  })
+  t.throws(() => make({ replayStoreTimeout: 0 }), { message: /^options\.replayStoreTimeout / })
+  t.throws(() => make({ trustedIssuers: { 'https://idp.example.org#': { key: idp.publicJwk } } }), {
+    message: /must not contain "#"/,
+  })
 })
