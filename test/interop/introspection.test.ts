@@ -281,9 +281,8 @@ t.test('bad client credentials make the verifier unavailable, never a refusal', 
 
 t.test('JWT-shaped tokens sent to introspection are never accepted', async (t) => {
   // oidc-provider refuses to introspect anything that parses as a JWS with 400
-  // unsupported_token_type, where RFC 7662 §2.2 asks for active: false. The verifier fails closed
-  // either way (a refusal, or unavailable because the status is not 200); it must never accept.
-  // Today it answers unavailable, so such a token gets a 503 rather than a 401.
+  // unsupported_token_type, where RFC 7662 §2.2 asks for active: false. The verifier reads that
+  // answer as inactive, so such a token is refused (401), not a 503; it must never be accepted.
   const verifier = verifierFor(t, { audience: RESOURCES.rs256 })
   const { access_token } = await op.issueToken(op.clients.basic, { resource: RESOURCES.rs256 })
   // A real at+jwt of this server, and what any client can type: an unsigned JWS.
