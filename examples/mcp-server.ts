@@ -19,7 +19,12 @@ import {
   type TokenVerifier,
   type VerifierConfig,
 } from '@bearerkit/core'
-import { bearerAuth, createSessionBinding, requireScopes } from '@bearerkit/fastify'
+import {
+  bearerAuth,
+  createSessionBinding,
+  requireScopes,
+  tokenSafeLogging,
+} from '@bearerkit/fastify'
 import { toAuthInfo } from '@bearerkit/provider'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
@@ -104,7 +109,12 @@ export function buildMcpServer(): McpServer {
  * and `/mcp` for POST, GET (SSE) and DELETE.
  */
 export async function createMcpApp(options: McpAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false })
+  // Fastify logs every request's URL before any hook runs: tokenSafeLogging redacts a token a
+  // client put in the query string (it is refused, but the line was already written).
+  const logger = options.logger ?? false
+  const app = Fastify({
+    logger: logger === false ? false : { ...tokenSafeLogging, ...(logger === true ? {} : logger) },
+  })
   const transports = new Map<string, StreamableHTTPServerTransport>()
   const sessions = createSessionBinding({
     onEvict: (id) => void transports.get(id)?.close(),

@@ -20,7 +20,7 @@ import {
   type TokenVerifier,
   type VerifierConfig,
 } from '@bearerkit/core'
-import { bearerAuth, type ProtectedResourceOptions } from '@bearerkit/fastify'
+import { bearerAuth, tokenSafeLogging, type ProtectedResourceOptions } from '@bearerkit/fastify'
 import { createJwtVerifier } from '@bearerkit/jwt'
 import { createLocalAuthorizationServer, type LocalAuthorizationServer } from '@bearerkit/testing'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -69,7 +69,8 @@ function buildApp(
   verifier: TokenVerifier | VerifierConfig,
   resource: ProtectedResourceOptions | undefined,
 ): FastifyInstance {
-  const app = Fastify({ logger: false })
+  // Request logs at info; tokenSafeLogging keeps a token sent in a query string out of them.
+  const app = Fastify({ logger: { level: 'info', ...tokenSafeLogging } })
   void app.register(bearerAuth, {
     verifier,
     ...(resource === undefined ? {} : { resource }),

@@ -17,3 +17,4 @@ export {
   type SessionBinding,
   type SessionBindingOptions,
 } from './session-binding.js'
+export { redactRequest, tokenSafeLogging, type RedactedRequest } from './log-redaction.js'
