@@ -51,7 +51,6 @@ export async function runRedis(
   try {
     await stores.ready()
     const revocations = stores.revocations
-    if (revocations === undefined) throw new Error('no revocation list')
     log(`redis: revoking ${formatInt(REVOKED_SUBJECTS)} subjects`)
     const memoryList = createMemoryRevocationList()
     for (let i = 0; i < REVOKED_SUBJECTS; i++) {

@@ -30,8 +30,8 @@ export interface RedisStoresOptions {
   prefix?: string
   /** Deadline of each Redis command, in milliseconds. Default 100. */
   timeout?: number
-  /** The revocation list, or `false` for none (no periodic sync). */
-  revocations?: RedisRevocationOptions | false
+  /** Settings of the revocation list. */
+  revocations?: RedisRevocationOptions
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number
 }
@@ -56,7 +56,7 @@ export interface RedisStoresSettings {
   readonly redisOptions: RedisOptions
   readonly prefix: string
   readonly timeout: number
-  readonly revocations: { readonly maxStaleness: number; readonly syncInterval: number } | false
+  readonly revocations: { readonly maxStaleness: number; readonly syncInterval: number }
   readonly now: () => number
 }
 
@@ -86,25 +86,22 @@ export function resolveRedisStoresOptions(input: unknown): RedisStoresSettings {
     throw invalidArgument('options.prefix', 'must be 1 to 64 of A-Z a-z 0-9 : . _ - (no braces)')
   }
   const timeout = readStoreTimeout('options.timeout', options.timeout)
-  let revocations: RedisStoresSettings['revocations'] = false
-  if (options.revocations !== false) {
-    const given = readOptionsObject('options.revocations', options.revocations)
-    rejectUnknownOptions('options.revocations', given, KNOWN_REVOCATIONS)
-    const syncInterval = readInteger('options.revocations.syncInterval', given.syncInterval, 1_000)
-    const maxStaleness = readInteger(
+  const given = readOptionsObject('options.revocations', options.revocations)
+  rejectUnknownOptions('options.revocations', given, KNOWN_REVOCATIONS)
+  const syncInterval = readInteger('options.revocations.syncInterval', given.syncInterval, 1_000)
+  const maxStaleness = readInteger(
+    'options.revocations.maxStaleness',
+    given.maxStaleness,
+    30_000,
+    1,
+  )
+  if (syncInterval > 0 && maxStaleness <= syncInterval) {
+    throw invalidArgument(
       'options.revocations.maxStaleness',
-      given.maxStaleness,
-      30_000,
-      1,
+      'must be longer than syncInterval, or the copy goes stale between two confirmations',
     )
-    if (syncInterval > 0 && maxStaleness <= syncInterval) {
-      throw invalidArgument(
-        'options.revocations.maxStaleness',
-        'must be longer than syncInterval, or the copy goes stale between two confirmations',
-      )
-    }
-    revocations = Object.freeze({ maxStaleness, syncInterval })
   }
+  const revocations = Object.freeze({ maxStaleness, syncInterval })
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw invalidArgument('options.now', 'must be a function returning milliseconds')
   }

@@ -22,8 +22,8 @@ export interface RedisStores {
   readonly sessions: SessionStore
   /** Introspection answers shared by the fleet, with fleet-wide load coalescing. */
   readonly cache: SharedResultCache
-  /** Revocations pushed to every instance (`undefined` with `revocations: false`). */
-  readonly revocations: RedisRevocationList | undefined
+  /** Revocations pushed to every instance. */
+  readonly revocations: RedisRevocationList
   /** The client the stores use (yours, or the one opened from `url`). */
   readonly client: RedisClient
   /**
@@ -81,13 +81,10 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const connection = createConnection(client, settings.timeout)
   const keys = createKeys(settings.prefix)
   const subscriber = createSubscriber(client, [keys.revocationChannel, keys.cacheChannel])
-  const revocations =
-    settings.revocations === false
-      ? undefined
-      : createRedisRevocationList(connection, keys, subscriber, {
-          ...settings.revocations,
-          now: settings.now,
-        })
+  const revocations = createRedisRevocationList(connection, keys, subscriber, {
+    ...settings.revocations,
+    now: settings.now,
+  })
   let closed = false
 
   return {
@@ -101,8 +98,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
       let last: unknown
       while (Date.now() < deadline) {
         try {
-          if (revocations === undefined) await connection.run('cache', (c) => c.ping())
-          else await revocations.sync()
+          await revocations.sync()
           if (subscriber.ready) return
           last = undefined
         } catch (error) {
@@ -120,7 +116,7 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     async close() {
       if (closed) return
       closed = true
-      revocations?.stop()
+      revocations.stop()
       await subscriber.close()
       if (owned) client.disconnect()
     },

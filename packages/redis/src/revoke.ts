@@ -3,7 +3,6 @@ import {
   revokeClient,
   revokeSubject,
   revokeToken,
-  type RevocationList,
   type RevokeCutoffOptions,
 } from '@bearerkit/core'
 import { createRedisStores } from './redis-stores.js'
@@ -37,8 +36,7 @@ export async function revokeInRedis(
   const stores = createRedisStores({ ...options, revocations: { syncInterval: 0 } })
   try {
     await stores.ready()
-    // Revocations are on (above), so the list exists.
-    const list = stores.revocations as RevocationList
+    const list = stores.revocations
     if ('jti' in target) await revokeToken(list, target)
     else if ('subject' in target) await revokeSubject(list, target, cutoff)
     else if ('clientId' in target) await revokeClient(list, target, cutoff)

@@ -55,7 +55,7 @@ t.test('Redis killed, then restarted: fail closed, keep the copy, recover alone'
   const sessions = guardSessionStore(stores.sessions)
   const cache = guardSharedCache(stores.cache)
   await sessions.set('s1', ['app', 'https://as', 'alice'], 60_000)
-  await revokeSubject(stores.revocations!, { issuer: 'https://as', subject: 'alice' })
+  await revokeSubject(stores.revocations, { issuer: 'https://as', subject: 'alice' })
   events.length = 0
 
   await redis.kill()
@@ -76,11 +76,11 @@ t.test('Redis killed, then restarted: fail closed, keep the copy, recover alone'
   t.same(loaded, { value: { active: true }, source: 'loaded' })
   t.equal(loads, 1)
   // The revocation copy keeps serving within maxStaleness ...
-  t.equal(stores.revocations?.isRevoked(alice), true)
-  t.equal(stores.revocations?.isRevoked({ ...alice, subject: 'bob' }), false)
+  t.equal(stores.revocations.isRevoked(alice), true)
+  t.equal(stores.revocations.isRevoked({ ...alice, subject: 'bob' }), false)
   // ... and fails closed after it.
   clock += 5_001
-  t.throws(() => stores.revocations?.isRevoked({ ...alice, subject: 'bob' }), {
+  t.throws(() => stores.revocations.isRevoked({ ...alice, subject: 'bob' }), {
     code: 'ERR_VERIFIER_UNAVAILABLE',
     reason: 'store_stale',
   })
@@ -92,7 +92,7 @@ t.test('Redis killed, then restarted: fail closed, keep the copy, recover alone'
   started = Date.now()
   await redis.restart()
   // No restart of the stores: the reconnect and the periodic sync bring them back.
-  await waitUntil(() => stores.revocations?.fresh === true)
+  await waitUntil(() => stores.revocations.fresh === true)
   await waitUntil(async () => {
     try {
       return await replay.markUsed(`probe-${Date.now()}`, clock / 1000 + 60)
@@ -103,7 +103,7 @@ t.test('Redis killed, then restarted: fail closed, keep the copy, recover alone'
   t.equal(await replay.markUsed('jti-a', clock / 1000 + 60), true)
   t.equal(await replay.markUsed('jti-a', clock / 1000 + 60), false)
   t.equal(
-    stores.revocations?.isRevoked(alice),
+    stores.revocations.isRevoked(alice),
     true,
     'a Redis that lost its data does not undo a revocation this instance holds',
   )
@@ -122,7 +122,6 @@ t.test('Redis paused or sleeping: every call ends at its deadline', async (t) =>
     redis: client,
     prefix: `p-${randomUUID().slice(0, 6)}`,
     timeout: 80,
-    revocations: false,
   })
   t.teardown(() => stores.close())
   await stores.ready()
@@ -189,16 +188,16 @@ t.test('a revocation made while another instance is cut off reaches it on reconn
     .map((line) => /id=(\d+)/.exec(line)?.[1])
   // Kill every other connection: both instances drop and come back.
   for (const id of ids) if (id !== undefined) await admin.client('KILL', 'ID', id)
-  await revokeSubject(a.revocations!, { issuer: 'https://as', subject: 'alice' }).catch(
+  await revokeSubject(a.revocations, { issuer: 'https://as', subject: 'alice' }).catch(
     () => undefined,
   )
   await waitUntil(async () => {
-    if (a.revocations?.isRevoked(alice) === true) return true
-    await revokeSubject(a.revocations!, { issuer: 'https://as', subject: 'alice' }).catch(
+    if (a.revocations.isRevoked(alice) === true) return true
+    await revokeSubject(a.revocations, { issuer: 'https://as', subject: 'alice' }).catch(
       () => undefined,
     )
     return false
   })
-  await waitUntil(() => b.revocations?.isRevoked(alice) === true)
+  await waitUntil(() => b.revocations.isRevoked(alice) === true)
   t.pass('b learnt the revocation after reconnecting')
 })

@@ -203,22 +203,22 @@ if (redis !== undefined) {
     const now = Math.floor(Date.now() / 1000)
     const alice = token({ subject: 'alice', issuer: 'https://as', claims: { iat: now - 10 } })
     const later = token({ subject: 'alice', issuer: 'https://as', claims: { iat: now + 5 } })
-    t.equal(b.revocations?.isRevoked(alice), false)
+    t.equal(b.revocations.isRevoked(alice), false)
     const heard = new Promise<number>((resolve) => {
-      const off = c.revocations?.subscribe(() => {
+      const off = c.revocations.subscribe(() => {
         off?.()
         resolve(performance.now())
       })
     })
     const started = performance.now()
-    await revokeSubject(a.revocations!, { issuer: 'https://as', subject: 'alice' })
+    await revokeSubject(a.revocations, { issuer: 'https://as', subject: 'alice' })
     const delay = (await heard) - started
     t.ok(delay < 100, `propagation took ${delay.toFixed(1)} ms`)
-    t.equal(a.revocations?.isRevoked(alice), true, 'effective at once where it was made')
-    t.equal(c.revocations?.isRevoked(alice), true)
-    t.equal(c.revocations?.isRevoked(later), false, 'a token issued later is accepted')
+    t.equal(a.revocations.isRevoked(alice), true, 'effective at once where it was made')
+    t.equal(c.revocations.isRevoked(alice), true)
+    t.equal(c.revocations.isRevoked(later), false, 'a token issued later is accepted')
     t.equal(
-      c.revocations?.isRevoked(
+      c.revocations.isRevoked(
         token({ subject: 'alice', issuer: 'https://other', claims: { iat: 1 } }),
       ),
       false,
@@ -238,16 +238,16 @@ if (redis !== undefined) {
     const prefix = freshPrefix()
     const a = await open(prefix)
     const exp = Math.floor(Date.now() / 1000) + 600
-    await revokeToken(a.revocations!, { jti: 'jti-1', expiresAt: exp })
-    await revokeClient(a.revocations!, { clientId: 'leaky' })
+    await revokeToken(a.revocations, { jti: 'jti-1', expiresAt: exp })
+    await revokeClient(a.revocations, { clientId: 'leaky' })
     // A repeated, weaker revocation changes nothing and announces nothing new.
-    await revokeToken(a.revocations!, { jti: 'jti-1', expiresAt: exp - 100 })
+    await revokeToken(a.revocations, { jti: 'jti-1', expiresAt: exp - 100 })
     const b = await open(prefix)
-    t.equal(b.revocations?.size, 2)
-    t.equal(b.revocations?.isRevoked(token({ claims: { jti: 'jti-1', iat: 0 } })), true)
-    t.equal(b.revocations?.isRevoked(token({ clientId: 'leaky', claims: { iat: 0 } })), true)
-    t.equal(b.revocations?.isRevoked(token({ clientId: 'leaky' })), true, 'no iat: revoked')
-    t.equal(b.revocations?.isRevoked(token({ claims: { jti: 'jti-2' } })), false)
+    t.equal(b.revocations.size, 2)
+    t.equal(b.revocations.isRevoked(token({ claims: { jti: 'jti-1', iat: 0 } })), true)
+    t.equal(b.revocations.isRevoked(token({ clientId: 'leaky', claims: { iat: 0 } })), true)
+    t.equal(b.revocations.isRevoked(token({ clientId: 'leaky' })), true, 'no iat: revoked')
+    t.equal(b.revocations.isRevoked(token({ claims: { jti: 'jti-2' } })), false)
     const stored = await admin.hget(`${prefix}:{rev}:entries`, 't:jti-1')
     t.match(JSON.parse(String(stored)), { v: 1, type: 'token', jti: 'jti-1', expiresAt: exp })
   })
@@ -273,14 +273,14 @@ if (redis !== undefined) {
       '{"v":1,"type":"client"}',
     )
     await admin.set(`${prefix}:{rev}:mark`, 'changed-behind-our-back')
-    t.equal(a.revocations?.isRevoked(token({ clientId: 'quiet' })), false)
+    t.equal(a.revocations.isRevoked(token({ clientId: 'quiet' })), false)
     const events: StoreEvent[] = []
     const listen = (event: unknown) => events.push(event as StoreEvent)
     diagnostics.subscribe(STORE_CHANNEL, listen)
     t.teardown(() => diagnostics.unsubscribe(STORE_CHANNEL, listen))
-    await a.revocations?.sync()
-    t.equal(a.revocations?.isRevoked(token({ clientId: 'quiet' })), true)
-    t.equal(a.revocations?.isRevoked(token({ clientId: 'future' })), true, 'newer formats are read')
+    await a.revocations.sync()
+    t.equal(a.revocations.isRevoked(token({ clientId: 'quiet' })), true)
+    t.equal(a.revocations.isRevoked(token({ clientId: 'future' })), true, 'newer formats are read')
     t.ok(events.some((e) => e.store === 'revocation' && e.reason === 'store_invalid_answer'))
     // A garbage announcement is reported and ignored.
     await admin.publish(`${prefix}:revocations`, 'not json')
@@ -293,26 +293,25 @@ if (redis !== undefined) {
       revocations: { syncInterval: 0, maxStaleness: 1_000 },
     })
     const alice = token({ subject: 'alice' })
-    t.equal(stores.revocations?.isRevoked(alice), false)
-    t.equal(stores.revocations?.fresh, true)
+    t.equal(stores.revocations.isRevoked(alice), false)
+    t.equal(stores.revocations.fresh, true)
     clock += 1_001
-    t.equal(stores.revocations?.fresh, false)
-    t.throws(() => stores.revocations?.isRevoked(alice), {
+    t.equal(stores.revocations.fresh, false)
+    t.throws(() => stores.revocations.isRevoked(alice), {
       code: 'ERR_VERIFIER_UNAVAILABLE',
       reason: 'store_stale',
       headers: { 'retry-after': '1' },
     })
-    await stores.revocations?.sync()
-    t.equal(stores.revocations?.isRevoked(alice), false)
+    await stores.revocations.sync()
+    t.equal(stores.revocations.isRevoked(alice), false)
   })
 
   t.test('a user client is used and never closed', async (t) => {
     const client = new Redis(redis.url)
     t.teardown(() => client.disconnect())
-    const stores = createRedisStores({ redis: client, prefix: freshPrefix(), revocations: false })
+    const stores = createRedisStores({ redis: client, prefix: freshPrefix() })
     await stores.ready()
     t.equal(stores.client, client)
-    t.equal(stores.revocations, undefined)
     t.equal(await stores.replay.markUsed('x', Date.now() / 1000 + 10), true)
     await stores.close()
     await stores.close()
@@ -325,9 +324,9 @@ if (redis !== undefined) {
     await revokeInRedis({ url: redis.url, prefix }, { clientId: 'cli-client' })
     await revokeInRedis({ url: redis.url, prefix }, { issuer: null, subject: 'bob' })
     await revokeInRedis({ url: redis.url, prefix }, { jti: 'j', expiresAt: Date.now() / 1000 + 60 })
-    await watcher.revocations?.sync()
-    t.equal(watcher.revocations?.size, 3)
-    t.equal(watcher.revocations?.isRevoked(token({ subject: 'bob' })), true)
+    await watcher.revocations.sync()
+    t.equal(watcher.revocations.size, 3)
+    t.equal(watcher.revocations.isRevoked(token({ subject: 'bob' })), true)
     await t.rejects(revokeInRedis({ url: redis.url, prefix }, {} as never), {
       code: 'ERR_INVALID_ARG_VALUE',
     })
