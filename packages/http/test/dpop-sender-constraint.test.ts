@@ -256,3 +256,65 @@ t.test('DPoP and mTLS together: both thumbprints reach the verifier', async (t) 
     },
   )
 })
+
+t.test('challenges beside Bearer, alone when DPoP is required, and the proof error', async (t) => {
+  const { senderConstrainedChallenge, DpopProofError, isDpopProofError } =
+    await import('../src/dpop/dpop-challenge.js')
+  const mixed = resolveSenderConstraint({ dpop: { algorithms: ['ES256', 'EdDSA'] } })
+  const only = resolveSenderConstraint({ dpop: { required: true, algorithms: ['ES256'] } })
+  const mtls = resolveSenderConstraint({ mtls: true })
+  if (mixed === null || only === null || mtls === null) throw new Error('expected settings')
+  const params = {
+    realm: 'api',
+    error: 'invalid_token',
+    error_description: 'The access token expired',
+    resource_metadata: 'https://rs.example.com/.well-known/oauth-protected-resource',
+  }
+  t.equal(
+    senderConstrainedChallenge(mixed, params, false),
+    'Bearer realm="api", error="invalid_token", error_description="The access token expired", resource_metadata="https://rs.example.com/.well-known/oauth-protected-resource", ' +
+      'DPoP realm="api", resource_metadata="https://rs.example.com/.well-known/oauth-protected-resource", algs="ES256 EdDSA"',
+  )
+  t.equal(
+    senderConstrainedChallenge(mixed, params, true),
+    'Bearer realm="api", resource_metadata="https://rs.example.com/.well-known/oauth-protected-resource", ' +
+      'DPoP realm="api", error="invalid_token", error_description="The access token expired", resource_metadata="https://rs.example.com/.well-known/oauth-protected-resource", algs="ES256 EdDSA"',
+  )
+  t.equal(
+    senderConstrainedChallenge(only, { resource_metadata: 'https://m' }, false),
+    'DPoP resource_metadata="https://m", algs="ES256"',
+  )
+  t.equal(
+    senderConstrainedChallenge(mtls, { error: 'invalid_token' }, false),
+    'Bearer error="invalid_token"',
+  )
+  t.equal(senderConstrainedChallenge(mixed, {}, false), 'Bearer, DPoP algs="ES256 EdDSA"')
+
+  const headers = { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n' }
+  const error = new DpopProofError(
+    {
+      status: 401,
+      error: 'use_dpop_nonce',
+      reason: 'nonce_required',
+      description: 'Use the nonce',
+    },
+    'n',
+    headers,
+  )
+  t.match(error, {
+    code: 'ERR_INVALID_TOKEN',
+    error: 'invalid_token',
+    statusCode: 401,
+    reason: 'nonce_required',
+    dpopError: 'use_dpop_nonce',
+    nonce: 'n',
+    message: 'Use the nonce',
+    headers,
+  })
+  t.ok(isDpopProofError(error))
+  t.notOk(isDpopProofError(new Error('x')))
+  t.notOk(isDpopProofError(null))
+  t.notOk(isDpopProofError({ dpopError: 'other' }))
+  t.ok(isDpopProofError({ dpopError: 'invalid_token' }))
+  t.ok(isDpopProofError({ dpopError: 'invalid_dpop_proof' }))
+})
