@@ -130,8 +130,9 @@ export function responseOf(
   method: string,
 ): GateResponse {
   let headers: Record<string, string>
-  // The status follows the code (RFC 6750 §3.1), not a statusCode the constructor was given.
-  const status = STATUS[error.code] ?? error.statusCode
+  // The status follows the code (RFC 6750 §3.1), not a statusCode the constructor was given;
+  // callers pass only errors isBearerError accepts, whose codes are all in STATUS.
+  const status = STATUS[error.code] as number
   if (status === 503) {
     const given = (error as { retryAfter?: unknown }).retryAfter
     headers = unavailableHeaders(
