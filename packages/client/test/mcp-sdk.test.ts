@@ -109,7 +109,7 @@ t.test(
         // Drop the scope the client asks for on the token endpoint: the AS then grants none, a
         // stand-in for an authorization server that will not grant the larger scope.
         const url = input instanceof Request ? input.url : input.toString()
-      if (url === `${as.issuer}/token` && typeof init?.body === 'string') {
+        if (url === `${as.issuer}/token` && typeof init?.body === 'string') {
           const form = new URLSearchParams(init.body)
           form.set('scope', TOOLS_SCOPE)
           return fetch(input, { ...init, body: form.toString() })

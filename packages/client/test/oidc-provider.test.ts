@@ -179,7 +179,8 @@ t.test(
         { server: metadata, client: op.service },
         { resource: 'https://unknown.interop.test/' },
       ),
-      { code: 'ERR_OAUTH_ERROR_RESPONSE' },
+      { code: 'ERR_OAUTH_ERROR_RESPONSE', status: 400, error: 'invalid_target' },
     )
+    t.same(op.serverErrors, [])
   },
 )

@@ -1,0 +1,374 @@
+// The session against scriptable loopback servers: the authorization code flow with every
+// refusal (no token request follows any of them), JWT bearer, refresh on expiry from an injected
+// clock, host callbacks that misbehave, and shared authorizations.
+import t, { type Test } from 'tap'
+import {
+  createOAuthSession,
+  type OAuthSessionOptions,
+  type PendingAuthorization,
+} from '../src/index.js'
+import {
+  asMetadata,
+  json,
+  loopbackOnly,
+  startServer,
+  type Recorded,
+  type TestServer,
+} from './fixtures/server.js'
+
+loopbackOnly(t)
+
+const REDIRECT = 'http://127.0.0.1:8976/callback'
+
+/** One server playing MCP resource and authorization server; /mcp wants a token with `need`. */
+async function world(t: Test, options: { need?: string; iss?: boolean } = {}) {
+  const s = await startServer(t)
+  const resource = `${s.origin}/mcp`
+  const need = options.need ?? 'mcp:tools'
+  let issued = 0
+  const granted = new Map<string, string>()
+  s.route(
+    '/.well-known/oauth-protected-resource/mcp',
+    json({ resource, authorization_servers: [s.origin], scopes_supported: ['mcp:tools'] }),
+  )
+  s.route(
+    '/.well-known/oauth-authorization-server',
+    json(
+      asMetadata(s.origin, { authorization_response_iss_parameter_supported: options.iss ?? true }),
+    ),
+  )
+  s.route('/token', (request: Recorded) => {
+    issued++
+    const token = `at-${issued}`
+    const scope = request.form.get('scope') ?? 'mcp:tools'
+    granted.set(token, scope)
+    return json({
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: 600,
+      refresh_token: `rt-${issued}`,
+      scope,
+    })
+  })
+  s.route('/mcp', (request: Recorded) => {
+    const token = request.headers.authorization?.replace(/^Bearer /, '')
+    if (token === undefined || !granted.has(token)) {
+      return {
+        status: 401,
+        headers: {
+          'www-authenticate': `Bearer scope="mcp:tools", resource_metadata="${s.origin}/.well-known/oauth-protected-resource/mcp"`,
+        },
+      }
+    }
+    const scopes = (granted.get(token) ?? '').split(' ')
+    if (!need.split(' ').every((scope) => scopes.includes(scope))) {
+      return {
+        status: 403,
+        headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${need}"` },
+      }
+    }
+    return json({ ok: token })
+  })
+  return { s, resource }
+}
+
+function session(
+  resource: string,
+  grant: OAuthSessionOptions['grant'],
+  extra: Partial<OAuthSessionOptions> = {},
+) {
+  return createOAuthSession({ resource, client: { clientId: 'app' }, grant, ...extra })
+}
+
+/** An authorize callback that answers like the server would, then lets a test tamper with it. */
+function answer(
+  s: TestServer,
+  tamper: (params: URLSearchParams, pending: PendingAuthorization) => void = () => undefined,
+) {
+  return (pending: PendingAuthorization) => {
+    const url = new URL(pending.redirectUri)
+    url.searchParams.set('code', 'the-code')
+    url.searchParams.set('state', pending.state)
+    url.searchParams.set('iss', s.origin)
+    tamper(url.searchParams, pending)
+    return url
+  }
+}
+
+t.test(
+  'authorization code through the session: the code is redeemed with its verifier',
+  async (t) => {
+    const { s, resource } = await world(t)
+    let seen: PendingAuthorization | undefined
+    const authorize = answer(s)
+    const one = session(resource, {
+      type: 'authorization_code',
+      redirectUri: REDIRECT,
+      authorize: (pending) => {
+        seen = pending
+        return authorize(pending).href
+      },
+    })
+    const response = await one.fetch(resource, { method: 'POST', body: '{}' })
+    t.same(await response.json(), { ok: 'at-1' })
+    t.match(Object.fromEntries(seen?.url.searchParams ?? []), {
+      scope: 'mcp:tools',
+      resource,
+      client_id: 'app',
+    })
+    t.same(Object.fromEntries(s.hits('/token')[0]?.form ?? []), {
+      grant_type: 'authorization_code',
+      code: 'the-code',
+      code_verifier: seen?.codeVerifier,
+      redirect_uri: REDIRECT,
+      resource,
+      client_id: 'app',
+    })
+    t.equal(s.hits('/mcp').length, 2, 'one 401, one retry')
+  },
+)
+
+t.test(
+  'hostile authorization responses: refused with their code, and no token request',
+  async (t) => {
+    const cases: [string, (p: URLSearchParams) => void, string, { iss?: boolean }?][] = [
+      ['state mismatch', (p) => p.set('state', 'forged'), 'ERR_STATE_MISMATCH'],
+      ['iss missing', (p) => p.delete('iss'), 'ERR_ISS_MISSING'],
+      ['iss wrong', (p) => p.set('iss', 'https://evil.example'), 'ERR_ISS_MISMATCH'],
+      [
+        'iss wrong, not advertised',
+        (p) => p.set('iss', 'https://evil.example'),
+        'ERR_ISS_MISMATCH',
+        { iss: false },
+      ],
+      [
+        'error',
+        (p) => {
+          p.delete('code')
+          p.set('error', 'access_denied')
+        },
+        'ERR_AUTHORIZATION_ERROR',
+      ],
+    ]
+    for (const [name, tamper, code, options] of cases) {
+      const { s, resource } = await world(t, options)
+      const one = session(resource, {
+        type: 'authorization_code',
+        redirectUri: REDIRECT,
+        authorize: answer(s, tamper),
+      })
+      await t.rejects(one.fetch(resource, { method: 'POST', body: '{}' }), { code }, name)
+      t.equal(s.hits('/token').length, 0, `${name}: the code was discarded`)
+      t.equal(one.state.tokens, undefined)
+    }
+  },
+)
+
+t.test('host callbacks that throw, hang or answer the wrong type fail closed', async (t) => {
+  const { s, resource } = await world(t)
+  const grants = [
+    () => {
+      throw new Error('browser closed')
+    },
+    () => new Promise<string>(() => undefined),
+    () => 42 as unknown as string,
+    () => '',
+  ]
+  for (const authorize of grants) {
+    const one = session(
+      resource,
+      { type: 'authorization_code', redirectUri: REDIRECT, authorize },
+      { callbackTimeout: 20 },
+    )
+    await t.rejects(one.authorize(), { code: 'ERR_CALLBACK_FAILED' })
+  }
+  const bearer = session(resource, {
+    type: 'jwt_bearer',
+    assertion: () => Promise.reject(new Error('no idp')),
+  })
+  const error = await bearer.authorize().catch((e: unknown) => e)
+  t.match(error, { code: 'ERR_CALLBACK_FAILED', cause: { message: 'no idp' } })
+  t.equal(s.hits('/token').length, 0)
+})
+
+t.test('JWT bearer: the assertion callback is told issuer, resource and scope', async (t) => {
+  const { s, resource } = await world(t)
+  const asked: unknown[] = []
+  const one = session(resource, {
+    type: 'jwt_bearer',
+    assertion: (request) => {
+      asked.push(request)
+      return 'the.id.jag'
+    },
+  })
+  const tokens = await one.getTokens()
+  t.equal(tokens.accessToken, 'at-1')
+  t.same(asked, [{ issuer: s.origin, resource, scope: 'mcp:tools' }], 'scope from scopes_supported')
+  t.match(Object.fromEntries(s.hits('/token')[0]?.form ?? []), {
+    grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    assertion: 'the.id.jag',
+    resource,
+  })
+  t.equal(
+    s.hits('/.well-known/oauth-protected-resource/mcp').length,
+    1,
+    'discovered without a challenge',
+  )
+})
+
+t.test(
+  'expiry from the injected clock: refresh, and a new grant when refresh is refused',
+  async (t) => {
+    const { s, resource } = await world(t)
+    let now = 1_800_000_000_000
+    const one = session(
+      resource,
+      { type: 'client_credentials' },
+      { now: () => now, scope: 'mcp:tools' },
+    )
+    const first = await one.getTokens()
+    t.equal(first.expiresAt, now / 1000 + 600)
+    t.equal(await one.getTokens(), first, 'still fresh')
+    t.equal(one.currentAccessToken(), 'at-1')
+    now += (600 - 30) * 1000 - 1000
+    t.equal(one.currentAccessToken(), 'at-1', 'one second before the skew')
+    now += 1000
+    t.equal(one.currentAccessToken(), undefined, 'at the skew it counts as expired')
+    const second = await one.getTokens()
+    t.equal(second.accessToken, 'at-2')
+    t.match(Object.fromEntries(s.hits('/token')[1]?.form ?? []), {
+      grant_type: 'refresh_token',
+      refresh_token: 'rt-1',
+      resource,
+    })
+
+    now += 601_000
+    s.route('/token', (request: Recorded) =>
+      request.form.get('grant_type') === 'refresh_token'
+        ? json({ error: 'invalid_grant' }, 400)
+        : json({ access_token: 'at-new', token_type: 'Bearer' }),
+    )
+    t.equal((await one.getTokens()).accessToken, 'at-new')
+    t.same(
+      s
+        .hits('/token')
+        .slice(2)
+        .map((r) => r.form.get('grant_type')),
+      ['refresh_token', 'client_credentials'],
+    )
+  },
+)
+
+t.test('concurrent requests share one authorization', async (t) => {
+  const { s, resource } = await world(t)
+  const one = session(resource, { type: 'client_credentials' })
+  const responses = await Promise.all(
+    [1, 2, 3].map(() => one.fetch(resource, { method: 'POST', body: '{}' })),
+  )
+  t.same(
+    responses.map((r) => r.status),
+    [200, 200, 200],
+  )
+  t.equal(s.hits('/token').length, 1)
+})
+
+t.test('step-up keeps earlier scopes; the bound holds; other statuses pass through', async (t) => {
+  const { s, resource } = await world(t, { need: 'mcp:tools mcp:admin' })
+  const one = session(resource, { type: 'client_credentials' })
+  const response = await one.fetch(resource, { method: 'POST', body: '{}' })
+  t.equal(response.status, 200)
+  t.same(
+    s.hits('/token').map((r) => r.form.get('scope')),
+    ['mcp:tools', 'mcp:tools mcp:admin'],
+  )
+
+  s.route('/mcp', {
+    status: 403,
+    headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="mcp:more"' },
+  })
+  const none = session(resource, { type: 'client_credentials' }, { maxStepUps: 0 })
+  await t.rejects(none.fetch(resource, { method: 'POST', body: '{}' }), {
+    code: 'ERR_STEP_UP_EXHAUSTED',
+  })
+
+  // A 403 without insufficient_scope, and a body that cannot be sent twice, are answered as is.
+  s.route('/mcp', { status: 403, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } })
+  t.equal((await one.fetch(resource, { method: 'POST', body: '{}' })).status, 403)
+  s.route('/mcp', { status: 401, headers: { 'www-authenticate': 'Bearer' } })
+  const stream = new Blob(['{}']).stream()
+  t.equal((await one.fetch(resource, { method: 'POST', body: stream, duplex: 'half' })).status, 401)
+  t.equal(s.hits('/token').length, 2)
+})
+
+t.test('the legacy path, and a challenge naming other metadata re-discovers', async (t) => {
+  const s = await startServer(t)
+  const resource = `${s.origin}/mcp`
+  s.route(
+    '/.well-known/oauth-authorization-server',
+    json(asMetadata(`${s.origin}/`, { token_endpoint: `${s.origin}/token` })),
+  )
+  s.route('/token', json({ access_token: 'legacy', token_type: 'Bearer' }))
+  const one = session(resource, { type: 'client_credentials' })
+  t.equal((await one.getTokens()).accessToken, 'legacy')
+  t.equal(one.state.protectedResource?.source, 'legacy')
+  t.equal(one.state.authorizationServer?.issuer, `${s.origin}/`)
+
+  s.route('/prm', json({ resource, authorization_servers: [`${s.origin}/two`] }))
+  s.route(
+    '/.well-known/oauth-authorization-server/two',
+    json(asMetadata(`${s.origin}/two`, { token_endpoint: `${s.origin}/two/token` })),
+  )
+  s.route('/two/token', json({ access_token: 'two', token_type: 'Bearer' }))
+  const tokens = await one.authorize({
+    wwwAuthenticate: `Bearer resource_metadata="${s.origin}/prm"`,
+  })
+  t.equal(tokens.accessToken, 'two')
+  t.equal(one.state.authorizationServer?.issuer, `${s.origin}/two`)
+  t.equal(one.state.client?.client.clientId, 'app')
+
+  const strict = session(resource, { type: 'client_credentials' }, { legacyFallback: false })
+  await t.rejects(strict.getTokens(), { code: 'ERR_RESOURCE_METADATA_NOT_FOUND' })
+  await t.rejects(one.authorize({ wwwAuthenticate: 5 } as never), { code: 'ERR_INVALID_ARG_VALUE' })
+})
+
+t.test('options are checked when the session is created', async (t) => {
+  const ok = {
+    resource: 'https://mcp.example.com/mcp',
+    grant: { type: 'client_credentials' },
+  } as const
+  const bad: [string, Record<string, unknown>][] = [
+    ['resource', { resource: 'ftp://x' }],
+    ['grant', { grant: null }],
+    ['grant type', { grant: { type: 'password' } }],
+    ['authorize', { grant: { type: 'authorization_code', redirectUri: REDIRECT } }],
+    [
+      'redirect',
+      {
+        grant: {
+          type: 'authorization_code',
+          redirectUri: 'http://evil.example/cb',
+          authorize: () => '',
+        },
+      },
+    ],
+    ['assertion', { grant: { type: 'jwt_bearer' } }],
+    ['scope', { scope: '' }],
+    ['maxStepUps', { maxStepUps: -1 }],
+    ['callbackTimeout', { callbackTimeout: 0 }],
+    ['expirySkew', { expirySkew: -1 }],
+    ['legacyFallback', { legacyFallback: 'no' }],
+    ['now', { now: 1 }],
+    ['unknown', { scopes: 'a' }],
+  ]
+  for (const [name, change] of bad) {
+    t.throws(
+      () => createOAuthSession({ ...ok, ...change }),
+      { code: 'ERR_INVALID_ARG_VALUE' },
+      name,
+    )
+  }
+  t.equal(
+    createOAuthSession({ ...ok, resource: new URL('https://mcp.example.com') } as never).resource,
+    'https://mcp.example.com/',
+  )
+})
