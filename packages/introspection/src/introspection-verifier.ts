@@ -2,8 +2,10 @@ import {
   DEFAULT_MAX_TOKEN_LENGTH,
   Refusal,
   defineVerifier,
+  loadThroughSharedCache,
   raceAbort,
   tokenCacheKey,
+  type SharedCacheValue,
   type VerifyFunction,
 } from '@bearerkit/core'
 import { LRUCache } from 'lru-cache'
@@ -92,15 +94,55 @@ export function createIntrospectionVerifier(
   // Mirrors closer.signal.aborted, read on every call without the getter.
   let closed = false
 
+  // The raw answer for `token`: from the fleet's shared tier when there is one, else asked.
+  const shared = settings.sharedCache
+  // Two verifiers share an answer only when they ask the same endpoint as the same client; what
+  // each then accepts is decided by its own policy on every use.
+  const sharedNamespace = [
+    settings.introspectionUrl?.href ?? settings.issuer,
+    settings.clientAuth.clientId ?? '',
+    settings.jwtResponse === null ? 'json' : 'jwt',
+  ].join('\n')
+  const ask = async (token: string): Promise<unknown> => {
+    const target = await endpoint()
+    return requests.run((signal) => introspect(token, target, settings, { ...guards, signal }))
+  }
+  const askThroughShared = async (token: string): Promise<Answer> => {
+    if (shared === null) return parseAnswer(token, await ask(token), settings.claims)
+    let loaded: Answer | undefined
+    const { value, source } = await loadThroughSharedCache(
+      shared.store,
+      tokenCacheKey(`${sharedNamespace}\n${token}`),
+      async () => {
+        const document = await ask(token)
+        // Validated before it is shared: only well-formed answers reach the other instances.
+        loaded = parseAnswer(token, document, settings.claims)
+        const at = now()
+        const expiresAt = loaded.accessToken?.expiresAt
+        const ttl =
+          loaded.accessToken === null
+            ? shared.negativeTtl
+            : expiresAt === undefined
+              ? shared.ttl
+              : Math.min(shared.ttl, expiresAt * 1000 - at)
+        return { value: document as SharedCacheValue, ttl }
+      },
+      { lockTtl: shared.lockTtl },
+    )
+    if (source === 'loaded') return loaded as Answer
+    try {
+      return parseAnswer(token, value, settings.claims)
+    } catch {
+      // A shared value that is not a well-formed answer only costs speed: ask the server.
+      return parseAnswer(token, await ask(token), settings.claims)
+    }
+  }
+
   const load = async (key: string, token: string): Promise<Entry> => {
     const started = generation
     let answer: Answer
     try {
-      const target = await endpoint()
-      const document = await requests.run((signal) =>
-        introspect(token, target, settings, { ...guards, signal }),
-      )
-      answer = parseAnswer(token, document, settings.claims)
+      answer = await askThroughShared(token)
     } catch (error) {
       throw asUnavailable(error, 'Token introspection')
     }

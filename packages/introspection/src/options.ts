@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { ClaimMapping, ReplayStore, TokenVerifier } from '@bearerkit/core'
+import type { ClaimMapping, ReplayStore, SharedResultCache, TokenVerifier } from '@bearerkit/core'
 import type { JWK } from 'jose'
 
 /**
@@ -160,6 +160,16 @@ export interface IntrospectionVerifierOptions {
   maxResponseBytes?: number
   /** The result cache, or `false` for none. Default `{ max: 10_000, ttl: 60, negativeTtl: 5 }`. */
   cache?: IntrospectionCacheOptions | false
+  /**
+   * A cache shared by a fleet (`@bearerkit/redis`'s `stores.cache`), behind the in-process one:
+   * a miss in the first tier asks it before the authorization server, and concurrent first uses
+   * of a token across instances make one introspection request (a short lock, then the others
+   * read the answer). It holds the authorization server's raw answer under a hash of the token,
+   * the endpoint and the client id, for `cache.ttl` (never past `exp`) or `cache.negativeTtl`;
+   * every check still runs on every use. It only costs speed: a shared cache that fails, hangs
+   * or holds garbage is a miss. Default none.
+   */
+  sharedCache?: SharedResultCache
   /** Ask for and require RFC 9701 signed responses. Default `false`. */
   jwtResponse?: boolean | JwtResponseOptions
   /** Clock in milliseconds since the epoch. Default `Date.now`. */

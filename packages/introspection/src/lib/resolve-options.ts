@@ -3,6 +3,7 @@ import {
   DEFAULT_HTTP_TIMEOUT,
   createMemoryReplayStore,
   guardReplayStore,
+  guardSharedCache,
   invalidArgument,
   isOptionsObject,
   isScopeToken,
@@ -17,6 +18,7 @@ import {
   validateUrl,
   type ClaimMapping,
   type GuardedReplayStore,
+  type GuardedSharedCache,
   type ReplayStore,
 } from '@bearerkit/core'
 import type { ClientAuthMethod, IntrospectionVerifierOptions } from '../options.js'
@@ -73,6 +75,15 @@ export interface Settings {
     readonly negativeTtl: number
   } | null
   readonly jwtResponse: JwtResponseSettings | null
+  /** The fleet's shared tier, behind the in-process cache; `null` for none. */
+  readonly sharedCache: {
+    readonly store: GuardedSharedCache
+    /** Milliseconds an active answer is shared (never past `exp`), an inactive one. */
+    readonly ttl: number
+    readonly negativeTtl: number
+    /** Life of the fleet-wide load lock, in milliseconds: an introspection's whole time. */
+    readonly lockTtl: number
+  } | null
   readonly now: () => number
   readonly fetch: typeof fetch | undefined
 }
@@ -101,6 +112,7 @@ const OPTIONS: readonly (keyof IntrospectionVerifierOptions)[] = [
   'retries',
   'maxResponseBytes',
   'cache',
+  'sharedCache',
   'jwtResponse',
   'now',
   'fetch',
@@ -335,6 +347,17 @@ export function resolveOptions(options: IntrospectionVerifierOptions): Settings 
   }
   const now = readFunction<() => number>('options.now', options.now) ?? Date.now
   const fetch = readFunction<typeof globalThis.fetch>('options.fetch', options.fetch)
+  const retries = integer('options.retries', options.retries, 1, 0, 5)
+  const sharedCache =
+    options.sharedCache === undefined
+      ? null
+      : Object.freeze({
+          store: guardSharedCache(options.sharedCache),
+          ttl: (cache?.ttl ?? 60) * 1000,
+          negativeTtl: (cache?.negativeTtl ?? 5) * 1000,
+          // Every attempt may take the whole timeout; a holder slower than that has died.
+          lockTtl: timeout * (retries + 1) + 1000,
+        })
   return Object.freeze({
     introspectionUrl,
     issuer,
@@ -346,7 +369,7 @@ export function resolveOptions(options: IntrospectionVerifierOptions): Settings 
     requiredScopes,
     claims: resolveClaimMapping(options.claims),
     timeout,
-    retries: integer('options.retries', options.retries, 1, 0, 5),
+    retries,
     maxResponseBytes: integer(
       'options.maxResponseBytes',
       options.maxResponseBytes,
@@ -356,6 +379,7 @@ export function resolveOptions(options: IntrospectionVerifierOptions): Settings 
     ),
     cache,
     jwtResponse: resolveJwtResponse(options.jwtResponse, issuer, clientAuth, now),
+    sharedCache,
     now,
     fetch,
   })
