@@ -217,10 +217,10 @@ t.test('a verifier that misbehaves fails closed', async (t) => {
   t.same(sync.log, { reason: 'verifier_error', statusCode: 503, errorName: 'Error' })
   t.equal(sync.error.cause, undefined, 'a foreign error is not kept')
   const odd: TokenVerifier = {
-    verifyToken(token) {
-      if (token === 'quiet') return Promise.reject(new VerifierUnavailableError())
-      if (token === 'coded') return Promise.reject(Object.assign(new Error('x'), { code: 'EX' }))
-      return Promise.reject(token)
+    async verifyToken(token) {
+      if (token === 'quiet') throw new VerifierUnavailableError()
+      if (token === 'coded') throw Object.assign(new Error('x'), { code: 'EX' })
+      throw token as unknown as Error
     },
   }
   const oddGate = createBearerGate({ verifier: odd, audience: RESOURCE })
