@@ -7,6 +7,7 @@ import {
   isScopeToken,
   normalizeAudience,
   parseScopes,
+  readBoolean,
   tokenCacheKey,
   type AuthorizationServerMetadata,
 } from '@bearerkit/core'
@@ -148,7 +149,20 @@ export interface LocalAuthorizationServerOptions {
   scopesSupported?: readonly string[]
   /** Clock in milliseconds since the epoch, for `iat`, `exp` and expiry in introspection. */
   now?: () => number
+  /**
+   * Leaves out the start-up warning that this server is for tests only. Default `false`: the
+   * first server a process starts writes one warning (`process.emitWarning`, code
+   * `BEARERKIT_TEST_SERVER`) to stderr.
+   */
+  quiet?: boolean
 }
+
+/** The text of the start-up warning (see {@link LocalAuthorizationServerOptions.quiet}). */
+export const TEST_SERVER_WARNING =
+  '@bearerkit/testing: the local authorization server is for tests only: any registered client ' +
+  'can introspect any token, and the Host header is not checked. Pass { quiet: true } to silence this.'
+
+let warned = false
 
 /** Options of {@link LocalAuthorizationServer.issueToken}. */
 export interface IssueTokenOptions {
@@ -438,6 +452,7 @@ export async function createLocalAuthorizationServer(
     checkResource('options.defaultResource', options.defaultResource)
   }
   checkScopes('options.scopesSupported', options.scopesSupported)
+  const quiet = readBoolean('options.quiet', options.quiet, false)
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw invalidArgument('options.now', 'must be a function returning milliseconds')
   }
@@ -477,6 +492,11 @@ export async function createLocalAuthorizationServer(
     // RFC 8414 §2 makes response_types_supported REQUIRED; this server has no authorization
     // endpoint, so the honest list is empty.
     response_types_supported: [],
+    // RFC 9207 §3: authorization responses carry iss. This server has no authorization endpoint,
+    // so it sends no response without one; clients tested against it see the flag they must
+    // honour (and real servers built on @bearerkit/provider set it with handleAuthorizationRequest's
+    // `issuer`).
+    authorization_response_iss_parameter_supported: true,
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],
     introspection_endpoint: url('/introspect'),
@@ -876,6 +896,10 @@ export async function createLocalAuthorizationServer(
     })
 
   await listen(requestedPort)
+  if (!quiet && !warned) {
+    warned = true
+    process.emitWarning(TEST_SERVER_WARNING, { code: 'BEARERKIT_TEST_SERVER' })
+  }
   const port = (server.address() as AddressInfo).port
   origin = host === '::1' ? `http://[::1]:${port}` : `http://127.0.0.1:${port}`
   issuer = `${origin}${path}`

@@ -30,6 +30,7 @@ export {
 } from './broken-token.js'
 export {
   ENDPOINT_NAMES,
+  TEST_SERVER_WARNING,
   createLocalAuthorizationServer,
   type AuthMethod,
   type EndpointName,

@@ -67,6 +67,7 @@ t.test('serves RFC 8414 metadata that core discovery accepts', async (t) => {
     jwks_uri: `${as.issuer}/jwks`,
     scopes_supported: ['files:read', 'files:write'],
     response_types_supported: [],
+    authorization_response_iss_parameter_supported: true,
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     introspection_endpoint: `${as.issuer}/introspect`,
