@@ -82,7 +82,7 @@ t.test(
     t.equal(server.requests.length, 1)
     // What is shared: the server's answer under a hash, never the token.
     t.equal(shared.values.size, 1)
-    const [[key, value]] = [...shared.values]
+    const [key, value] = [...shared.values][0] ?? ['', {}]
     t.notMatch(key, token)
     t.notMatch(JSON.stringify(value), token)
     t.match(value, { active: true, sub: 'alice' })
