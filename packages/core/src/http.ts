@@ -158,7 +158,7 @@ export async function httpRequest(
         release = undefined
       }
     } catch (error) {
-      if (error instanceof VerifierUnavailableError && !caller?.aborted) throw error
+      if (error instanceof VerifierUnavailableError) throw error
       throw failure(error)
     }
     return {

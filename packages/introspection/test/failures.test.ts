@@ -316,3 +316,20 @@ t.test('400 unsupported_token_type is the server refusing the token, not an outa
   }
   t.ok(scope.isDone())
 })
+
+t.test(
+  'an exception from user code on the request path is unavailable, never a crash',
+  async (t) => {
+    useNock(t)
+    // A clock that throws: it is first read on the request path (client authentication).
+    const clock = (): number => {
+      throw new RangeError('clock broken')
+    }
+    const verifier = createIntrospectionVerifier(baseOptions({ now: clock, cache: false }))
+    await t.rejects(verifier.verifyToken(newToken()), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
+      reason: 'invalid_response',
+      retryAfter: 5,
+    })
+  },
+)
