@@ -492,3 +492,16 @@ t.test('from the environment: a provider module, audience and scopes', async (t)
   t.equal((await verifier.verifyToken('module-token'))?.clientId, 'from-module')
   t.equal(await verifier.verifyToken('other'), null)
 })
+
+t.test('root README: createProviderVerifier(provider) throws (finding 11)', async (t) => {
+  const provider = { loadAccessToken: () => null }
+  // As the snippet used to read: audience is required, so this throws.
+  t.throws(() => createProviderVerifier(provider, undefined as never), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  })
+  // As the README reads now: it runs.
+  const verifier = createProviderVerifier(provider, {
+    audience: 'https://api.example.com/mcp', // required: this server's resource (null opts out)
+  })
+  t.equal(await verifier.verifyToken('unknown'), null)
+})
