@@ -34,7 +34,9 @@ export interface VerificationKey {
 /**
  * Finds the keys that may verify a JWS. bearerkit builds them with {@link createKeyResolver}; an
  * implementation of your own must refuse rather than guess, and throw `VerifierUnavailableError`
- * when it cannot decide.
+ * when it cannot decide. Anything else it throws, and any answer that is neither keys nor a
+ * `Refusal`, is taken as "cannot decide" too (`VerifierUnavailableError`, reason `key_resolver`).
+ * It may start other verifications from within `resolve`: they cannot disturb the one asking.
  *
  * @example
  * ```ts
