@@ -159,14 +159,16 @@ const grantError = (description: string): TokenError => new TokenError('invalid_
  * 3. `typ` is exactly `oauth-id-jag+jwt`;
  * 4. the verified `iss` is the provider whose keys verified it;
  * 5. `aud` is exactly this server's issuer (a string, or an array of that one string);
- * 6. `exp` is present and not passed, `nbf`/`iat` not in the future, and the lifetime at most
- *    `maxLifetime`;
+ * 6. `exp` and `iat` are present (the draft makes `iat` REQUIRED), `exp` not passed, `nbf`/`iat`
+ *    not in the future, and the lifetime at most `maxLifetime`;
  * 7. `sub` is a non-empty string; `jti` a string of 1 to 256 characters;
  * 8. `client_id` equals the authenticated client's id (the request's own word is never enough);
  * 9. `resource` comes from the assertion, must match the request's `resource` when one is given,
  *    and must be served here (`invalid_target` otherwise);
  * 10. scopes come from the assertion through the scope policy, never verbatim from the request;
- * 11. last, `jti` is marked used for the assertion's lifetime: a replay is `invalid_grant`.
+ * 11. last, `jti` is marked used for the assertion's lifetime: a replay is `invalid_grant`; a
+ *     replay store that throws, hangs past `replayStoreTimeout`, outlives `request.signal` or
+ *     answers a non-boolean is `VerifierUnavailableError`.
  *
  * Marking `jti` comes last so that an assertion refused for another reason does not burn its
  * identifier, and a forged one cannot burn someone else's.

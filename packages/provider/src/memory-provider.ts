@@ -51,7 +51,10 @@ export interface MemoryProviderOptions {
   refreshTokenLifetime?: number | null
   /** Authorization code lifetime in seconds. Default 300 (RFC 6749 §4.1.2: 10 minutes at most). */
   codeLifetime?: number
-  /** Issuer named on the access token records (`issuer`), when given. */
+  /**
+   * Issuer named on the access token records (`issuer`), when given, and sent as `iss` in the
+   * authorization responses `authorize` builds (RFC 9207 §2).
+   */
   issuer?: string
   /**
    * The RFC 8707 resources tokens may be issued for. A request naming another is refused
