@@ -38,7 +38,16 @@ const failures = []
 
 // Registry packages the README blocks import, at the ranges the monorepo itself is tested with.
 const rootManifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
-const FROM_REGISTRY = ['fastify', 'express', 'hono', '@modelcontextprotocol/sdk', 'tap']
+const FROM_REGISTRY = [
+  'fastify',
+  '@fastify/cors',
+  'express',
+  'hono',
+  '@hono/node-server',
+  'ioredis',
+  '@modelcontextprotocol/sdk',
+  'tap',
+]
 const TYPES_FROM_REGISTRY = ['@types/node', '@types/express']
 
 // The environment variables README blocks read, as a reader would have set them.
