@@ -31,6 +31,10 @@ export const PRELUDES = {
   },
   'README.md': {
     defaultConfig: v('defaultConfig', "import('@bearerkit/core').VerifierConfig"),
+    resource: v('resource', "import('@bearerkit/http').ProtectedResourceOptions"),
+    method: v('method', 'string'),
+    url: v('url', 'string'),
+    headers: v('headers', 'Headers'),
   },
   'packages/core/README.md': {
     AccessToken: "import type { AccessToken } from '@bearerkit/core'",
@@ -50,10 +54,31 @@ export const PRELUDES = {
     parseChallenge: core('parseChallenge'),
     createCachedVerifier: core('createCachedVerifier'),
     createCompositeVerifier: core('createCompositeVerifier'),
+    defineVerifier: core('defineVerifier'),
+    Refusal: core('Refusal'),
+    accessTokenFromClaims: core('accessTokenFromClaims'),
+    // A JWT decoder of the reader's choosing, for the max-age example.
+    decode: v('decode', '(token: string) => { iat: number; [claim: string]: unknown }'),
+    now: v('now', '() => number'),
+  },
+  'packages/http/README.md': {
+    resource: v('resource', "import('@bearerkit/http').ProtectedResourceOptions"),
+    method: v('method', 'string'),
+    url: v('url', 'string'),
+    headers: v('headers', 'Headers'),
+  },
+  'packages/redis/README.md': {
+    // @fastify/redis decorates the app with its ioredis client.
+    app: v('app', "{ redis: import('ioredis').Redis }"),
+    stores: v('stores', "ReturnType<typeof import('@bearerkit/redis').createRedisStores>"),
+    createCachedVerifier: core('createCachedVerifier'),
+    jwtVerifier: v('jwtVerifier', TOKEN_VERIFIER),
   },
   'packages/fastify/README.md': {
     // The fastify README's blocks build on its first one: bearerAuth and isBearerError come from
     // the package, as a reader who installed only @bearerkit/fastify would import them.
+    Fastify: "import Fastify from 'fastify'",
+    cors: "import cors from '@fastify/cors'",
     bearerAuth: "import bearerAuth from '@bearerkit/fastify'",
     isBearerError: "import { isBearerError } from '@bearerkit/fastify'",
     handler: v('handler', "import('fastify').RouteHandlerMethod"),
@@ -88,6 +113,8 @@ export const PRELUDES = {
     form: v('form', "import('@bearerkit/provider').TokenRequest"),
     clientId: v('clientId', 'string'),
     clientSecret: v('clientSecret', 'string'),
+    method: v('method', "import('@bearerkit/provider').ClientAuthMethod"),
+    operatorClients: v('operatorClients', 'Set<string>'),
     session: v('session', '{ userId?: string }'),
   },
   'packages/testing/README.md': {
