@@ -61,6 +61,11 @@ export const PRELUDES = {
     decode: v('decode', '(token: string) => { iat: number; [claim: string]: unknown }'),
     now: v('now', '() => number'),
   },
+  'packages/client/README.md': {
+    idpContext: v('idpContext', "import('@bearerkit/client').TokenEndpointContext"),
+    downstreamContext: v('downstreamContext', "import('@bearerkit/client').TokenEndpointContext"),
+    idToken: v('idToken', 'string'),
+  },
   'packages/http/README.md': {
     resource: v('resource', "import('@bearerkit/http').ProtectedResourceOptions"),
     method: v('method', 'string'),
