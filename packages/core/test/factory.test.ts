@@ -1,9 +1,11 @@
 import t from 'tap'
 import {
+  Refusal,
   createVerifier,
   verifierConfigFromEnv,
   type TokenVerifier,
   type VerifierConfig,
+  type VerifyOptions,
 } from '../src/index.js'
 import { accessToken } from './fixtures/tokens.js'
 
@@ -396,4 +398,54 @@ t.test('createVerifier passes unknown keys through, so the package refuses them'
     ),
     { code: 'ERR_INVALID_ARG_VALUE', message: /requiredScope .*did you mean `requiredScopes`/ },
   )
+})
+
+t.test('Cache hits keep only exp: createVerifier bounds a jwt cache by maxTokenAge', async (t) => {
+  let now = 1_000_000_000
+  const iat = now / 1000
+  let calls = 0
+  // A jwt verifier that enforces maxTokenAge but does not report it through onValidity.
+  const load = async () => ({
+    createJwtVerifier: (options: { maxTokenAge?: number }) => ({
+      verifyToken: async (token: string, verifyOptions?: VerifyOptions) => {
+        calls++
+        if (options.maxTokenAge !== undefined && now / 1000 - iat > options.maxTokenAge) {
+          verifyOptions?.onRefusal?.(new Refusal('too_old', 'The access token is too old'))
+          return null
+        }
+        return accessToken(token, {
+          expiresAt: iat + 3600,
+          claims: Object.freeze(token === 'no-iat' ? {} : { iat }),
+        })
+      },
+    }),
+  })
+  const config = {
+    type: 'jwt',
+    issuer: 'https://as',
+    audience: 'a',
+    cache: { ttl: 300, now: () => now },
+  }
+  const verifier = await createVerifier({ ...config, maxTokenAge: 60 } as VerifierConfig, { load })
+  t.ok(await verifier.verifyToken('tok'))
+  now = iat * 1000 + 59_999
+  t.ok(await verifier.verifyToken('tok'))
+  t.equal(calls, 1, 'a hit inside the bound')
+  now = iat * 1000 + 250_000
+  const reasons: string[] = []
+  t.equal(await verifier.verifyToken('tok', { onRefusal: (r) => reasons.push(r.code) }), null)
+  t.same(reasons, ['too_old'], 'the cache did not serve past iat + maxTokenAge')
+  // A token without iat is never served from the cache (the verifier decides each time).
+  now = iat * 1000
+  calls = 0
+  await verifier.verifyToken('no-iat')
+  await verifier.verifyToken('no-iat')
+  t.equal(calls, 2)
+  // Without maxTokenAge nothing is added: ttl and exp bound the entry.
+  calls = 0
+  const plain = await createVerifier(config as VerifierConfig, { load })
+  await plain.verifyToken('tok')
+  now = iat * 1000 + 250_000
+  await plain.verifyToken('tok')
+  t.equal(calls, 1)
 })
