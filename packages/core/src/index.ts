@@ -161,3 +161,9 @@ export {
   type RevokeCutoffOptions,
 } from './stores/revoke.js'
 export { withRevocationCheck } from './stores/revocation-verifier.js'
+export {
+  createMemoryStores,
+  createStoresFromEnv,
+  type Stores,
+  type StoresFromEnvOptions,
+} from './stores/stores.js'

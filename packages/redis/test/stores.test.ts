@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import {
   STORE_CHANNEL,
+  createStoresFromEnv,
   guardReplayStore,
   guardSessionStore,
   guardSharedCache,
@@ -333,6 +334,19 @@ if (redis !== undefined) {
     await t.rejects(revokeInRedis({ url: redis.url, prefix }, null as never), {
       code: 'ERR_INVALID_ARG_VALUE',
     })
+  })
+
+  t.test("core's createStoresFromEnv picks these stores for BEARERKIT_REDIS_URL", async (t) => {
+    const prefix = freshPrefix()
+    const stores = await createStoresFromEnv({
+      BEARERKIT_REDIS_URL: redis.url,
+      BEARERKIT_REDIS_PREFIX: prefix,
+    })
+    t.teardown(() => stores.close())
+    await stores.ready()
+    t.equal(stores.kind, 'redis')
+    t.equal(await stores.replay.markUsed('env', Date.now() / 1000 + 10), true)
+    t.equal((await admin.keys(`${prefix}:r:*`)).length, 1)
   })
 
   t.test('guards: replay answers are checked booleans', async (t) => {
