@@ -463,3 +463,28 @@ t.test('loopback redirect URIs: any port on 127.0.0.1 and [::1] (RFC 8252 §7.3)
   })
   t.equal(token.token_type, 'Bearer')
 })
+
+t.test('loopback port matching skips stored redirect URIs that are not URLs', async (t) => {
+  // A provider of one's own whose stored record holds junk next to a loopback URI.
+  const odd = {
+    getClient: async () =>
+      publicClient({
+        redirect_uris: [
+          'not a url',
+          5,
+          'https://app.example.com/cb',
+          'http://127.0.0.1/cb',
+        ] as string[],
+      }),
+    authorize: async (_client: OAuthClientInformation, params: AuthorizationParams) =>
+      params.redirectUri,
+  }
+  t.equal(
+    await handleAuthorizationRequest(odd, {
+      ...valid,
+      client_id: 'public-b',
+      redirect_uri: 'http://127.0.0.1:9/cb',
+    }),
+    'http://127.0.0.1:9/cb',
+  )
+})

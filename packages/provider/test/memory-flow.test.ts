@@ -732,6 +732,15 @@ t.test(
     // Another client's code or refresh token is refused without touching the grant.
     const other = confidentialClient({ client_id: 'client-z' })
     await provider.registerClient(other)
+    const pending = pkce()
+    const theirs = await authorize(provider, client, pending.challenge)
+    const theirRecord = await provider.loadAuthorizationCode(client, theirs.code)
+    if (theirRecord === null) throw new Error('no record')
+    t.equal(
+      (await tokenError(provider.exchangeAuthorizationCode(other, theirRecord))).error,
+      'invalid_grant',
+    )
+    t.equal(provider.size.codes, 1, 'the code is still there for its own client')
     const mine = await codeFlow(provider, client, clock.now)
     const mineRecord = await provider.loadRefreshToken(client, mine.refresh_token as string)
     if (mineRecord === null) throw new Error('no record')

@@ -583,3 +583,15 @@ t.test(
     }
   },
 )
+
+t.test('a stored client without a method or a secret is public', async (t) => {
+  const bare = {
+    getClient: async () => ({ client_id: 'bare', redirect_uris: [] }) as OAuthClientInformation,
+  }
+  t.equal((await authenticateClient(bare, { clientId: 'bare', method: 'none' })).client_id, 'bare')
+  t.equal(
+    (await failure(authenticateClient(bare, { clientId: 'bare', method: 'client_secret_basic' })))
+      ?.error,
+    'invalid_client',
+  )
+})
