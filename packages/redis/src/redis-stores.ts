@@ -71,6 +71,11 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
       // degrade-to-miss answer.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
+      // A command that was sent when the connection dropped has already been answered 503 by
+      // its deadline: resending it after the reconnection would record a claim (or a session)
+      // that its caller was told failed, and a retry of the same assertion would then be refused
+      // as a replay.
+      autoResendUnfulfilledCommands: false,
       commandTimeout: settings.timeout,
       connectTimeout: 2_000,
       // Reconnect forever, at most a second apart: recovery needs no restart.

@@ -1,5 +1,6 @@
 import {
   callStore,
+  isVerifierUnavailable,
   publishStoreEvent as publish,
   type StoreCallOptions,
   type StoreKind,
@@ -51,8 +52,12 @@ export function createConnection(client: RedisClient, timeout: number): Connecti
         recovered(kind)
         return answer
       } catch (error) {
-        // The caller's own abort says nothing about Redis.
-        if (options?.signal?.aborted !== true) degraded(kind, reasonOf(error))
+        // The caller's own abort (the request went away) says nothing about Redis; an abort by a
+        // guard's deadline (its reason is a VerifierUnavailableError) does.
+        const signal = options?.signal
+        if (signal?.aborted !== true || isVerifierUnavailable(signal.reason)) {
+          degraded(kind, reasonOf(error))
+        }
         throw error
       }
     },
