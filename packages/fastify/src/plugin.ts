@@ -89,7 +89,11 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     }
     const type = request.headers['content-type']
     const result = await gate.authenticate({
-      ...gateRequest(request, own, undefined),
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
+      scopes: own,
       // Without a form parser Fastify answers 415 itself and nobody reads the body.
       bodyPending: type !== undefined && request.server.hasContentTypeParser(FORM),
     })

@@ -151,6 +151,9 @@ export function createBearerGate(options: BearerGateOptions): BearerGate {
 /** The gate of validated settings (adapters that validate their own options reach it this way). */
 export function gateOf(settings: Settings): BearerGate {
   const unions = new WeakMap<readonly string[], readonly string[]>()
+  // The last token the verifier accepted: it passed the b64token check, so the same string skips
+  // it next time (the verifier still decides, with every bound it enforces).
+  let lastAccepted: string | undefined
   const scopesFor = (own: readonly string[] | undefined): readonly string[] => {
     if (own === undefined || own.length === 0) return settings.requiredScopes
     if (settings.requiredScopes.length === 0) return own
@@ -277,6 +280,7 @@ export function gateOf(settings: Settings): BearerGate {
     if (httpChannel.hasSubscribers) {
       publish({ outcome: 'accepted', status: 200, clientId: token.clientId })
     }
+    lastAccepted = raw
     return { kind: 'accepted', accessToken: token, principal: principalComponents(token), scopes }
   }
 
@@ -316,7 +320,7 @@ export function gateOf(settings: Settings): BearerGate {
         request.authorization === undefined
           ? readHeader(request.headers, 'authorization')
           : request.authorization
-      const raw = parseAuthorization(header, settings.maxTokenLength)
+      const raw = parseAuthorization(header, settings.maxTokenLength, lastAccepted)
       const form =
         request.body !== undefined || request.bodyPending === true
           ? isFormType(readHeader(request.headers, 'content-type'))

@@ -525,3 +525,27 @@ t.test('metadata answers', async (t) => {
     t.throws(() => createProtectedResourceMetadata(options as never), { message })
   }
 })
+
+t.test('a reused accepted token skips only the syntax scan, never the verifier', async (t) => {
+  const calls: string[] = []
+  const verifier = defineVerifier('count', (token) => {
+    calls.push(token)
+    return token === 'revoked' ? new Refusal('inactive', 'gone') : accessToken(token)
+  })
+  const gate = createBearerGate({ verifier, maxTokenLength: 8 })
+  t.equal((await gate.authenticate(get({ authorization: 'Bearer abc' }))).kind, 'accepted')
+  t.equal((await gate.authenticate(get({ authorization: 'Bearer  abc' }))).kind, 'accepted')
+  t.equal(
+    refused(await gate.authenticate(get({ authorization: 'Bearer ab"c' }))).response.status,
+    400,
+  )
+  t.equal(
+    refused(await gate.authenticate(get({ authorization: 'Bearer abcdefghi' }))).response.status,
+    400,
+  )
+  t.equal(
+    refused(await gate.authenticate(get({ authorization: 'Bearer revoked' }))).reason,
+    'inactive',
+  )
+  t.same(calls, ['abc', 'abc', 'revoked'], 'every token that passes reaches the verifier')
+})

@@ -35,11 +35,12 @@ const SECOND_CREDENTIALS = /,[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *(?:,
 /**
  * The bearer token of an `Authorization` header value, or why there is none (RFC 6750 §2.1).
  * Scheme case-insensitive (RFC 9110 §11.1), one space or more before the token. No description
- * ever contains the header value.
+ * ever contains the header value. `known` is a token that passed these checks before.
  */
 export function parseAuthorization(
   header: string | readonly string[] | undefined | null,
   maxLength: number,
+  known?: string,
 ): string | HeaderProblem {
   if (header === undefined || header === null) return NO_CREDENTIALS
   let value: string
@@ -71,6 +72,9 @@ export function parseAuthorization(
   while (start < value.length && value.charCodeAt(start) === 0x20) start++
   if (start === value.length) return NO_TOKEN
   const token = value.slice(start)
+  // A token equal to one that passed these checks before passes them again: comparing is far
+  // cheaper than the b64token scan of a long JWT, and reused tokens are the common case.
+  if (token === known) return token
   if (token.length > maxLength) return TOKEN_TOO_LARGE
   if (!B64TOKEN.test(token)) {
     // A b64token has no comma: a comma after Bearer means credentials were sent more than once.
