@@ -1,0 +1,164 @@
+import { invalidArgument, isScopeToken } from '@bearerkit/core'
+import {
+  createBearerGate,
+  toWebResponse,
+  type BearerGate,
+  type GateAccepted,
+  type GateRefused,
+} from '@bearerkit/http'
+import type { Context, MiddlewareHandler } from 'hono'
+import { isFormType, readFormText } from './lib/form-body.js'
+import type { BearerAuthOptions } from './options.js'
+import type { BearerEnv } from './types.js'
+
+/** The middleware {@link bearerAuth} returns, with its per-route companions. */
+export interface BearerMiddleware extends MiddlewareHandler<BearerEnv> {
+  /** The gate every decision goes through (for `respond`, `metadata` ...). */
+  readonly gate: BearerGate
+  /**
+   * The same authentication with `scopes` on top of `requiredScopes`, for one route. On a request
+   * this middleware already accepted (`app.use(auth)` before the route) only the scopes are
+   * checked: the token is not verified twice.
+   */
+  require(scopes: readonly string[]): MiddlewareHandler<BearerEnv>
+  /**
+   * Answers the RFC 9728 metadata document (and its CORS preflight) and passes every other
+   * request on, for apps where the middleware guards single routes only.
+   */
+  readonly metadata: MiddlewareHandler
+}
+
+const DEFAULT_FORM_LIMIT = 100 * 1024
+const NO_SCOPES: readonly string[] = Object.freeze([])
+
+// Which gate accepted a request (the raw Request is the same object for the whole chain).
+const accepted = new WeakMap<
+  Request,
+  { readonly gate: BearerGate; readonly result: GateAccepted }
+>()
+
+/**
+ * Hono middleware that authenticates requests with bearer tokens (RFC 6750), checks audience
+ * (RFC 8707) and scopes, answers the RFC 9728 metadata document, and sets the context variables
+ * `accessToken` and `principal` ({@link BearerEnv}). A refused request gets the exact answer of
+ * `@bearerkit/http`'s gate as a web-standard `Response`; the handler never runs. Runs wherever
+ * Hono runs (Node through `@hono/node-server`, Workers, Deno, Bun).
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) naming the option at fault.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 RFC 6750 §3
+ * @see https://www.rfc-editor.org/rfc/rfc9728 RFC 9728
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { bearerAuth, type BearerEnv } from '@bearerkit/hono'
+ *
+ * const auth = bearerAuth({ verifier, resource, requiredScopes: ['mcp:tools'] })
+ * const app = new Hono<BearerEnv>()
+ * app.use(auth)
+ * app.get('/whoami', (c) => c.json({ client: c.get('accessToken').clientId }))
+ * app.post('/admin', auth.require(['admin']), handler)
+ * ```
+ */
+export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidArgument('options', 'must be an object with a verifier')
+  }
+  const { formBodyLimit = DEFAULT_FORM_LIMIT, ...gateOptions } = options
+  if (!Number.isInteger(formBodyLimit) || formBodyLimit < 0) {
+    throw invalidArgument('options.formBodyLimit', 'must be a whole number of bytes (0 or more)')
+  }
+  const gate = createBearerGate(gateOptions)
+
+  const authenticate = async (
+    c: Context<BearerEnv>,
+    scopes: readonly string[] | undefined,
+  ): Promise<Response | null> => {
+    const raw = c.req.raw
+    const state = accepted.get(raw)
+    if (state !== undefined && state.gate === gate) {
+      // Accepted by this gate earlier in the chain: only the route's scopes are left to check.
+      const refusal =
+        scopes === undefined ? null : gate.requireScopes(state.result, scopes, raw.method)
+      return refusal === null ? null : toWebResponse(refusal.response)
+    }
+    const request = { method: raw.method, url: raw.url, headers: raw.headers }
+    const metadata = gate.metadata?.respond(request)
+    if (metadata !== null && metadata !== undefined) return toWebResponse(metadata)
+    let body: string | undefined
+    if (isFormType(c.req.header('content-type')) && raw.body !== null) {
+      // RFC 6750 §2.2: a token in a form body is refused, so the body is looked at.
+      const text = await readFormText(c.req, formBodyLimit)
+      if (text === null) return tooLarge()
+      body = text
+    }
+    const result = await gate.authenticate({ ...request, scopes, body })
+    if (result.kind === 'accepted') {
+      c.set('accessToken', result.accessToken)
+      c.set('principal', result.principal)
+      accepted.set(raw, { gate, result })
+      return null
+    }
+    // Neither bodyPending nor noHandlerRuns is ever passed: the gate answers accepted or refused.
+    return toWebResponse((result as GateRefused).response)
+  }
+
+  const handlerFor =
+    (scopes: readonly string[] | undefined): MiddlewareHandler<BearerEnv> =>
+    async (c, next) => {
+      const refusal = await authenticate(c, scopes)
+      if (refusal !== null) return refusal
+      await next()
+    }
+
+  const scoped = (scopes: readonly string[]): MiddlewareHandler<BearerEnv> => {
+    // Checked up front: a scope with a space or a quote would break the challenge (RFC 6749 §3.3).
+    if (!Array.isArray(scopes) || !scopes.every(isScopeToken)) {
+      throw invalidArgument('scopes', 'must be an array of scope tokens')
+    }
+    return handlerFor(scopes.length === 0 ? NO_SCOPES : Object.freeze([...scopes]))
+  }
+  const metadataHandler: MiddlewareHandler = async (c, next) => {
+    const raw = c.req.raw
+    const answer = gate.metadata?.respond({
+      method: raw.method,
+      url: raw.url,
+      headers: raw.headers,
+    })
+    if (answer !== null && answer !== undefined) return toWebResponse(answer)
+    await next()
+  }
+  return Object.freeze(
+    Object.assign(handlerFor(undefined), { gate, require: scoped, metadata: metadataHandler }),
+  )
+}
+
+/**
+ * Demands more scopes of a request `bearerAuth` accepted, for decisions made inside a handler
+ * (an MCP `tools/call` whose tool needs its own scope): the 403 `insufficient_scope` `Response`
+ * listing every scope the request needs (the route's and these), or `null` when the token has
+ * them all.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) when the request was not accepted by `bearerAuth`.
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1 RFC 6750 §3.1
+ * @example
+ * ```ts
+ * app.post('/mcp', async (c) => {
+ *   const refusal = requireScopes(c, ['files:delete'])
+ *   if (refusal !== null) return refusal
+ *   // ...
+ * })
+ * ```
+ */
+export function requireScopes(c: Context, scopes: readonly string[]): Response | null {
+  const state = accepted.get(c.req.raw)
+  if (state === undefined) throw invalidArgument('c', 'was not accepted by bearerAuth')
+  const refusal = state.gate.requireScopes(state.result, scopes, c.req.method)
+  return refusal === null ? null : toWebResponse(refusal.response)
+}
+
+function tooLarge(): Response {
+  return Response.json(
+    { error: 'invalid_request', error_description: 'The form body is too large' },
+    { status: 413, headers: { 'cache-control': 'no-store' } },
+  )
+}
