@@ -16,7 +16,10 @@ export interface FollowAuthorizationOptions extends RequestOptions {
   redirectUri: string
   /** Most redirects to follow before giving up. Default 10. */
   maxRedirects?: number
-  /** Extra request headers for every hop (say, a test login cookie). */
+  /**
+   * Extra request headers (say, a test login cookie), sent only to the authorization URL's origin:
+   * a hop to another origin does not get them.
+   */
   headers?: Record<string, string>
 }
 
@@ -57,6 +60,7 @@ export async function followAuthorizationRedirects(
   const doFetch = request.fetch ?? fetch
   const jar = new Map<string, Map<string, string>>()
   let url = new URL(authorizationUrl)
+  const origin = url.origin
   for (let hop = 0; hop <= maxRedirects; hop++) {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new OAuthClientError(
@@ -65,7 +69,7 @@ export async function followAuthorizationRedirects(
       )
     }
     const cookies = jar.get(url.origin)
-    const headers = { ...extra } as Record<string, string>
+    const headers = (url.origin === origin ? { ...extra } : {}) as Record<string, string>
     if (cookies !== undefined && cookies.size > 0) {
       headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
     }

@@ -1,4 +1,5 @@
 import type { KeyObject, webcrypto } from 'node:crypto'
+import { redacted } from './lib/redact.js'
 import {
   invalidArgument,
   readOptionalString,
@@ -77,7 +78,7 @@ export function readClientInformation(
   if (authMethod !== undefined && !METHODS.includes(authMethod as string)) {
     throw invalidArgument(`${option}.authMethod`, `must be one of ${METHODS.join(', ')}`)
   }
-  const audience = input.assertionAudience
+  const audience = input.assertionAudience as 'issuer' | 'token_endpoint' | undefined
   if (audience !== undefined && audience !== 'issuer' && audience !== 'token_endpoint') {
     throw invalidArgument(`${option}.assertionAudience`, 'must be issuer or token_endpoint')
   }
@@ -97,17 +98,22 @@ export function readClientInformation(
   if (authMethod === 'private_key_jwt' && privateKey === undefined) {
     throw invalidArgument(`${option}.privateKey`, 'is required for private_key_jwt')
   }
-  return Object.freeze({
-    clientId,
-    ...(clientSecret === undefined ? {} : { clientSecret }),
-    ...(authMethod === undefined ? {} : { authMethod: authMethod as ClientAuthMethod }),
-    ...(privateKey === undefined
-      ? {}
-      : { privateKey: privateKey as KeyObject | webcrypto.CryptoKey }),
-    ...(keyId === undefined ? {} : { keyId }),
-    ...(audience === undefined ? {} : { assertionAudience: audience }),
-    ...(issuer === undefined ? {} : { issuer }),
-  })
+  return Object.freeze(
+    redacted(
+      {
+        clientId,
+        ...(clientSecret === undefined ? {} : { clientSecret }),
+        ...(authMethod === undefined ? {} : { authMethod: authMethod as ClientAuthMethod }),
+        ...(privateKey === undefined
+          ? {}
+          : { privateKey: privateKey as KeyObject | webcrypto.CryptoKey }),
+        ...(keyId === undefined ? {} : { keyId }),
+        ...(audience === undefined ? {} : { assertionAudience: audience }),
+        ...(issuer === undefined ? {} : { issuer }),
+      },
+      ['clientSecret', 'privateKey'],
+    ),
+  )
 }
 
 function isPrivateEcKey(value: unknown): boolean {

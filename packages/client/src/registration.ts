@@ -9,6 +9,7 @@ import {
 import { OAuthClientError } from './errors.js'
 import { jsonObject, send, statusError } from './lib/http.js'
 import { readRequestOptions } from './lib/options.js'
+import { redacted } from './lib/redact.js'
 import { serverUrl } from './lib/urls.js'
 import type { RequestOptions } from './request-options.js'
 
@@ -117,7 +118,12 @@ export async function registerClient(
       },
     )
   }
-  return Object.freeze({ client, response: Object.freeze({ ...document }) })
+  return Object.freeze({
+    client,
+    response: Object.freeze(
+      redacted({ ...document }, ['client_secret', 'registration_access_token']),
+    ),
+  })
 }
 
 /** The ways a client can come to exist at an authorization server, in the MCP priority order. */

@@ -16,7 +16,8 @@ import {
   type AuthorizationServerDiscovery,
 } from './authorization-server.js'
 import { readBearerChallenge, type BearerChallenge } from './challenge.js'
-import type { OAuthClientInformation } from './client-information.js'
+import { isClientIdMetadataUrl } from './client-id-metadata-document.js'
+import { readClientInformation, type OAuthClientInformation } from './client-information.js'
 import { OAuthClientError } from './errors.js'
 import {
   exchangeAuthorizationCode,
@@ -212,13 +213,15 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   const expirySkew = readNumber('options.expirySkew', rest.expirySkew, 30, 0)
   const legacyFallback = readBoolean('options.legacyFallback', rest.legacyFallback, true)
   const now = readFunction<() => number>('options.now', rest.now) ?? Date.now
-  // The registration inputs are checked by obtainClient when they are used; the pre-registered
-  // client is checked now, so that a typo fails at start-up rather than at the first request.
+  // The client and metadata URL are checked now, so that a typo fails at start-up rather than at
+  // the first request; the registration metadata is the server's to judge.
+  let preRegistered =
+    rest.client === undefined ? undefined : readClientInformation('options.client', rest.client)
+  if (rest.clientMetadataUrl !== undefined && !isClientIdMetadataUrl(rest.clientMetadataUrl)) {
+    throw invalidArgument('options.clientMetadataUrl', 'must be an https URL with a path (SEP-991)')
+  }
   const registration = {
-    ...(rest.client === undefined ? {} : { client: rest.client as OAuthClientInformation }),
-    ...(rest.clientMetadataUrl === undefined
-      ? {}
-      : { clientMetadataUrl: rest.clientMetadataUrl as string }),
+    ...(rest.clientMetadataUrl === undefined ? {} : { clientMetadataUrl: rest.clientMetadataUrl }),
     ...(rest.clientMetadata === undefined
       ? {}
       : { clientMetadata: rest.clientMetadata as ClientRegistrationMetadata }),
@@ -282,7 +285,22 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   async function runGrant(scope: string | undefined): Promise<TokenSet> {
     const server = state.authorizationServer as AuthorizationServerDiscovery
     const target = (state.protectedResource as ProtectedResourceDiscovery).resource
-    state.client ??= await obtainClient(server.metadata, { ...stepOptions, ...registration })
+    if (state.client === undefined) {
+      state.client = await obtainClient(server.metadata, {
+        ...stepOptions,
+        ...registration,
+        ...(preRegistered === undefined ? {} : { client: preRegistered }),
+      })
+      // A pre-registered client that names no issuer is bound to the first one it is used with:
+      // a later challenge that points at another authorization server must not receive its
+      // credentials (a resource could otherwise steer them to a server of its choosing).
+      if (state.client.method === 'pre-registered' && preRegistered?.issuer === undefined) {
+        preRegistered = readClientInformation('options.client', {
+          ...preRegistered,
+          issuer: server.issuer,
+        })
+      }
+    }
     const ctx = context()
     switch (grant.type) {
       case 'client_credentials':

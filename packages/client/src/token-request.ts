@@ -4,6 +4,7 @@ import { readClientInformation, type OAuthClientInformation } from './client-inf
 import { OAuthClientError } from './errors.js'
 import { authenticateClient } from './lib/client-authentication.js'
 import { jsonObject, send, statusError } from './lib/http.js'
+import { redacted } from './lib/redact.js'
 import { readRequestOptions } from './lib/options.js'
 import { readResource, readScope } from './lib/resource.js'
 import { serverUrl } from './lib/urls.js'
@@ -199,7 +200,7 @@ function parseTokenResponse(
       },
     )
   }
-  return Object.freeze({
+  const tokens: TokenSet = {
     accessToken,
     tokenType,
     expiresAt: expiresIn === undefined ? undefined : Math.floor(bound.now / 1000) + expiresIn,
@@ -209,5 +210,6 @@ function parseTokenResponse(
     issuedTokenType: field(document, 'issued_token_type', url),
     issuer: bound.issuer,
     resource: bound.resource,
-  })
+  }
+  return Object.freeze(redacted(tokens, ['accessToken', 'refreshToken', 'idToken']))
 }

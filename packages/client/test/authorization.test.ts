@@ -305,3 +305,19 @@ t.test('followAuthorizationRedirects: hops, cookies, the callback not requested'
     code: 'ERR_INVALID_ARG_VALUE',
   })
 })
+
+t.test(
+  'followAuthorizationRedirects: extra headers stay with the authorization origin',
+  async (t) => {
+    const a = await startServer(t)
+    const b = await startServer(t)
+    a.route('/authorize', { status: 302, headers: { location: `${b.origin}/login` } })
+    b.route('/login', { status: 302, headers: { location: `${a.origin}/cb?code=c` } })
+    await followAuthorizationRedirects(`${a.origin}/authorize`, {
+      redirectUri: `${a.origin}/cb`,
+      headers: { authorization: 'Basic dGVzdA==' },
+    })
+    t.equal(a.hits('/authorize')[0]?.headers.authorization, 'Basic dGVzdA==')
+    t.equal(b.hits('/login')[0]?.headers.authorization, undefined)
+  },
+)

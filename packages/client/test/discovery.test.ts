@@ -343,3 +343,15 @@ t.test('authorization server: none found; the legacy path', async (t) => {
   })
   t.equal(nock.pendingMocks().length, 0)
 })
+
+t.test('a custom fetch that ignores its signal is still bounded', async (t) => {
+  const never: typeof fetch = () => new Promise(() => undefined)
+  const started = process.hrtime.bigint()
+  await t.rejects(
+    discoverProtectedResource('http://127.0.0.1:9/mcp', { fetch: never, timeout: 20 }),
+    {
+      code: 'ERR_REQUEST_TIMEOUT',
+    },
+  )
+  t.ok(process.hrtime.bigint() - started < 5_000_000_000n)
+})

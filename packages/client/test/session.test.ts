@@ -308,7 +308,11 @@ t.test('the legacy path, and a challenge naming other metadata re-discovers', as
     json(asMetadata(`${s.origin}/`, { token_endpoint: `${s.origin}/token` })),
   )
   s.route('/token', json({ access_token: 'legacy', token_type: 'Bearer' }))
-  const one = session(resource, { type: 'client_credentials' })
+  const one = session(
+    resource,
+    { type: 'client_credentials' },
+    { clientMetadata: { client_name: 'x', grant_types: ['client_credentials'] } },
+  )
   t.equal((await one.getTokens()).accessToken, 'legacy')
   t.equal(one.state.protectedResource?.source, 'legacy')
   t.equal(one.state.authorizationServer?.issuer, `${s.origin}/`)
@@ -319,12 +323,18 @@ t.test('the legacy path, and a challenge naming other metadata re-discovers', as
     json(asMetadata(`${s.origin}/two`, { token_endpoint: `${s.origin}/two/token` })),
   )
   s.route('/two/token', json({ access_token: 'two', token_type: 'Bearer' }))
+  s.route('/two/register', json({ client_id: 'registered-at-two' }, 201))
   const tokens = await one.authorize({
     wwwAuthenticate: `Bearer resource_metadata="${s.origin}/prm"`,
   })
   t.equal(tokens.accessToken, 'two')
   t.equal(one.state.authorizationServer?.issuer, `${s.origin}/two`)
-  t.equal(one.state.client?.client.clientId, 'app')
+  // The pre-registered client is bound to the first server: at the second one it registers.
+  t.same(
+    [one.state.client?.method, one.state.client?.client.clientId],
+    ['dynamic', 'registered-at-two'],
+  )
+  t.equal(s.hits('/two/token')[0]?.form.get('client_id'), 'registered-at-two')
 
   const strict = session(resource, { type: 'client_credentials' }, { legacyFallback: false })
   await t.rejects(strict.getTokens(), { code: 'ERR_RESOURCE_METADATA_NOT_FOUND' })
@@ -371,4 +381,74 @@ t.test('options are checked when the session is created', async (t) => {
     createOAuthSession({ ...ok, resource: new URL('https://mcp.example.com') } as never).resource,
     'https://mcp.example.com/',
   )
+})
+
+t.test(
+  'a pre-registered client without an issuer is bound to the first one it is used with',
+  async (t) => {
+    const { s, resource } = await world(t)
+    const one = createOAuthSession({
+      resource,
+      client: { clientId: 'app', clientSecret: 'the-secret' },
+      grant: { type: 'client_credentials' },
+    })
+    await one.getTokens()
+    t.equal(one.state.client?.client.issuer, undefined, 'the first use is with the client as given')
+    // The resource now points at metadata naming an attacker's authorization server.
+    const evil = await startServer(t)
+    evil.route('/.well-known/oauth-authorization-server', json(asMetadata(evil.origin)))
+    evil.route('/token', json({ access_token: 'stolen', token_type: 'Bearer' }))
+    s.route('/evil-prm', json({ resource, authorization_servers: [evil.origin] }))
+    await t.rejects(
+      one.authorize({ wwwAuthenticate: `Bearer resource_metadata="${s.origin}/evil-prm"` }),
+      {
+        code: 'ERR_CLIENT_REQUIRED',
+      },
+    )
+    t.equal(evil.hits('/token').length, 0, 'the secret never reached the other server')
+  },
+)
+
+t.test('session state, token sets and registrations print without secrets', async (t) => {
+  const { inspect } = await import('node:util')
+  const { s, resource } = await world(t)
+  s.route(
+    '/register',
+    json(
+      { client_id: 'dyn', client_secret: 'dyn-secret', registration_access_token: 'rat-value-42' },
+      201,
+    ),
+  )
+  const one = createOAuthSession({
+    resource,
+    clientMetadata: { client_name: 'x', grant_types: ['client_credentials'] },
+    grant: { type: 'client_credentials' },
+  })
+  const tokens = await one.getTokens()
+  t.equal(tokens.accessToken, 'at-1', 'the fields stay readable')
+  t.equal(one.state.client?.client.clientSecret, 'dyn-secret')
+  for (const text of [
+    JSON.stringify(one.state),
+    inspect(one.state, { depth: 5 }),
+    JSON.stringify(tokens),
+    inspect(tokens),
+  ]) {
+    for (const secret of ['at-1', 'rt-1', 'dyn-secret', 'rat-value-42'])
+      t.notOk(text.includes(secret), secret)
+    t.match(text, /\[redacted\]/)
+  }
+  t.same(Object.keys(tokens).includes('toJSON'), false)
+})
+
+t.test('client and metadata URL mistakes fail at creation', async (t) => {
+  const ok = {
+    resource: 'https://mcp.example.com/mcp',
+    grant: { type: 'client_credentials' },
+  } as const
+  t.throws(() => createOAuthSession({ ...ok, client: { clientId: '' } }), {
+    message: /options.client.clientId/,
+  })
+  t.throws(() => createOAuthSession({ ...ok, clientMetadataUrl: 'http://x.example/c.json' }), {
+    message: /clientMetadataUrl/,
+  })
 })

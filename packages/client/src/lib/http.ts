@@ -1,4 +1,5 @@
 import {
+  DEFAULT_HTTP_TIMEOUT,
   httpRequest,
   isVerifierUnavailable,
   parseRetryAfter,
@@ -26,6 +27,32 @@ const REASON_CODES: Readonly<Record<string, OAuthClientErrorCode>> = {
  * caller's reason, untouched.
  */
 export async function send(url: URL, what: string, options: SendOptions): Promise<HttpResponse> {
+  // core's deadline works by aborting the fetch; a custom fetch that ignores its signal would never
+  // settle, so a backstop timer (a little later, to let the real deadline win) bounds it anyway.
+  const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT
+  let timer: NodeJS.Timeout | undefined
+  const backstop = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new OAuthClientError('ERR_REQUEST_TIMEOUT', `${what}: the request timed out`, {
+            url: url.href,
+          }),
+        ),
+      timeout + BACKSTOP_GRACE,
+    )
+  })
+  try {
+    return await Promise.race([backstop, request(url, what, options)])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Extra time the backstop gives core's own deadline, in milliseconds. */
+const BACKSTOP_GRACE = 250
+
+async function request(url: URL, what: string, options: SendOptions): Promise<HttpResponse> {
   try {
     return await httpRequest(url, what, {
       method: options.method ?? 'GET',
@@ -129,8 +156,9 @@ export function statusError(response: HttpResponse, what: string, url: URL): OAu
   )
 }
 
-// The error code is echoed only when it is a plain RFC 6749 error token, so that a hostile server
-// cannot write arbitrary text (or a token it was sent) into our messages.
+// The error code is echoed only when it looks like a registered one (`invalid_grant`), so that a
+// hostile server cannot write arbitrary text, or a secret it was sent, into our messages. The
+// server's JSON stays intact on the error object.
 function describeOAuthError(error: string): string {
-  return /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(error) ? `\`${error}\`` : 'an OAuth error'
+  return /^[a-z][a-z0-9_]{0,39}$/.test(error) ? `\`${error}\`` : 'an OAuth error'
 }
