@@ -79,16 +79,13 @@ function webHandler(gate: BearerGate) {
 }
 
 t.test('conformance: the bare gate on node:http', async (t) => {
+  const listener = nodeListener(createBearerGate(conformanceOptions()))
   const server = createServer((req, res) => {
-    nodeListener(createBearerGateOnce())(req, res).catch((error: unknown) => {
+    listener(req, res).catch((error: unknown) => {
       res.writeHead(500)
       res.end(String(error))
     })
   })
-  const gate = createBearerGate(conformanceOptions())
-  function createBearerGateOnce(): BearerGate {
-    return gate
-  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
   const { port } = server.address() as AddressInfo
