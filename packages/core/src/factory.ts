@@ -110,8 +110,7 @@ export async function createVerifier(
     verifier = (create as (o: unknown) => TokenVerifier)(rest)
   }
   if (type !== 'introspection' && cache !== undefined && cache !== false) {
-    const inner = type === 'jwt' ? withAgeBound(verifier, rest.maxTokenAge) : verifier
-    const cached = createCachedVerifier(inner, cache)
+    const cached = createCachedVerifier(verifier, cache)
     // Keep the inner verifier's extras (ready, close ...) reachable on the result.
     return Object.assign(Object.create(verifier) as TokenVerifier, {
       verifyToken: (token: string, verifyOptions?: VerifyOptions) =>
@@ -119,27 +118,6 @@ export async function createVerifier(
     })
   }
   return verifier
-}
-
-/**
- * Reports the bound of a jwt `maxTokenAge` (`iat + maxTokenAge`, without the clock tolerance, so
- * never later than the verifier's own) to the cache in front, in case the verifier does not
- * report it itself: a cache that cannot see the bound would serve a token the verifier refuses
- * as `too_old`. When the verifier reports it too, the tightest bound holds.
- */
-function withAgeBound(verifier: TokenVerifier, maxTokenAge: unknown): TokenVerifier {
-  if (typeof maxTokenAge !== 'number' || !Number.isFinite(maxTokenAge)) return verifier
-  return {
-    verifyToken: async (token, options) => {
-      const accessToken = await verifier.verifyToken(token, options)
-      const iat = accessToken?.claims.iat
-      // Without a numeric iat the jwt verifier refuses a token when maxTokenAge is set.
-      options?.onValidity?.(
-        typeof iat === 'number' ? { validUntil: iat + maxTokenAge } : { validUntil: -Infinity },
-      )
-      return accessToken
-    },
-  }
 }
 
 const OWN_KEYS = ['type', 'cache', 'provider', 'providerModule'] as const

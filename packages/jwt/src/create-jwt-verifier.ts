@@ -8,6 +8,7 @@ import {
   type AccessToken,
   type ClaimMapping,
   type TokenVerifier,
+  type VerifyOptions,
 } from '@bearerkit/core'
 import type { JwsAlgorithm } from './algorithms.js'
 import {
@@ -209,6 +210,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const finish = (
     token: string,
     verified: VerifiedJws | Refusal,
+    onValidity: VerifyOptions['onValidity'],
   ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
     if (verified instanceof Refusal) return verified
     const { header, payload } = verified
@@ -219,15 +221,23 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     if (requiredScopes.length > 0 && !hasAllScopes(accessToken.scopes, requiredScopes)) {
       return insufficient
     }
+    if (policy.maxTokenAge !== undefined && onValidity !== undefined) {
+      // A cache in front sees exp and nbf on the token, but not the age bound: report it, or a
+      // hit would serve a token this verifier refuses as too_old. checkClaims has proven iat to
+      // be a number when maxTokenAge is set.
+      onValidity({
+        validUntil: (payload.iat as number) + policy.maxTokenAge + policy.clockTolerance,
+      })
+    }
     if (validate === undefined) return accessToken
     return runValidate(validate, accessToken, header)
   }
 
-  const verifier = defineVerifier('jwt', (token, { signal }) => {
+  const verifier = defineVerifier('jwt', (token, { signal, onValidity }) => {
     const verified = jws(token, signal)
     return isPromiseLike(verified)
-      ? Promise.resolve(verified).then((result) => finish(token, result))
-      : finish(token, verified)
+      ? Promise.resolve(verified).then((result) => finish(token, result, onValidity))
+      : finish(token, verified, onValidity)
   })
   return Object.assign(verifier, {
     ready: () => keys.ready(),
