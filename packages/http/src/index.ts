@@ -23,3 +23,10 @@ export {
 } from './protected-resource-metadata.js'
 export { HTTP_CHANNEL, type GateEvent } from './diagnostics.js'
 export { redactTokenParams } from './redact-url.js'
+export {
+  createForwardAuthHandler,
+  createForwardAuthServer,
+  type ForwardAuthHandler,
+} from './forward-auth.js'
+export type { ForwardAuthOptions, IdentityHeaderNames } from './forward-auth-options.js'
+export { DEFAULT_TRUSTED_PROXIES } from './forward-auth-trust.js'
