@@ -1,11 +1,9 @@
 import t from 'tap'
 import {
-  Refusal,
   createVerifier,
   verifierConfigFromEnv,
   type TokenVerifier,
   type VerifierConfig,
-  type VerifyOptions,
 } from '../src/index.js'
 import { accessToken } from './fixtures/tokens.js'
 
