@@ -16,6 +16,8 @@ const FIELDS: ReadonlyArray<readonly [string, string, Kind, readonly Type[]]> = 
   ['AUDIENCE', 'audience', 'list', ALL],
   ['JWKS_URI', 'jwksUri', 'string', JWT],
   ['KEY', 'key', 'key', JWT],
+  // A shared HMAC secret is explicit input of its own: text in KEY is never taken as a secret.
+  ['SECRET', 'secret', 'string', JWT],
   ['ALGORITHMS', 'algorithms', 'list', JWT],
   ['TOKEN_TYPES', 'tokenTypes', 'list', JWT],
   ['CLOCK_TOLERANCE', 'clockTolerance', 'number', JWT],
@@ -48,6 +50,7 @@ function readNumber(name: string, value: string): number {
  * | `VERIFIER` (required) | `type`: `jwt`, `introspection` or `provider` |
  * | `ISSUER`, `AUDIENCE` (comma-separated) | `issuer`, `audience` |
  * | `JWKS_URI`, `KEY` (PEM, or JSON JWK / JWK Set) | `jwksUri`, `key` |
+ * | `SECRET` (HS256/384/512 shared secret, as text) | `secret` |
  * | `ALGORITHMS`, `TOKEN_TYPES` (comma-separated) | `algorithms`, `tokenTypes` |
  * | `CLOCK_TOLERANCE`, `MAX_TOKEN_AGE` (seconds) | `clockTolerance`, `maxTokenAge` |
  * | `REQUIRED_SCOPES` (space- or comma-separated) | `requiredScopes` |

@@ -253,6 +253,29 @@ t.test('keys from the environment: PEM with escaped newlines or JSON', async (t)
   )
 })
 
+t.test(
+  'Public key text becomes an HMAC secret: a shared secret comes only from SECRET',
+  async (t) => {
+    const base = {
+      BEARERKIT_VERIFIER: 'jwt',
+      BEARERKIT_ISSUER: 'https://as',
+      BEARERKIT_AUDIENCE: 'a',
+    }
+    const config = verifierConfigFromEnv({ ...base, BEARERKIT_SECRET: 'a-long-shared-secret' })
+    t.equal(config?.secret, 'a-long-shared-secret')
+    t.equal(config?.key, undefined, 'the secret never lands in key')
+    t.throws(
+      () =>
+        verifierConfigFromEnv({
+          ...base,
+          BEARERKIT_VERIFIER: 'introspection',
+          BEARERKIT_SECRET: 's',
+        }),
+      { message: /^BEARERKIT_SECRET is not used when VERIFIER is introspection/ },
+    )
+  },
+)
+
 t.test('environment mistakes name the variable', async (t) => {
   const jwt = { BEARERKIT_VERIFIER: 'jwt', BEARERKIT_ISSUER: 'https://as', BEARERKIT_AUDIENCE: 'a' }
   const bad: Array<[Record<string, string>, RegExp]> = [
