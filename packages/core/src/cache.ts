@@ -36,6 +36,12 @@ export interface CachedVerifierOptions {
   negativeTtl?: number
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number
+  /**
+   * Clock skew the inner verifier allows on the token's `exp` and `nbf`, in seconds. Default 0.
+   * Set it to the inner verifier's own tolerance, so that a hit is served exactly when the
+   * inner verifier would accept (`createVerifier` does it for a jwt verifier).
+   */
+  clockTolerance?: number
 }
 
 /** A {@link TokenVerifier} with a verified-token cache in front. */
@@ -62,7 +68,7 @@ export function tokenCacheKey(token: string): string {
   return hash('sha256', token, 'base64url')
 }
 
-const OPTIONS = ['max', 'ttl', 'negativeTtl', 'now'] as const
+const OPTIONS = ['max', 'ttl', 'negativeTtl', 'now', 'clockTolerance'] as const
 
 /** Collects the bounds an inner verifier reports; the tightest win, and garbage poisons them. */
 class Bounds {
@@ -142,6 +148,7 @@ export function createCachedVerifier(
   const ttl = checkSeconds('options.ttl', given.ttl, 300) * 1000
   const negativeTtl = checkSeconds('options.negativeTtl', given.negativeTtl, 0) * 1000
   const now = readFunction<() => number>('options.now', given.now) ?? Date.now
+  const tolerance = checkSeconds('options.clockTolerance', given.clockTolerance, 0)
   const cache = new LRUCache<string, Entry>({ max })
   const inFlight = new Map<string, Promise<Entry>>()
   // Bumped by clear(): a load that started before it neither stores its result nor is joined.
@@ -174,12 +181,14 @@ export function createCachedVerifier(
       })
     }
     const accessToken = immutableAccessToken(answer)
+    // RFC 7519 §4.1.4 and §4.1.5 allow "some small leeway" on exp and nbf: the inner verifier's.
     const nbf = accessToken.claims.nbf
     let notBefore = bounds.notBefore
-    if (typeof nbf === 'number' && nbf > notBefore) notBefore = nbf
+    if (typeof nbf === 'number' && nbf - tolerance > notBefore) notBefore = nbf - tolerance
     let validUntil = bounds.validUntil
-    if (accessToken.expiresAt !== undefined && accessToken.expiresAt < validUntil) {
-      validUntil = accessToken.expiresAt
+    const expiresAt = accessToken.expiresAt
+    if (expiresAt !== undefined && expiresAt + tolerance < validUntil) {
+      validUntil = expiresAt + tolerance
     }
     const validity: Validity = Object.freeze({
       ...(notBefore === -Infinity ? {} : { notBefore }),
@@ -208,7 +217,7 @@ export function createCachedVerifier(
     if (accessToken === null) return entry.refusal as Refusal
     // A hash collision is astronomically unlikely; comparing costs nothing and makes it impossible.
     if (accessToken.token !== token) return new Refusal('rejected', 'The access token is invalid')
-    if (accessToken.expiresAt !== undefined && accessToken.expiresAt * 1000 <= at) {
+    if (accessToken.expiresAt !== undefined && (accessToken.expiresAt + tolerance) * 1000 <= at) {
       return new Refusal('expired', 'The access token has expired')
     }
     // A cache (or composite) in front of this one learns the window too.

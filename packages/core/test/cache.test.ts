@@ -436,3 +436,38 @@ t.test('createCachedVerifier refuses unknown options, naming the nearest', async
   })
   t.throws(() => createCachedVerifier(inner, { now: 5 } as never), { message: /options\.now/ })
 })
+
+t.test(
+  'clockTolerance: a hit lives as long as the inner verifier leeway on exp and nbf',
+  async (t) => {
+    let now = 110_000
+    const inner = counting((token) =>
+      accessToken(token, { expiresAt: 100, claims: token === 'early' ? { nbf: 200 } : {} }),
+    )
+    const cached = createCachedVerifier(inner, { ttl: 300, now: () => now, clockTolerance: 30 })
+    // 10 s past exp, inside the 30 s leeway: accepted and cached.
+    t.ok(await cached.verifyToken('tok'))
+    now = 129_999
+    t.ok(await cached.verifyToken('tok'))
+    t.equal(inner.calls.length, 1, 'a hit until exp + 30 s')
+    now = 130_000
+    const reasons: string[] = []
+    t.equal(await cached.verifyToken('tok', { onRefusal: (r) => reasons.push(r.code) }), null)
+    t.same(reasons, ['expired'], 'the fresh answer is refused from exp + 30 s on')
+    t.equal(inner.calls.length, 2)
+
+    // nbf 200 s with a 30 s leeway: served from 170 s on (the token's exp is ignored here).
+    const early = createCachedVerifier(
+      counting((token) => accessToken(token, { claims: { nbf: 200 } })),
+      { now: () => now, clockTolerance: 30 },
+    )
+    now = 150_000
+    t.ok(await early.verifyToken('early'))
+    t.equal(early.size, 1, 'stored, but not served before nbf - 30 s')
+    now = 170_000
+    t.ok(await early.verifyToken('early'))
+    t.throws(() => createCachedVerifier(inner, { clockTolerance: -1 }), {
+      message: /options\.clockTolerance/,
+    })
+  },
+)

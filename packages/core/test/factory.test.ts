@@ -82,6 +82,76 @@ t.test('cache config wraps jwt and provider verifiers and keeps their extras', a
   t.equal(calls, 3)
 })
 
+t.test('a jwt verifier is cached by default; cache: false turns it off', async (t) => {
+  let calls = 0
+  const load = async () => ({
+    createJwtVerifier: () => ({
+      verifyToken: async (token: string) => {
+        calls++
+        return accessToken(token)
+      },
+      close: () => 'closed',
+    }),
+    createProviderVerifier: () => ({
+      verifyToken: async (token: string) => {
+        calls++
+        return accessToken(token)
+      },
+    }),
+  })
+  const v = (await createVerifier(
+    { type: 'jwt', issuer: 'https://as' },
+    { load },
+  )) as TokenVerifier & { close(): string }
+  t.equal((await v.verifyToken('a'))?.token, 'a')
+  t.equal((await v.verifyToken('a'))?.token, 'a')
+  t.equal(calls, 1, 'the second verification is a cache hit')
+  t.equal((await v.verifyToken('c'))?.token, 'c', 'another token is not served the first answer')
+  t.equal(calls, 2)
+  t.equal(v.close(), 'closed', 'the extras stay reachable')
+  const off = await createVerifier({ type: 'jwt', issuer: 'https://as', cache: false }, { load })
+  await off.verifyToken('a')
+  await off.verifyToken('a')
+  t.equal(calls, 4, 'cache: false verifies every time')
+  const provider = await createVerifier({ type: 'provider', provider: {} }, { load })
+  await provider.verifyToken('a')
+  await provider.verifyToken('a')
+  t.equal(calls, 6, 'a provider verifier is cached only when asked')
+})
+
+t.test('the default jwt cache reads the clock and leeway given to the verifier', async (t) => {
+  let calls = 0
+  let clock = 50_000
+  const load = async () => ({
+    createJwtVerifier: (options: { now: () => number }) => ({
+      verifyToken: async (token: string) => {
+        calls++
+        // Refuses from exp (100 s) on, by the injected clock, as the jwt verifier would.
+        return options.now() >= 100_000 ? null : accessToken(token, { expiresAt: 100 })
+      },
+    }),
+  })
+  const v = await createVerifier({ type: 'jwt', now: () => clock }, { load })
+  t.ok(await v.verifyToken('a'))
+  t.ok(await v.verifyToken('a'))
+  t.equal(calls, 1, 'cached: the entry lives on the injected clock (Date.now is past exp)')
+  clock = 129_999
+  t.ok(await v.verifyToken('a'), "a hit inside the jwt verifier's default leeway (30 s)")
+  t.equal(calls, 1)
+  clock = 130_000
+  t.equal(await v.verifyToken('a'), null, 'no hit once the injected clock reaches exp + 30 s')
+  t.equal(calls, 2, 'the verifier decides again')
+  const strict = await createVerifier(
+    { type: 'jwt', now: () => clock, clockTolerance: 0 },
+    { load },
+  )
+  clock = 50_000
+  t.ok(await strict.verifyToken('b'))
+  clock = 100_000
+  t.equal(await strict.verifyToken('b'), null, 'the leeway is the one given to the verifier')
+  t.equal(calls, 4)
+})
+
 t.test('provider from a module path', async (t) => {
   const recorded: Recorded[] = []
   const load = fakeLoader(recorded)
