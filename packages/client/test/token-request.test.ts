@@ -388,6 +388,12 @@ t.test(
     const odd = (await call()) as Error
     t.notMatch(odd.message, /secret token/, 'odd error codes are not echoed')
 
+    s.route('/token', {
+      status: 400,
+      headers: { 'content-type': 'application/json' },
+      body: '{"error":',
+    })
+    t.match(await call(), { code: 'ERR_UNEXPECTED_STATUS', status: 400, oauthError: undefined })
     s.route('/token', { status: 500, body: 'oops' })
     t.match(await call(), { code: 'ERR_UNEXPECTED_STATUS', status: 500 })
     s.route('/token', {

@@ -1,5 +1,4 @@
 import {
-  DEFAULT_HTTP_TIMEOUT,
   httpRequest,
   isVerifierUnavailable,
   parseRetryAfter,
@@ -27,32 +26,6 @@ const REASON_CODES: Readonly<Record<string, OAuthClientErrorCode>> = {
  * caller's reason, untouched.
  */
 export async function send(url: URL, what: string, options: SendOptions): Promise<HttpResponse> {
-  // core's deadline works by aborting the fetch; a custom fetch that ignores its signal would never
-  // settle, so a backstop timer (a little later, to let the real deadline win) bounds it anyway.
-  const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT
-  let timer: NodeJS.Timeout | undefined
-  const backstop = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new OAuthClientError('ERR_REQUEST_TIMEOUT', `${what}: the request timed out`, {
-            url: url.href,
-          }),
-        ),
-      timeout + BACKSTOP_GRACE,
-    )
-  })
-  try {
-    return await Promise.race([backstop, request(url, what, options)])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** Extra time the backstop gives core's own deadline, in milliseconds. */
-const BACKSTOP_GRACE = 250
-
-async function request(url: URL, what: string, options: SendOptions): Promise<HttpResponse> {
   try {
     return await httpRequest(url, what, {
       method: options.method ?? 'GET',
