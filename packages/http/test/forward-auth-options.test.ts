@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { defineVerifier } from '@bearerkit/core'
+import { Refusal, defineVerifier } from '@bearerkit/core'
 import t, { type Test } from 'tap'
 import {
   DEFAULT_TRUSTED_PROXIES,
@@ -231,7 +231,10 @@ t.test(
       empty: accessToken('empty', { issuer: '' }),
       typed: accessToken('typed', { subject: 42 as unknown as string }),
     }
-    const verifier = defineVerifier('identity', (token) => tokens[token] ?? null)
+    const verifier = defineVerifier(
+      'identity',
+      (token) => tokens[token] ?? new Refusal('bad_signature'),
+    )
     const port = await start(t, {
       verifier,
       identityHeaders: { clientId: 'X-Client', issuer: false },
