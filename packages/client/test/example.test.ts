@@ -34,6 +34,7 @@ async function mcpServer(t: Test, issuer: string): Promise<string> {
 
 t.test('client credentials from the environment', async (t) => {
   const as = await createLocalAuthorizationServer({
+    quiet: true,
     clients: [
       { clientId: 'example', clientSecret: 'example-secret', scopes: [TOOLS_SCOPE, ADMIN_SCOPE] },
     ],

@@ -23,6 +23,7 @@ async function freePort(): Promise<number> {
 
 async function stack(t: Test, clientScopes: string[]) {
   const as = await createLocalAuthorizationServer({
+    quiet: true,
     clients: [{ clientId: 'agent', clientSecret: 'agent secret:%', scopes: clientScopes }],
   })
   t.teardown(() => as.close())
