@@ -2,12 +2,12 @@
 // measures the bound against one library only: what one library leaves behind (garbage for the
 // collector, threads of WebCrypto's pool, JIT state) must not be paid for in another's rounds.
 import { createPublicKey, createSecretKey } from 'node:crypto'
-import { createCachedVerifier } from '@bearerkit/core'
+import { createVerifier, type TokenVerifier } from '@bearerkit/core'
 import { createJwtVerifier } from '@bearerkit/jwt'
-import { importSPKI, jwtVerify, type CryptoKey } from 'jose'
 import { mustAccept } from './lib/accept.js'
 import { compare, type Candidate } from './lib/harness.js'
 import type { FromMicroWorker, ToMicroWorker } from './lib/messages.js'
+import { peerRun } from './lib/peers.js'
 import { createRawVerify } from './lib/raw-jwt.js'
 import { AUDIENCE, ISSUER } from './lib/tokens.js'
 
@@ -26,15 +26,9 @@ async function candidates(run: Run): Promise<{ list: Candidate[]; close: () => v
   if (raw(token) === null) throw new Error(`raw ${alg} verification refused its token`)
   const bound: Candidate = { name: 'raw', async: false, run: () => raw(token) }
 
-  if (run.group === 'jose') {
-    const key: CryptoKey | Uint8Array =
-      secret === undefined ? await importSPKI(run.publicPem as string, alg) : secret
-    const options = { issuer: ISSUER, audience: AUDIENCE, algorithms: [alg], typ: 'at+jwt' }
-    await jwtVerify(token, key, options)
-    return {
-      list: [bound, { name: 'jose', async: true, run: () => jwtVerify(token, key, options) }],
-      close: () => undefined,
-    }
+  if (run.group !== 'bearerkit') {
+    const peer = await peerRun(run.group, alg, token, { publicPem: run.publicPem, secret })
+    return { list: [bound, { name: run.group, ...peer }], close: () => undefined }
   }
 
   const uncached = createJwtVerifier({
@@ -45,7 +39,15 @@ async function candidates(run: Run): Promise<{ list: Candidate[]; close: () => v
   })
   await uncached.ready()
   await mustAccept(`bearerkit ${alg}`, uncached, token)
-  const cached = createCachedVerifier(uncached)
+  // What users get from a config object (the README's plugin snippet, the environment): the jwt
+  // verifier with the verified-token cache in front, by default.
+  const cached = (await createVerifier({
+    type: 'jwt',
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    ...(secret === undefined ? { key: run.publicPem } : { secret }),
+    algorithms: [alg],
+  })) as TokenVerifier & { close(): void }
   await mustAccept(`bearerkit cached ${alg}`, cached, token)
   return {
     list: [
@@ -53,7 +55,10 @@ async function candidates(run: Run): Promise<{ list: Candidate[]; close: () => v
       { name: 'uncached', async: true, run: () => uncached.verifyToken(token) },
       { name: 'hit', async: true, run: () => cached.verifyToken(token) },
     ],
-    close: () => uncached.close(),
+    close: () => {
+      uncached.close()
+      cached.close()
+    },
   }
 }
 

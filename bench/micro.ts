@@ -1,6 +1,5 @@
-import { createCachedVerifier } from '@bearerkit/core'
+import { createVerifier, type TokenVerifier } from '@bearerkit/core'
 import { createIntrospectionVerifier } from '@bearerkit/introspection'
-import { createJwtVerifier } from '@bearerkit/jwt'
 import { createLocalAuthorizationServer } from '@bearerkit/testing'
 import { fileURLToPath } from 'node:url'
 import { startChild } from './lib/child.js'
@@ -9,13 +8,16 @@ import type { BenchConfig } from './lib/config.js'
 import { compare, pairedRatio, type Measurement, type Stats } from './lib/harness.js'
 import type { FromMicroWorker, ToMicroWorker } from './lib/messages.js'
 import { BENCH_ALGORITHMS } from './lib/raw-jwt.js'
+import { CACHED_PEERS, PEERS, PEER_LABELS, supports, type Peer } from './lib/peers.js'
 import { formatInt, formatNs, formatRatio, type SectionResult, type Target } from './lib/report.js'
 import { AUDIENCE, ISSUER, SCOPES, keysFor, mint, type AlgorithmKeys } from './lib/tokens.js'
 
-/** Uncached verification must reach this share of raw node:crypto throughput (issue 3). */
-const UNCACHED_TARGET = 0.95
-/** A verified-token cache hit must take at most this long, in ns (issue 3). */
-const CACHE_HIT_TARGET_NS = 2000
+/** Uncached verification must reach this share of raw node:crypto throughput (issue 18). */
+const UNCACHED_TARGET = 0.97
+/** HS256 has the cheapest signature check, so fixed costs weigh most: its own goal (issue 18). */
+const UNCACHED_TARGET_HMAC = 0.9
+/** A verified-token cache hit may cost at most this many awaited, resolved promises (issue 18). */
+const FLOOR_MULTIPLE_TARGET = 15
 /** An introspection cache hit may cost at most this much more than core's, in ns (issue 4). */
 const INTROSPECTION_MARGIN_NS = 2000
 
@@ -63,12 +65,12 @@ async function measureGroup(
 }
 
 /**
- * Per algorithm: raw node:crypto (the bound), jose `jwtVerify` (the usual library), the bearerkit
- * JWT verifier without cache, and a hit of core's verified-token cache in front of it. jose and
- * bearerkit are each measured against the bound in a process of their own (see
- * `micro-worker.ts`); every ratio is paired, round by round, with the bound of its own process.
- * Then one group, in this process, comparing core's cache hit with a warmed introspection cache
- * hit.
+ * Per algorithm: raw node:crypto (the bound), every peer library that supports the algorithm
+ * (jose, fast-jwt with and without its cache, aws-jwt-verify, jsonwebtoken), the bearerkit JWT
+ * verifier without cache, and a hit of the default JWT path's cache. bearerkit and each peer are
+ * measured against the bound in a process of their own (see `micro-worker.ts`); every ratio is
+ * paired, round by round, with the bound of its own process. Then one group, in this process,
+ * comparing the default path's cache hit with a warmed introspection cache hit and the floor.
  */
 export async function runMicro(
   config: BenchConfig,
@@ -82,56 +84,64 @@ export async function runMicro(
     const token = await mint(keys)
     log(`micro ${alg}: bearerkit`)
     const ours = await measureGroup('bearerkit', keys, token, config)
-    log(`micro ${alg}: jose`)
-    const theirs = await measureGroup('jose', keys, token, config)
     const rawM = ours.get('raw') as Measurement
-    const joseM = theirs.get('jose') as Measurement
-    // jose's speed as a share of the bound, from its own process.
-    const joseShare = pairedRatio(theirs.get('raw') as Measurement, joseM).median
+    const uncachedM = ours.get('uncached') as Measurement
+    const hitM = ours.get('hit') as Measurement
     const share = (m: Measurement): number => pairedRatio(rawM, m).median
-    const labelled: [string, Measurement, number][] = [
-      ['node:crypto (bound)', rawM, 1],
-      ['jose jwtVerify', joseM, joseShare],
-      [
-        'bearerkit, uncached',
-        ours.get('uncached') as Measurement,
-        share(ours.get('uncached') as Measurement),
-      ],
-      [
-        'bearerkit, cache hit',
-        ours.get('hit') as Measurement,
-        share(ours.get('hit') as Measurement),
-      ],
-    ]
-    for (const [label, m, ratio] of labelled) {
-      rows.push([alg, label, ...cells(m), formatRatio(ratio), formatRatio(ratio / joseShare)])
+    const uncachedShare = share(uncachedM)
+    const hitShare = share(hitM)
+    // Each peer's speed as a share of the bound, from its own process.
+    const peers: { peer: Peer; m: Measurement; share: number }[] = []
+    for (const peer of PEERS) {
+      if (!supports(peer, alg)) continue
+      log(`micro ${alg}: ${peer}`)
+      const theirs = await measureGroup(peer, keys, token, config)
+      const m = theirs.get(peer) as Measurement
+      peers.push({ peer, m, share: pairedRatio(theirs.get('raw') as Measurement, m).median })
     }
-    const ratio = pairedRatio(rawM, ours.get('uncached') as Measurement)
+    rows.push([alg, 'node:crypto (bound)', ...cells(rawM), formatRatio(1)])
+    for (const { peer, m, share: peerShare } of peers) {
+      rows.push([alg, PEER_LABELS[peer], ...cells(m), formatRatio(peerShare)])
+    }
+    rows.push([alg, 'bearerkit, uncached', ...cells(uncachedM), formatRatio(uncachedShare)])
+    rows.push([alg, 'bearerkit, cache hit', ...cells(hitM), formatRatio(hitShare)])
+
+    const goal = alg === 'HS256' ? UNCACHED_TARGET_HMAC : UNCACHED_TARGET
+    const ratio = pairedRatio(rawM, uncachedM)
     targets.push({
       name: `${alg} uncached vs node:crypto`,
-      goal: `>= ${UNCACHED_TARGET.toFixed(2)}x`,
+      goal: `>= ${goal.toFixed(2)}x`,
       measured: `${formatRatio(ratio.median)} (rounds ${formatRatio(ratio.min)} – ${formatRatio(ratio.max)})`,
-      pass: ratio.median >= UNCACHED_TARGET,
+      pass: ratio.median >= goal,
     })
-    const hit = (ours.get('hit') as Measurement).cpu.median
+    const best = (list: typeof peers): (typeof peers)[number] =>
+      list.reduce((a, b) => (b.share > a.share ? b : a))
+    const uncachedPeer = best(peers.filter((p) => !CACHED_PEERS.has(p.peer)))
     targets.push({
-      name: `${alg} cache hit`,
-      goal: `<= ${formatNs(CACHE_HIT_TARGET_NS)}`,
-      measured: formatNs(hit),
-      pass: hit <= CACHE_HIT_TARGET_NS,
+      name: `${alg} uncached vs every peer`,
+      goal: '>= the fastest peer',
+      measured: `${formatRatio(uncachedShare)} vs ${formatRatio(uncachedPeer.share)} (${uncachedPeer.peer}) of the bound`,
+      pass: uncachedShare >= uncachedPeer.share,
+    })
+    const cachedPeer = best(peers.filter((p) => CACHED_PEERS.has(p.peer)))
+    targets.push({
+      name: `${alg} cache hit vs every peer's cache hit`,
+      goal: "faster than the fastest peer's hit",
+      measured: `${formatRatio(hitShare)} vs ${formatRatio(cachedPeer.share)} (${cachedPeer.peer}) of the bound`,
+      pass: hitShare > cachedPeer.share,
     })
   }
 
-  // Core's cache hit, beside the introspection verifier's, in this process.
+  // The default JWT path's cache hit, beside the introspection verifier's, in this process.
   const rsaKeys = await keysFor('RS256')
   const rsaToken = await mint(rsaKeys)
-  const jwtVerifier = createJwtVerifier({
+  const coreCached = (await createVerifier({
+    type: 'jwt',
     issuer: ISSUER,
     audience: AUDIENCE,
     key: rsaKeys.keyInput,
     algorithms: ['RS256'],
-  })
-  const coreCached = createCachedVerifier(jwtVerifier)
+  })) as TokenVerifier & { close(): void }
   await mustAccept('bearerkit cached RS256', coreCached, rsaToken)
 
   log('micro cache hits: core vs introspection')
@@ -162,7 +172,7 @@ export async function runMicro(
     const floorM = measured.get('floor') as Measurement
     const requests = server.requestCount('introspection')
     cacheRows.push(
-      ['core createCachedVerifier hit (RS256 JWT)', ...cells(coreM), '1.00x'],
+      ['createVerifier({ type: jwt }) cache hit (RS256)', ...cells(coreM), '1.00x'],
       [
         'introspection cache hit (opaque)',
         ...cells(introM),
@@ -174,6 +184,13 @@ export async function runMicro(
         formatRatio(coreStats.median / floorM.cpu.median),
       ],
     )
+    const multiple = pairedRatio(coreM, floorM)
+    targets.push({
+      name: 'cache hit vs the floor (an awaited, resolved promise)',
+      goal: `<= ${FLOOR_MULTIPLE_TARGET}x the floor`,
+      measured: `${formatRatio(multiple.median)} (${formatNs(coreStats.median)} vs ${formatNs(floorM.cpu.median)})`,
+      pass: multiple.median <= FLOOR_MULTIPLE_TARGET,
+    })
     const margin = introStats.median - coreStats.median
     targets.push({
       name: 'introspection cache hit vs core cache hit',
@@ -183,7 +200,7 @@ export async function runMicro(
     })
     await introspection.close()
   } finally {
-    jwtVerifier.close()
+    coreCached.close()
     await server.close()
   }
 
@@ -199,13 +216,12 @@ export async function runMicro(
           'ops per CPU-s',
           'Wall/op',
           'vs node:crypto',
-          'vs jose',
         ],
         rows,
         notes: [
-          'CPU/op is the median over the rounds of process CPU time (all threads) per awaited verification. Wall/op is the median elapsed time, which also counts time spent waiting for a core on a busy machine.',
-          "jose and bearerkit are each measured against the bound in a process of their own, rounds interleaved, so that neither pays for what the other leaves behind (garbage, thread-pool work). vs node:crypto is paired: for each round, the bound's CPU/op divided by the candidate's in the same cycle of rounds, then the median of those ratios (the targets show their min – max too). vs jose divides that share by jose's own share of its bound.",
-          'node:crypto is the bound: split, base64url, JSON.parse of header and payload, one `crypto.verify` with a prepared KeyObject, no claim checks. jose and bearerkit also check `typ`, `iss`, `aud`, `exp` and the rest; bearerkit also maps the claims to an AccessToken. The cache hit is core `createCachedVerifier` in front of the same verifier.',
+          'CPU/op is the median over the rounds of process CPU time (all threads) per verification. Wall/op is the median elapsed time, which also counts time spent waiting for a core on a busy machine. Async verifiers (bearerkit, jose) are awaited one at a time; fast-jwt, aws-jwt-verify and jsonwebtoken verify synchronously and are called so.',
+          "bearerkit and each peer are measured against the bound in a process of their own, rounds interleaved, so that none pays for what another leaves behind (garbage, thread-pool work, JIT state). vs node:crypto is paired: for each round, the bound's CPU/op divided by the candidate's in the same cycle of rounds, then the median of those ratios (the targets show their min – max too). Compare libraries by that column: each CPU/op was measured beside its own bound.",
+          "node:crypto is the bound: split, base64url, JSON.parse of header and payload, one `crypto.verify` with a prepared KeyObject, no claim checks. The peers pin `alg` and check `iss` and `aud` (jose and fast-jwt `typ` too, as bearerkit does); bearerkit also checks `iat`, `nbf`, `cnf` and maps the claims to a frozen AccessToken. aws-jwt-verify gets its JWKS cached up front (`cacheJwks`), jsonwebtoken a prepared KeyObject. aws-jwt-verify supports neither PS256 nor HS256, jsonwebtoken not EdDSA: those rows are absent. The only peer with a verified-token cache is fast-jwt (`cache: 1000`, the cache @fastify/jwt uses); bearerkit's cache hit is the default of `createVerifier({ type: 'jwt' })`.",
         ],
       },
       {

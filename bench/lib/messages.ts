@@ -1,4 +1,5 @@
 import type { HarnessOptions, Measurement } from './harness.js'
+import type { Peer } from './peers.js'
 import type { BenchAlgorithm } from './raw-jwt.js'
 
 /** Scenarios the HTTP benchmark server can run (one per child process). */
@@ -47,8 +48,8 @@ export type FromServer =
 export type ToMicroWorker = {
   readonly type: 'run'
   readonly alg: BenchAlgorithm
-  /** `jose`: the bound and jose. `bearerkit`: the bound, the verifier uncached, a cache hit. */
-  readonly group: 'jose' | 'bearerkit'
+  /** A peer: the bound and that library. `bearerkit`: the bound, the verifier uncached, a cache hit. */
+  readonly group: Peer | 'bearerkit'
   readonly token: string
   /** PEM SPKI of the public key (asymmetric algorithms). */
   readonly publicPem?: string

@@ -1,3 +1,5 @@
+import type { Confirmation, SenderConstraintContext } from './confirmation.js'
+
 /**
  * A verified bearer token, as every bearerkit verifier returns it.
  *
@@ -21,6 +23,12 @@ export interface AccessToken {
   readonly audience?: readonly string[]
   /** The RFC 8707 resource the token is bound to, when the issuer says so. */
   readonly resource?: string
+  /**
+   * The confirmation of a sender-constrained token (`cnf`: `jkt` for DPoP, `x5t#S256` for mTLS),
+   * when it has one. A verifier returns a bound token only to a caller whose proof context
+   * matched it (see {@link VerifyOptions.senderConstraint}).
+   */
+  readonly cnf?: Readonly<Confirmation>
   /** Every claim as the issuer sent it (verified, frozen, inheriting nothing: see `safeClaims`). */
   readonly claims: Readonly<Record<string, unknown>>
 }
@@ -58,6 +66,16 @@ export interface VerifyOptions {
    * a bound MUST report it: a cache cannot guess it.
    */
   readonly onValidity?: (validity: Validity) => void
+  /**
+   * What the HTTP layer proved about the request, after it checked the proof: the thumbprint of
+   * the DPoP proof key (RFC 9449) and of the TLS client certificate (RFC 8705). A token bound by
+   * `cnf` is accepted only when every confirmation it carries matches; without this option every
+   * bound token is refused (`sender_constrained`), which is the safe default for direct callers.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc9449#section-7.1 RFC 9449 §7.1
+   * @see https://www.rfc-editor.org/rfc/rfc8705#section-3 RFC 8705 §3
+   */
+  readonly senderConstraint?: SenderConstraintContext
 }
 
 /**
@@ -104,6 +122,7 @@ export type RefusalCode =
   | 'not_access_token'
   | 'rejected'
   | 'unmatched'
+  | 'sender_constrained'
 
 /**
  * Why a token was refused: a stable {@link RefusalCode} and a short description fit to show a

@@ -136,6 +136,11 @@ export function immutableAccessToken(token: AccessToken): AccessToken {
   const copy: Mutable<AccessToken> = { ...token, scopes: Object.freeze([...token.scopes]) }
   if (token.audience !== undefined) copy.audience = Object.freeze([...token.audience])
   copy.claims = safeClaims(token.claims)
+  // The confirmation is the one in the claims, whatever the verifier put beside them: the cache
+  // checks the claim on every hit.
+  const cnf = copy.claims.cnf
+  if (typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf)) copy.cnf = cnf
+  else delete copy.cnf
   const sealed = Object.freeze(copy)
   SEALED.add(sealed)
   return sealed
@@ -190,6 +195,11 @@ export function accessTokenFromClaims(
   if (audience !== undefined) accessToken.audience = Object.freeze(audience)
   if (typeof resource === 'string') accessToken.resource = resource
   accessToken.claims = safeClaims(claims)
+  // RFC 7800 §3.1: the confirmation is an object; its members are the verifier's to check.
+  const cnf = accessToken.claims.cnf
+  if (typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf)) {
+    accessToken.cnf = cnf
+  }
   Object.freeze(accessToken)
   SEALED.add(accessToken)
   return accessToken

@@ -76,6 +76,10 @@ export function createCompositeVerifier(options: CompositeVerifierOptions): Toke
       ...(verifyOptions.signal === undefined ? {} : { signal: verifyOptions.signal }),
       // A cache in front must learn the bounds of the verifier that decided.
       ...(verifyOptions.onValidity === undefined ? {} : { onValidity: verifyOptions.onValidity }),
+      // The proof context reaches the verifier that decides (RFC 9449 §7, RFC 8705 §3).
+      ...(verifyOptions.senderConstraint === undefined
+        ? {}
+        : { senderConstraint: verifyOptions.senderConstraint }),
       onRefusal: (r) => {
         refusal = r
       },

@@ -21,6 +21,12 @@ export {
   type InvalidArgumentError,
   type VerifierUnavailableErrorOptions,
 } from './errors.js'
+export {
+  checkConfirmation,
+  readConfirmation,
+  type Confirmation,
+  type SenderConstraintContext,
+} from './confirmation.js'
 export { principalComponents, samePrincipal, type PrincipalComponents } from './principal.js'
 export {
   extractBearerToken,

@@ -364,8 +364,10 @@ t.test('a hit cannot be mutated to affect other requests', async (t) => {
     claims: { cnf: { jkt: 'k' }, roles: ['user'] },
   }
   const cached = createCachedVerifier({ verifyToken: () => Promise.resolve(shared) })
-  const first = (await cached.verifyToken('tok')) as AccessToken
-  const second = (await cached.verifyToken('tok')) as AccessToken
+  // The token is DPoP-bound (cnf.jkt): served only with the matching proof context.
+  const proven = { senderConstraint: { dpopJkt: 'k' } }
+  const first = (await cached.verifyToken('tok', proven)) as AccessToken
+  const second = (await cached.verifyToken('tok', proven)) as AccessToken
   t.equal(first, second)
   t.not(first, shared, 'a copy')
   t.ok(Object.isFrozen(first))
@@ -377,11 +379,11 @@ t.test('a hit cannot be mutated to affect other requests', async (t) => {
   }, TypeError)
   // The verifier changing its own object later changes nothing cached.
   shared.scopes.push('admin')
-  t.same((await cached.verifyToken('tok'))?.scopes, ['read'])
+  t.same((await cached.verifyToken('tok', proven))?.scopes, ['read'])
   // An AccessToken built by accessTokenFromClaims is already immutable and kept as it is.
   const built = accessTokenFromClaims('t2', { client_id: 'c', cnf: { jkt: 'k' } }) as AccessToken
   const direct = createCachedVerifier({ verifyToken: () => Promise.resolve(built) })
-  t.equal(await direct.verifyToken('t2'), built)
+  t.equal(await direct.verifyToken('t2', proven), built)
 })
 
 t.test('an answer that is not an AccessToken is unavailable, never accepted', async (t) => {
