@@ -9,6 +9,7 @@ import {
 } from './access-token.js'
 import { raceAbort } from './abort.js'
 import { immutableAccessToken } from './claims.js'
+import { checkConfirmation, type SenderConstraintContext } from './confirmation.js'
 import { defineVerifier } from './define-verifier.js'
 import { VerifierUnavailableError, invalidArgument } from './errors.js'
 import {
@@ -154,7 +155,12 @@ export function createCachedVerifier(
   // Bumped by clear(): a load that started before it neither stores its result nor is joined.
   let generation = 0
 
-  const load = async (key: string, token: string, started: number): Promise<Entry> => {
+  const load = async (
+    key: string,
+    token: string,
+    started: number,
+    senderConstraint: SenderConstraintContext | undefined,
+  ): Promise<Entry> => {
     let refusal: Refusal | null = null
     const bounds = new Bounds()
     const answer: unknown = await verifier.verifyToken(token, {
@@ -162,6 +168,9 @@ export function createCachedVerifier(
         refusal = r
       },
       onValidity: bounds.report,
+      // The inner verifier checks the binding for this caller; the answer is kept for everyone
+      // and every hit checks the binding again for its own caller (settle).
+      ...(senderConstraint === undefined ? {} : { senderConstraint }),
     })
     const at = now()
     if (answer === null) {
@@ -172,7 +181,14 @@ export function createCachedVerifier(
         until: at + negativeTtl,
         validity: {},
       }
-      if (negativeTtl > 0 && started === generation) cache.set(key, entry)
+      // A refusal for want of the right proof says nothing about the next caller's proof.
+      if (
+        negativeTtl > 0 &&
+        started === generation &&
+        (entry.refusal as Refusal).code !== 'sender_constrained'
+      ) {
+        cache.set(key, entry)
+      }
       return entry
     }
     if (!isAccessToken(answer)) {
@@ -217,6 +233,12 @@ export function createCachedVerifier(
     if (accessToken === null) return entry.refusal as Refusal
     // A hash collision is astronomically unlikely; comparing costs nothing and makes it impossible.
     if (accessToken.token !== token) return new Refusal('rejected', 'The access token is invalid')
+    // RFC 9449 §7 / RFC 8705 §3: a bound token is served only to a caller with the matching proof,
+    // on a hit as on a miss; without a proof context it is refused.
+    if (accessToken.claims.cnf !== undefined) {
+      const unbound = checkConfirmation(accessToken.claims.cnf, opts.senderConstraint)
+      if (unbound !== null) return unbound
+    }
     if (accessToken.expiresAt !== undefined && (accessToken.expiresAt + tolerance) * 1000 <= at) {
       return new Refusal('expired', 'The access token has expired')
     }
@@ -238,13 +260,20 @@ export function createCachedVerifier(
       if (at >= hit.from && at < hit.until) return settle(hit, token, at, opts)
       cache.delete(key)
     }
-    let pending = inFlight.get(key)
+    // Callers share a load only with callers of the same proof context: the inner verifier's
+    // refusal of one caller's proof must not become another's.
+    const context = opts.senderConstraint
+    const flight =
+      context === undefined
+        ? key
+        : `${key} ${context.dpopJkt ?? ''} ${context.certificateThumbprint ?? ''}`
+    let pending = inFlight.get(flight)
     if (pending === undefined) {
-      const loading = load(key, token, generation).finally(() => {
-        if (inFlight.get(key) === loading) inFlight.delete(key)
+      const loading = load(key, token, generation, context).finally(() => {
+        if (inFlight.get(flight) === loading) inFlight.delete(flight)
       })
       pending = loading
-      inFlight.set(key, loading)
+      inFlight.set(flight, loading)
     }
     // Each caller may give up on a shared load without cancelling it for the others.
     return raceAbort(pending, opts.signal).then((entry) => settle(entry, token, now(), opts))

@@ -233,7 +233,7 @@ t.test(
     }
     const verifier = defineVerifier(
       'identity',
-      (token) => tokens[token] ?? new Refusal('bad_signature'),
+      (token) => tokens[token] ?? new Refusal('bad_signature', 'unknown'),
     )
     const port = await start(t, {
       verifier,
