@@ -121,6 +121,7 @@ export type RefusalCode =
   | 'inactive'
   | 'not_access_token'
   | 'rejected'
+  | 'revoked'
   | 'unmatched'
   | 'sender_constrained'
 

@@ -19,6 +19,9 @@ import {
   readOptionsObject,
   rejectUnknownOptions,
 } from './options.js'
+import { guardRevocationList, type RevocationList } from './stores/revocation-list.js'
+
+const REVOKED = new Refusal('revoked', 'The access token has been revoked')
 
 function checkSeconds(option: string, value: unknown, fallback: number): number {
   return readNumber(option, value, fallback, 0)
@@ -43,6 +46,12 @@ export interface CachedVerifierOptions {
    * inner verifier would accept (`createVerifier` does it for a jwt verifier).
    */
   clockTolerance?: number
+  /**
+   * A revocation list consulted on every answer, hits included (a local lookup: see core's
+   * `RevocationList`). A revoked token is refused (`revoked`); a list that cannot be trusted
+   * makes the verification a 503, never an acceptance. Default none.
+   */
+  revocations?: RevocationList
 }
 
 /** A {@link TokenVerifier} with a verified-token cache in front. */
@@ -69,7 +78,7 @@ export function tokenCacheKey(token: string): string {
   return hash('sha256', token, 'base64url')
 }
 
-const OPTIONS = ['max', 'ttl', 'negativeTtl', 'now', 'clockTolerance'] as const
+const OPTIONS = ['max', 'ttl', 'negativeTtl', 'now', 'clockTolerance', 'revocations'] as const
 
 /** Collects the bounds an inner verifier reports; the tightest win, and garbage poisons them. */
 class Bounds {
@@ -150,6 +159,10 @@ export function createCachedVerifier(
   const negativeTtl = checkSeconds('options.negativeTtl', given.negativeTtl, 0) * 1000
   const now = readFunction<() => number>('options.now', given.now) ?? Date.now
   const tolerance = checkSeconds('options.clockTolerance', given.clockTolerance, 0)
+  const revocations =
+    given.revocations === undefined
+      ? undefined
+      : guardRevocationList(given.revocations as RevocationList)
   const cache = new LRUCache<string, Entry>({ max })
   const inFlight = new Map<string, Promise<Entry>>()
   // Bumped by clear(): a load that started before it neither stores its result nor is joined.
@@ -242,6 +255,9 @@ export function createCachedVerifier(
     if (accessToken.expiresAt !== undefined && (accessToken.expiresAt + tolerance) * 1000 <= at) {
       return new Refusal('expired', 'The access token has expired')
     }
+    // A hit keeps every bound the uncached path has, revocation included (a local lookup that
+    // throws a 503 when the list cannot be trusted).
+    if (revocations?.isRevoked(accessToken) === true) return REVOKED
     // A cache (or composite) in front of this one learns the window too.
     opts.onValidity?.(entry.validity)
     return accessToken

@@ -4,6 +4,9 @@ import type { TokenVerifier, VerifyOptions } from './access-token.js'
 import { createCachedVerifier, type CachedVerifierOptions } from './cache.js'
 import { invalidArgument } from './errors.js'
 import { isOptionsObject, nearestName, readOptionsObject, rejectUnknownOptions } from './options.js'
+import type { RevocationList } from './stores/revocation-list.js'
+import { withRevocationCheck } from './stores/revocation-verifier.js'
+import type { SharedResultCache } from './stores/shared-cache.js'
 
 /** The verifier kinds {@link createVerifier} knows, and the package each lives in. */
 export const VERIFIER_PACKAGES = Object.freeze({
@@ -38,6 +41,17 @@ export interface VerifierConfig {
 export interface CreateVerifierOptions {
   /** How to load a verifier package. Default: dynamic `import()`. */
   load?: (packageName: string) => Promise<unknown>
+  /**
+   * A revocation list (`stores.revocations`) every answer of the built verifier passes, cache
+   * hits included: a revoked token is refused, a list that cannot be trusted is a 503.
+   */
+  revocations?: RevocationList
+  /**
+   * The fleet's shared result cache (`stores.cache`): the introspection verifier's shared tier,
+   * behind its in-process cache (unless the config names its own `sharedCache`). Other types
+   * have nothing to share.
+   */
+  sharedCache?: SharedResultCache
 }
 
 /**
@@ -105,9 +119,13 @@ export async function createVerifier(
     const provider = given ?? (await loadProviderModule(providerModule, load))
     verifier = (create as (p: unknown, o: unknown) => TokenVerifier)(provider, providerOptions)
   } else if (type === 'introspection') {
-    verifier = (create as (o: unknown) => TokenVerifier)(
-      cache === undefined ? rest : { ...rest, cache },
-    )
+    verifier = (create as (o: unknown) => TokenVerifier)({
+      ...rest,
+      ...(cache === undefined ? {} : { cache }),
+      ...(options.sharedCache === undefined || rest.sharedCache !== undefined
+        ? {}
+        : { sharedCache: options.sharedCache }),
+    })
   } else {
     verifier = (create as (o: unknown) => TokenVerifier)(rest)
   }
@@ -122,15 +140,24 @@ export async function createVerifier(
       ...cacheOptions,
     }
   }
+  const revocations = options.revocations
+  let outer: TokenVerifier | undefined
   if (type !== 'introspection' && cacheOptions !== undefined && cacheOptions !== false) {
-    const cached = createCachedVerifier(verifier, cacheOptions)
-    // Keep the inner verifier's extras (ready, close ...) reachable on the result.
-    return Object.assign(Object.create(verifier) as TokenVerifier, {
-      verifyToken: (token: string, verifyOptions?: VerifyOptions) =>
-        cached.verifyToken(token, verifyOptions),
-    })
+    // The cache consults the revocation list on every answer, its hits included.
+    outer = createCachedVerifier(
+      verifier,
+      revocations === undefined ? cacheOptions : { ...cacheOptions, revocations },
+    )
+  } else if (revocations !== undefined) {
+    outer = withRevocationCheck(verifier, revocations)
   }
-  return verifier
+  if (outer === undefined) return verifier
+  const checked = outer
+  // Keep the inner verifier's extras (ready, close ...) reachable on the result.
+  return Object.assign(Object.create(verifier) as TokenVerifier, {
+    verifyToken: (token: string, verifyOptions?: VerifyOptions) =>
+      checked.verifyToken(token, verifyOptions),
+  })
 }
 
 const OWN_KEYS = ['type', 'cache', 'provider', 'providerModule'] as const

@@ -113,3 +113,47 @@ t.test('an untrustworthy list is a 503, never an accept', async (t) => {
   await spying.verifyToken('alice-token', { signal: live.signal })
   t.equal(passes[0], live.signal, 'the signal reaches the inner verifier')
 })
+
+t.test('the verified-token cache consults the revocation list on hits too', async (t) => {
+  let calls = 0
+  const counting = defineVerifier('count', (token) => {
+    calls++
+    return accessToken(token, {
+      subject: 'alice',
+      issuer: 'https://as',
+      claims: { iat: T - 10, jti: `jti-${token}` },
+    })
+  })
+  let stale = false
+  const list = createMemoryRevocationList({ now: () => T * 1000 })
+  const staleable: RevocationList = {
+    ...list,
+    isRevoked: (token) => {
+      if (stale) throw new Error('copy too old')
+      return list.isRevoked(token)
+    },
+  }
+  const cached = createCachedVerifier(counting, { now: () => T * 1000, revocations: staleable })
+  t.ok(await cached.verifyToken('a'))
+  t.ok(await cached.verifyToken('a'))
+  t.equal(calls, 1)
+  await revokeToken(list, { jti: 'jti-a', expiresAt: T + 60 })
+  const refusals: Refusal[] = []
+  t.equal(await cached.verifyToken('a', { onRefusal: (r) => refusals.push(r) }), null)
+  t.same(
+    refusals.map((r) => [r.code, r.description]),
+    [['revoked', 'The access token has been revoked']],
+  )
+  t.equal(calls, 1, 'refused on the hit')
+  t.ok(await cached.verifyToken('b'), 'another token of the same subject is not revoked by jti')
+  stale = true
+  await t.rejects(cached.verifyToken('b'), { code: 'ERR_VERIFIER_UNAVAILABLE', statusCode: 503 })
+  await t.rejects(
+    cached.verifyToken('fresh'),
+    { code: 'ERR_VERIFIER_UNAVAILABLE' },
+    'on a load too',
+  )
+  t.throws(() => createCachedVerifier(counting, { revocations: {} as RevocationList }), {
+    message: /^revocations /,
+  })
+})

@@ -4,7 +4,7 @@ import { invalidArgument } from '../errors.js'
 import type { StoreGuardOptions } from './replay-store.js'
 import { guardRevocationList, type RevocationList } from './revocation-list.js'
 
-const REVOKED = new Refusal('rejected', 'The access token has been revoked')
+const REVOKED = new Refusal('revoked', 'The access token has been revoked')
 
 /**
  * Puts a revocation check behind any verifier: a token the inner verifier accepts is then looked
