@@ -248,15 +248,16 @@ t.test('an issuer that differs from the answer iss is refused', async (t) => {
 })
 
 t.test('a DPoP-bound token presented as a bearer token is refused', async (t) => {
-  // RFC 9449: oidc-provider binds the token to the proof key (token_type DPoP, cnf.jkt); this
-  // verifier checks no proof, so it must not accept the token on its own.
+  // RFC 9449: oidc-provider binds the token to the proof key (token_type DPoP, cnf.jkt); called
+  // without the request's proof context, this verifier must not accept the token on its own
+  // (dpop.test.ts accepts it with the proof).
   const verifier = verifierFor(t)
   const dpop = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
   const bound = await op.issueToken(op.clients.basic, { resource: RESOURCES.opaque, dpop })
   t.equal(bound.token_type, 'DPoP')
   t.same(await verifyWithReason(verifier, bound.access_token), {
     result: null,
-    code: 'not_access_token',
+    code: 'sender_constrained',
   })
 })
 

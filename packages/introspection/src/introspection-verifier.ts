@@ -171,7 +171,7 @@ export function createIntrospectionVerifier(
       if (hit !== undefined) {
         const at = now()
         // A hit is judged against the clock every time and never extends its entry.
-        if (at < hit.until) return decide(hit, token, at, policy)
+        if (at < hit.until) return decide(hit, token, at, policy, verifyOptions.senderConstraint)
         cache.delete(key)
       }
     }
@@ -188,7 +188,7 @@ export function createIntrospectionVerifier(
     }
     // Each caller may give up on a shared introspection without cancelling it for the others.
     return raceAbort(pending, verifyOptions.signal).then((entry) =>
-      decide(entry, token, now(), policy),
+      decide(entry, token, now(), policy, verifyOptions.senderConstraint),
     )
   }
 

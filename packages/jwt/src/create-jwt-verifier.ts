@@ -7,6 +7,7 @@ import {
   isVerifierUnavailable,
   type AccessToken,
   type ClaimMapping,
+  type SenderConstraintContext,
   type TokenVerifier,
   type VerifyOptions,
 } from '@bearerkit/core'
@@ -211,10 +212,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     token: string,
     verified: VerifiedJws | Refusal,
     onValidity: VerifyOptions['onValidity'],
+    senderConstraint: SenderConstraintContext | undefined,
   ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
     if (verified instanceof Refusal) return verified
     const { header, payload } = verified
-    const failure = checkClaims(payload, policy, now() / 1000)
+    const failure = checkClaims(payload, policy, now() / 1000, senderConstraint)
     if (failure !== undefined) return failure
     const accessToken = accessTokenFromClaims(token, payload, mapping)
     if (accessToken instanceof Refusal) return accessToken
@@ -233,11 +235,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     return runValidate(validate, accessToken, header)
   }
 
-  const verifier = defineVerifier('jwt', (token, { signal, onValidity }) => {
+  const verifier = defineVerifier('jwt', (token, { signal, onValidity, senderConstraint }) => {
     const verified = jws(token, signal)
     return isPromiseLike(verified)
-      ? Promise.resolve(verified).then((result) => finish(token, result, onValidity))
-      : finish(token, verified, onValidity)
+      ? Promise.resolve(verified).then((result) =>
+          finish(token, result, onValidity, senderConstraint),
+        )
+      : finish(token, verified, onValidity, senderConstraint)
   })
   return Object.assign(verifier, {
     ready: () => keys.ready(),

@@ -280,21 +280,22 @@ t.test('an aborted signal rejects', async (t) => {
   )
 })
 
-t.test('a sender-constrained token (cnf) is refused as a bearer token', async (t) => {
+t.test('a sender-constrained token (cnf) is refused without its proof context', async (t) => {
   const rsa = await pair('RS256')
   const verifier = createJwtVerifier({ ...base, key: rsa.pem })
   const check = async (extra: Record<string, unknown>) =>
     outcome(verifier, await mint(rsa, { claims: extra }))
-  // RFC 9449 §6.1 (DPoP) and RFC 8705 §3.1 (mTLS) confirmation claims.
+  // RFC 9449 §6.1 (DPoP) and RFC 8705 §3.1 (mTLS) confirmation claims; no proof context given.
   t.equal(
     await check({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } }),
-    'unsupported_token',
+    'sender_constrained',
   )
   t.equal(
     await check({ cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } }),
-    'unsupported_token',
+    'sender_constrained',
   )
-  t.equal(await check({ cnf: null }), 'unsupported_token')
+  t.equal(await check({ cnf: null }), 'invalid_claim')
+  t.equal(await check({ cnf: { kid: 'k' } }), 'sender_constrained')
   t.equal(await check({}), 'accepted')
 })
 

@@ -1,9 +1,11 @@
 import {
   Refusal,
   accessTokenFromClaims,
+  checkConfirmation,
   hasAllScopes,
   type AccessToken,
   type ClaimMapping,
+  type SenderConstraintContext,
 } from '@bearerkit/core'
 import { unavailable } from './unavailable.js'
 
@@ -35,9 +37,9 @@ const NO_TOKEN_TYPE = new Refusal(
   'not_access_token',
   'The introspection answer does not say the token is an access token',
 )
-const SENDER_CONSTRAINED = new Refusal(
-  'unsupported_token',
-  'The access token is sender-constrained and cannot be used as a bearer token',
+const UNCONFIRMED_DPOP = new Refusal(
+  'sender_constrained',
+  'The introspection answer says the token is DPoP-bound but names no key (cnf.jkt)',
 )
 const WRONG_ISSUER = new Refusal('wrong_issuer', 'The access token was issued by another issuer')
 const NO_AUDIENCE = new Refusal('missing_claim', 'The access token names no audience')
@@ -51,13 +53,14 @@ const INSUFFICIENT_SCOPE = new Refusal(
 )
 
 /**
- * `token_type` values taken to mean an access token usable as a bearer token, compared
- * case-insensitively (RFC 6749 §7.1: token types are case-insensitive). `N_A` is refused: RFC 8693
- * §2.2.1 uses it precisely for tokens that are not access tokens. `DPoP` and other types need a
- * proof this verifier does not check.
+ * `token_type` values taken to mean an access token, compared case-insensitively (RFC 6749 §7.1:
+ * token types are case-insensitive). `N_A` is refused: RFC 8693 §2.2.1 uses it precisely for
+ * tokens that are not access tokens. `DPoP` (RFC 9449 §6.2) is an access token bound to a key: it
+ * is accepted only with `cnf.jkt` and the matching proof (see {@link decide}).
  */
 export const ACCESS_TOKEN_TYPES: ReadonlySet<string> = new Set([
   'bearer',
+  'dpop',
   'access_token',
   'urn:ietf:params:oauth:token-type:access_token',
 ])
@@ -130,6 +133,7 @@ export function decide(
   token: string,
   at: number,
   policy: Policy,
+  senderConstraint?: SenderConstraintContext,
 ): AccessToken | Refusal {
   if (answer.accessToken === null) return answer.refusal
   const accessToken = answer.accessToken
@@ -148,9 +152,22 @@ export function decide(
   } else if (type !== 'Bearer' && !ACCESS_TOKEN_TYPES.has(type.toLowerCase())) {
     return NOT_ACCESS_TOKEN
   }
-  // RFC 9449 §6.2 / RFC 8705 §3.2: cnf binds the token to a key; presented as a bearer token
-  // without the proof, it must not be accepted.
-  if (accessToken.claims.cnf !== undefined) return SENDER_CONSTRAINED
+  // RFC 9449 §6.2 / RFC 8705 §3.2: cnf binds the token to a key; it is accepted only with the
+  // proof the HTTP layer checked, on cached answers too (never as a bearer token).
+  const cnf = accessToken.claims.cnf
+  if (cnf !== undefined) {
+    const refusal = checkConfirmation(cnf, senderConstraint)
+    if (refusal !== null) return refusal
+  }
+  if (
+    type !== undefined &&
+    type !== 'Bearer' &&
+    type.toLowerCase() === 'dpop' &&
+    typeof (cnf as { jkt?: unknown } | undefined)?.jkt !== 'string'
+  ) {
+    // A DPoP token whose key is not named cannot be checked against any proof.
+    return UNCONFIRMED_DPOP
+  }
   if (
     policy.issuer !== undefined &&
     accessToken.issuer !== undefined &&

@@ -1,4 +1,9 @@
-import { Refusal, normalizeAudience } from '@bearerkit/core'
+import {
+  Refusal,
+  checkConfirmation,
+  normalizeAudience,
+  type SenderConstraintContext,
+} from '@bearerkit/core'
 
 /** The claim rules of a JWT access-token verifier, with durations in seconds. */
 export interface ClaimPolicy {
@@ -24,10 +29,6 @@ const refusals = {
   iat: new Refusal('issued_in_future', 'The access token is issued in the future'),
   iatMissing: new Refusal('missing_claim', 'The access token has no iat claim'),
   tooOld: new Refusal('too_old', 'The access token is too old'),
-  bound: new Refusal(
-    'unsupported_token',
-    'The access token is bound to a key (cnf) and cannot be used as a bearer token',
-  ),
 }
 
 // RFC 7519 §2: a NumericDate is a JSON number of seconds (fractions allowed).
@@ -41,8 +42,9 @@ function numericDate(value: unknown): number | undefined | false {
  * `cnf`, in that order. Returns the first failure, or `undefined`.
  *
  * A token with a `cnf` claim is sender-constrained (RFC 7800; DPoP RFC 9449 §6, mTLS RFC 8705
- * §3.1): accepting it as a plain bearer token, without the proof of possession this verifier
- * cannot check, would let a stolen bound token through. It is refused.
+ * §3.1): it is accepted only when `senderConstraint` (the proof the HTTP layer checked) matches
+ * every confirmation it carries. Without it, accepting the token as a plain bearer token would
+ * let a stolen bound token through: it is refused (`sender_constrained`).
  *
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 RFC 9068 §4 (validating JWT access tokens)
  * @see https://www.rfc-editor.org/rfc/rfc7519#section-4.1 RFC 7519 §4.1 (registered claims)
@@ -51,6 +53,7 @@ export function checkClaims(
   claims: Readonly<Record<string, unknown>>,
   policy: ClaimPolicy,
   now: number,
+  senderConstraint?: SenderConstraintContext,
 ): Refusal | undefined {
   const { audience, clockTolerance: skew } = policy
   if (audience !== null) {
@@ -83,6 +86,8 @@ export function checkClaims(
       return refusals.tooOld
     }
   }
-  if (claims.cnf !== undefined) return refusals.bound
+  // RFC 9449 §7, RFC 8705 §3: a sender-constrained token is accepted only with the proof the HTTP
+  // layer checked; without it (a direct caller) it is refused, never taken as a bearer token.
+  if (claims.cnf !== undefined) return checkConfirmation(claims.cnf, senderConstraint) ?? undefined
   return undefined
 }
