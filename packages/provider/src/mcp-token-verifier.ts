@@ -73,7 +73,7 @@ export function fromMcpTokenVerifier(
     throw invalidArgument('verifier', 'must be an object with a verifyAccessToken(token) method')
   }
   const resolved = resolveOptions(options)
-  return defineVerifier('mcp-sdk', async (token, { signal }) => {
+  return defineVerifier('mcp-sdk', async (token, { signal, senderConstraint }) => {
     let authInfo: unknown
     try {
       authInfo = await raceAbort(Promise.resolve(verifier.verifyAccessToken(token)), signal)
@@ -101,7 +101,7 @@ export function fromMcpTokenVerifier(
         { reason: 'invalid_response' },
       )
     }
-    return judge(accessToken, resolved) ?? accessToken
+    return judge(accessToken, resolved, senderConstraint) ?? accessToken
   })
 }
 

@@ -73,7 +73,7 @@ export function createProviderVerifier(
     throw invalidArgument('provider', 'must be an object with a loadAccessToken(token) method')
   }
   const resolved = resolveOptions(options)
-  return defineVerifier('provider', async (token, { signal }) => {
+  return defineVerifier('provider', async (token, { signal, senderConstraint }) => {
     let record: unknown
     try {
       // Called as a method, so a class-based provider keeps its `this`; a synchronous throw is
@@ -97,6 +97,6 @@ export function createProviderVerifier(
         { reason: 'invalid_response' },
       )
     }
-    return judge(accessToken, resolved) ?? accessToken
+    return judge(accessToken, resolved, senderConstraint) ?? accessToken
   })
 }

@@ -2,12 +2,14 @@ import {
   DEFAULT_CLAIM_MAPPING,
   Refusal,
   accessTokenFromClaims,
+  checkConfirmation,
   formatScopes,
   isScopeToken,
   missingScopes,
   normalizeAudience,
   parseScopes,
   type AccessToken,
+  type SenderConstraintContext,
 } from '@bearerkit/core'
 import { comparableAudience } from './audience.js'
 import type { ResolvedOptions } from './options.js'
@@ -119,9 +121,15 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 /**
  * The decisions every verifier of this package makes once it holds a well-formed token, in this
  * order: expiry (against the injected clock, whatever the source said), audience (the token's `aud`
- * entries or its RFC 8707 `resource` must name one of the configured audiences), then scopes.
+ * entries or its RFC 8707 `resource` must name one of the configured audiences), the sender
+ * constraint (`cnf`, checked against the request's proof context exactly as the JWT and
+ * introspection verifiers do), then scopes.
  */
-export function judge(accessToken: AccessToken, options: ResolvedOptions): Refusal | null {
+export function judge(
+  accessToken: AccessToken,
+  options: ResolvedOptions,
+  senderConstraint: SenderConstraintContext | undefined,
+): Refusal | null {
   // RFC 7519 §4.1.4: not accepted on or after exp.
   if (accessToken.expiresAt !== undefined && accessToken.expiresAt * 1000 <= options.now()) {
     return new Refusal('expired', 'The access token has expired')
@@ -134,6 +142,11 @@ export function judge(accessToken: AccessToken, options: ResolvedOptions): Refus
       return new Refusal('wrong_audience', 'The access token was not issued for this resource')
     }
   }
+  // RFC 9449 §7.1, RFC 8705 §3: a record (or an AuthInfo) carrying `cnf` is sender-constrained; a
+  // provider knows nothing of the request, so without the proof the HTTP layer checked it is
+  // refused (`sender_constrained`), never taken as a bearer token.
+  const unbound = checkConfirmation(accessToken.claims.cnf, senderConstraint)
+  if (unbound !== null) return unbound
   if (missingScopes(accessToken.scopes, options.requiredScopes).length > 0) {
     return new Refusal('insufficient_scope', 'The access token lacks a required scope')
   }
