@@ -5,6 +5,8 @@ import {
   checkConfirmation,
   createCachedVerifier,
   createCompositeVerifier,
+  createMemoryRevocationList,
+  withRevocationCheck,
   defineVerifier,
   type AccessToken,
   type RefusalCode,
@@ -143,5 +145,13 @@ t.test('the composite verifier forwards the proof context', async (t) => {
   const composite = createCompositeVerifier({ opaque: verifier })
   t.equal(await outcome(composite, 'opaque', { dpopJkt: JKT }), 'accepted')
   t.equal(await outcome(composite, 'opaque'), 'refused sender_constrained')
+  t.same(seen, [{ dpopJkt: JKT }, undefined])
+})
+
+t.test('the revocation check forwards the proof context', async (t) => {
+  const { verifier, seen } = binding({ opaque: claims({ cnf: { jkt: JKT } }) })
+  const checked = withRevocationCheck(verifier, createMemoryRevocationList({ now: () => NOW }))
+  t.equal(await outcome(checked, 'opaque', { dpopJkt: JKT }), 'accepted')
+  t.equal(await outcome(checked, 'opaque'), 'refused sender_constrained')
   t.same(seen, [{ dpopJkt: JKT }, undefined])
 })

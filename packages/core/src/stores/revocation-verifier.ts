@@ -34,6 +34,10 @@ export function withRevocationCheck(
     let refusal: Refusal | undefined
     const accessToken: AccessToken | null = await verifier.verifyToken(token, {
       ...(verifyOptions.signal === undefined ? {} : { signal: verifyOptions.signal }),
+      // RFC 9449 §7, RFC 8705 §3: the proof context reaches the verifier that checks cnf.
+      ...(verifyOptions.senderConstraint === undefined
+        ? {}
+        : { senderConstraint: verifyOptions.senderConstraint }),
       onRefusal: (r) => {
         refusal = r
       },
