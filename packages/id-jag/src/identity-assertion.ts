@@ -1,6 +1,7 @@
 import {
   Refusal,
   VerifierUnavailableError,
+  createMemoryReplayStore,
   invalidArgument,
   isScopeToken,
   isVerifierUnavailable,
@@ -12,6 +13,7 @@ import {
   rejectUnknownOptions,
   safeClaims,
   validateUrl,
+  type ReplayStore,
 } from '@bearerkit/core'
 import {
   createJwsVerifier,
@@ -21,7 +23,6 @@ import {
   type KeyResolverOptions,
 } from '@bearerkit/jwt'
 import { TokenError, type OAuthClientInformation } from '@bearerkit/provider'
-import { createMemoryReplayStore, type ReplayStore } from './replay-store.js'
 
 /** The `typ` an ID-JAG must carry, exactly. */
 export const ID_JAG_TYPE = 'oauth-id-jag+jwt'
@@ -381,11 +382,14 @@ function markUsed(
   }
   return new Promise<boolean>((resolve, reject) => {
     let settled = false
+    // The store's own signal: aborted when this wait ends, so a store can stop its work.
+    const storeSignal = new AbortController()
     const finish = (action: () => void): void => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
+      storeSignal.abort()
       action()
     }
     const onAbort = (): void =>
@@ -402,7 +406,8 @@ function markUsed(
     signal?.addEventListener('abort', onAbort, { once: true })
     // Called as a method, so a class-based store keeps its `this`; a synchronous throw becomes
     // a rejection of this async wrapper.
-    const answer = (async (): Promise<unknown> => store.markUsed(key, expiresAt))()
+    const answer = (async (): Promise<unknown> =>
+      store.markUsed(key, expiresAt, { signal: storeSignal.signal }))()
     answer.then(
       (value) =>
         finish(() => {
