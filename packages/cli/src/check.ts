@@ -533,7 +533,12 @@ async function obtainToken(
   id: string,
 ): Promise<string | undefined> {
   if (settings.tokenFile !== undefined && id === 'token') {
-    const text = (await readFile(settings.tokenFile, 'utf8')).trim()
+    const text = await readFile(settings.tokenFile, 'utf8').then(
+      (content) => content.trim(),
+      () => {
+        throw new UsageError('cannot read --token-file')
+      },
+    )
     list.add(
       `${id}.file`,
       text === '' ? 'fail' : 'pass',
