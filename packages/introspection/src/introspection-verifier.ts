@@ -108,7 +108,8 @@ export function createIntrospectionVerifier(
     return requests.run((signal) => introspect(token, target, settings, { ...guards, signal }))
   }
   const askThroughShared = async (token: string): Promise<Answer> => {
-    if (shared === null) return parseAnswer(token, await ask(token), settings.claims)
+    if (shared === null)
+      return parseAnswer(token, await ask(token), settings.claims, settings.issuer)
     let loaded: Answer | undefined
     const { value, source } = await loadThroughSharedCache(
       shared.store,
@@ -116,7 +117,7 @@ export function createIntrospectionVerifier(
       async () => {
         const document = await ask(token)
         // Validated before it is shared: only well-formed answers reach the other instances.
-        loaded = parseAnswer(token, document, settings.claims)
+        loaded = parseAnswer(token, document, settings.claims, settings.issuer)
         const at = now()
         const expiresAt = loaded.accessToken?.expiresAt
         const ttl =
@@ -131,10 +132,10 @@ export function createIntrospectionVerifier(
     )
     if (source === 'loaded') return loaded as Answer
     try {
-      return parseAnswer(token, value, settings.claims)
+      return parseAnswer(token, value, settings.claims, settings.issuer)
     } catch {
       // A shared value that is not a well-formed answer only costs speed: ask the server.
-      return parseAnswer(token, await ask(token), settings.claims)
+      return parseAnswer(token, await ask(token), settings.claims, settings.issuer)
     }
   }
 

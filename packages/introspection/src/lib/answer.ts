@@ -78,12 +78,17 @@ function invalid(problem: string) {
  * 7662 member present. A malformed answer says nothing about the token, so it throws
  * `VerifierUnavailableError` (`invalid_response`) rather than refusing.
  *
+ * An active answer without `iss` comes from the server this verifier asked: with a configured
+ * `issuer`, that issuer is the AccessToken's `issuer` (the claims stay as the server sent them),
+ * so the principal triple and `revokeSubject({ issuer, subject })` reach the token.
+ *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2 RFC 7662 §2.2
  */
 export function parseAnswer(
   token: string,
   document: unknown,
   mapping: Readonly<Required<ClaimMapping>>,
+  issuer?: string,
 ): Answer {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     throw invalid('is not a JSON object')
@@ -118,6 +123,12 @@ export function parseAnswer(
   }
   const result = accessTokenFromClaims(token, members, mapping)
   if (result instanceof Refusal) return { accessToken: null, refusal: result }
+  // RFC 7662 §2.2: iss is OPTIONAL. An answer without it is taken as this issuer's (decide accepts
+  // it for the configured issuer), so the token must carry that issuer too: a principal of
+  // (client, null, sub) would escape a subject revocation and differ from the same user's JWT.
+  if (result.issuer === undefined && issuer !== undefined) {
+    return { accessToken: Object.freeze({ ...result, issuer }), refusal: null }
+  }
   return { accessToken: result, refusal: null }
 }
 
