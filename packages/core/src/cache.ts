@@ -9,6 +9,7 @@ import {
 } from './access-token.js'
 import { raceAbort } from './abort.js'
 import { immutableAccessToken } from './claims.js'
+import { processTokenKey } from './lib/token-key.js'
 import { checkConfirmation, type SenderConstraintContext } from './confirmation.js'
 import { defineVerifier } from './define-verifier.js'
 import { VerifierUnavailableError, invalidArgument } from './errors.js'
@@ -63,6 +64,8 @@ export interface CachedVerifier extends TokenVerifier {
 }
 
 interface Entry {
+  /** The token the entry answers for: a key match is a hit only when it is this token. */
+  readonly token: string
   readonly accessToken: AccessToken | null
   readonly refusal: Refusal | null
   /** Milliseconds since the epoch before which the entry is not served (a miss, not a refusal). */
@@ -123,8 +126,9 @@ function isAccessToken(value: unknown): value is AccessToken {
 /**
  * Puts a bounded, hash-keyed cache of verification results in front of any verifier.
  *
- * - keys are SHA-256 hashes of tokens, never tokens; each cache is its own, so two verifiers
- *   (another audience, another issuer) never share an answer;
+ * - keys are 128-bit hashes of tokens keyed with a per-process secret, never tokens, and a key
+ *   match is a hit only for the very token the entry was made for; each cache is its own, so two
+ *   verifiers (another audience, another issuer) never share an answer;
  * - at most `max` entries (lru-cache);
  * - a hit is served only inside the token's window: never before its `nbf` or before the
  *   `notBefore` the inner verifier reports, never from min(`exp`, the reported `validUntil`,
@@ -188,6 +192,7 @@ export function createCachedVerifier(
     const at = now()
     if (answer === null) {
       const entry: Entry = {
+        token,
         accessToken: null,
         refusal: refusal ?? new Refusal('rejected', 'The access token is invalid'),
         from: at,
@@ -224,6 +229,7 @@ export function createCachedVerifier(
       ...(validUntil === Infinity ? {} : { validUntil }),
     })
     const entry: Entry = {
+      token,
       accessToken,
       refusal: null,
       from: Math.max(at, notBefore * 1000),
@@ -268,11 +274,12 @@ export function createCachedVerifier(
     token: string,
     opts: VerifyOptions,
   ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
-    const key = tokenCacheKey(token)
+    const key = processTokenKey(token)
     const hit = cache.get(key)
-    if (hit !== undefined) {
+    // Another token under the same key (a collision, never seen in practice) is a miss, and
+    // outside [from, until) the entry says nothing: the inner verifier decides again.
+    if (hit !== undefined && hit.token === token) {
       const at = now()
-      // Outside [from, until) the entry says nothing; the inner verifier decides again.
       if (at >= hit.from && at < hit.until) return settle(hit, token, at, opts)
       cache.delete(key)
     }
@@ -291,8 +298,13 @@ export function createCachedVerifier(
       pending = loading
       inFlight.set(flight, loading)
     }
-    // Each caller may give up on a shared load without cancelling it for the others.
-    return raceAbort(pending, opts.signal).then((entry) => settle(entry, token, now(), opts))
+    // Each caller may give up on a shared load without cancelling it for the others. A load of
+    // another token under the same key is not joined: this token gets a load of its own.
+    return raceAbort(pending, opts.signal).then((entry) =>
+      entry.token === token
+        ? settle(entry, token, now(), opts)
+        : load(key, token, generation, context).then((own) => settle(own, token, now(), opts)),
+    )
   }
 
   const inner = defineVerifier('cache', check)
