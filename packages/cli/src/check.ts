@@ -548,18 +548,8 @@ async function obtainToken(
     )
     return text === '' ? undefined : text
   }
-  if (settings.clientId === undefined) {
-    if (id !== 'token') {
-      list.add(
-        `${id}.request`,
-        'skip',
-        `A token for scope "${scope ?? ''}" is issued`,
-        'RFC 6749 §4.4',
-        'needs --client-id',
-      )
-    }
-    return undefined
-  }
+  // --small-scope without --client-id is refused as a usage error, so only `token` gets here.
+  if (settings.clientId === undefined) return undefined
   const server = servers[0]
   if (server === undefined || discovery === undefined) {
     list.add(

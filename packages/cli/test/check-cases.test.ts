@@ -215,6 +215,13 @@ t.test('tokens: client credentials, accepted or not, step-up', async (t) => {
   t.equal(verdict(denied, 'token.accepted'), undefined)
   t.equal(verdict(denied, 'token.small.request')?.[0], 'fail')
 
+  const redirected = await report(
+    t,
+    { 'FULL /mcp': () => ({ status: 302, headers: { location: '/elsewhere' } }) },
+    withCredentials,
+  )
+  t.match(verdict(redirected, 'token.accepted'), ['fail', /ERR_REDIRECT_REFUSED/])
+
   const noServer = await report(
     t,
     {
