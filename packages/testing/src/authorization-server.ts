@@ -13,6 +13,7 @@ import {
 } from '@bearerkit/core'
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose'
 import { signToken, type UnsignedToken } from './create-token.js'
+import { tokenRequestProofKey } from './dpop.js'
 import {
   ASYMMETRIC_ALGORITHMS,
   generateKeyPair,
@@ -677,13 +678,30 @@ export async function createLocalAuthorizationServer(
       return oauthError(400, 'invalid_target', 'A resource parameter is required')
     }
     const expiresIn = ttl
-    const accessToken = await mint(client, { scopes, audience, format, expiresIn })
+    // RFC 9449 §5: a token request with a DPoP proof gets a token bound to the proof's key
+    // (cnf.jkt, token_type DPoP); a proof that does not check out is invalid_dpop_proof.
+    const proof = request.headers.dpop
+    let jkt: string | null = null
+    if (proof !== undefined) {
+      jkt =
+        typeof proof === 'string'
+          ? await tokenRequestProofKey(proof, { method: 'POST', url: url('/token'), now: now() })
+          : null
+      if (jkt === null) return oauthError(400, 'invalid_dpop_proof', 'The DPoP proof is invalid')
+    }
+    const accessToken = await mint(client, {
+      scopes,
+      audience,
+      format,
+      expiresIn,
+      ...(jkt === null ? {} : { claims: { cnf: { jkt } } }),
+    })
     // RFC 6749 §5.1: successful responses carry no-store and no-cache.
     return jsonReply(
       200,
       {
         access_token: accessToken,
-        token_type: 'Bearer',
+        token_type: jkt === null ? 'Bearer' : 'DPoP',
         expires_in: expiresIn,
         ...(scopes.length === 0 ? {} : { scope: formatScopes(scopes) }),
       },
@@ -716,7 +734,11 @@ export async function createLocalAuthorizationServer(
     return jsonReply(200, {
       ...record.claims,
       ...standardClaims(record),
-      token_type: 'Bearer',
+      // RFC 9449 §6.2: a DPoP-bound token is introspected with its type and cnf.jkt.
+      token_type:
+        typeof (record.claims.cnf as { jkt?: unknown } | undefined)?.jkt === 'string'
+          ? 'DPoP'
+          : 'Bearer',
       active: true,
     })
   }

@@ -54,3 +54,4 @@ export {
   type BrokenIdentityAssertionKind,
   type CreateIdentityAssertionOptions,
 } from './identity-assertion.js'
+export { createDpopProof, dpopThumbprint, type CreateDpopProofOptions } from './dpop.js'
