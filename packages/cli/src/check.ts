@@ -36,6 +36,8 @@ Options:
   --scope <"a b">           scope to request; the token must be enough for the resource
   --small-scope <"a">       a scope too small for the resource: expect 403 insufficient_scope
   --token-file <path>       use this access token instead of requesting one
+  --probe-url <url>         where the MCP requests (POST) go, when that is not the resource
+                            URL itself; same origin only (default: the resource URL)
   --timeout <ms>            deadline of each request (default 5000)
   --json                    machine-readable report (see check-report.schema.json)
   -h, --help                show this help
@@ -55,6 +57,7 @@ const OPTIONS = {
   scope: { type: 'string' },
   'small-scope': { type: 'string' },
   'token-file': { type: 'string' },
+  'probe-url': { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -65,6 +68,8 @@ const BOGUS_TOKEN = 'bearerkit-check.not-a-token.x'
 
 interface Settings {
   resource: string
+  /** Where the requests go: the resource, or --probe-url on the same origin. */
+  probeUrl: string
   timeout: number
   clientId: string | undefined
   clientSecret: string | undefined
@@ -109,7 +114,9 @@ async function runChecks(settings: Settings, list: Checklist): Promise<void> {
   list.section = 'Resource'
   let first: ProbeResult | undefined
   try {
-    first = await list.step('unauthenticated request', () => probeResource(resource, request))
+    first = await list.step('unauthenticated request', () =>
+      probeResource(settings.probeUrl, request),
+    )
   } catch (error) {
     list.add(
       'resource.reachable',
@@ -200,16 +207,21 @@ async function runChecks(settings: Settings, list: Checklist): Promise<void> {
         )
       } else {
         const error = answer.challenge?.error
+        const [ref, hint] =
+          error === 'insufficient_scope'
+            ? [
+                'RFC 6750 §3.1',
+                `: the resource needs scope "${answer.challenge?.scope ?? ''}" (use --scope)`,
+              ]
+            : answer.status === 401
+              ? ['RFC 8707 §2', ': is the token issued for this resource (aud)?']
+              : ['RFC 9110 §15', ': is this where MCP requests go? (use --probe-url)']
         list.add(
           'token.accepted',
           'fail',
           'An authenticated request is accepted',
-          error === 'insufficient_scope' ? 'RFC 6750 §3.1' : 'RFC 8707 §2',
-          `HTTP ${answer.status}${error === undefined ? '' : ` ${error}`}${
-            error === 'insufficient_scope'
-              ? `: the resource needs scope "${answer.challenge?.scope ?? ''}" (use --scope)`
-              : ''
-          }`,
+          ref,
+          `HTTP ${answer.status}${error === undefined ? '' : ` ${error}`}${hint}`,
         )
       }
     }
@@ -598,7 +610,7 @@ async function probeOrFail(
 ): Promise<ProbeResult | undefined> {
   try {
     return await list.step('authenticated request', () =>
-      probeResource(settings.resource, { timeout: settings.timeout, token }),
+      probeResource(settings.probeUrl, { timeout: settings.timeout, token }),
     )
   } catch (error) {
     list.add(id, 'fail', 'The resource answers', 'RFC 9110 §15', describeError(error))
@@ -637,7 +649,7 @@ function checkInsufficientScope(list: Checklist, answer: ProbeResult): void {
 }
 
 async function checkErrors(list: Checklist, settings: Settings): Promise<void> {
-  const { resource, timeout } = settings
+  const { probeUrl: resource, timeout } = settings
   const send = (label: string, url: string, token?: string): Promise<ProbeResult | undefined> =>
     list
       .step(label, () => probeResource(url, { timeout, ...(token === undefined ? {} : { token }) }))
@@ -726,6 +738,20 @@ function readSettings(argv: readonly string[], io: CliIo): Settings | 'help' {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
     throw new UsageError('the resource must be an https URL (http only on loopback)')
   }
+  let probeUrl = resource
+  if (values['probe-url'] !== undefined) {
+    let probe: URL
+    try {
+      probe = new URL(values['probe-url'])
+    } catch {
+      throw new UsageError('--probe-url must be an absolute URL')
+    }
+    // A token issued for the resource is only ever sent to the resource's origin.
+    if (probe.origin !== url.origin) {
+      throw new UsageError('--probe-url must be on the origin of the resource')
+    }
+    probeUrl = probe.href
+  }
   const clientSecret = values['client-secret'] ?? io.env.BEARERKIT_CLIENT_SECRET
   if (values['token-file'] !== undefined && values['client-id'] !== undefined) {
     throw new UsageError('--token-file and --client-id exclude each other')
@@ -735,6 +761,7 @@ function readSettings(argv: readonly string[], io: CliIo): Settings | 'help' {
   }
   return {
     resource,
+    probeUrl,
     timeout: readTimeout(values.timeout, 5000),
     clientId: values['client-id'],
     clientSecret: clientSecret === '' ? undefined : clientSecret,

@@ -92,7 +92,8 @@ function configFromFlags(values: Values): VerifierConfig | null {
   if (type !== 'jwt' && type !== 'introspection') {
     throw new UsageError('--type must be jwt or introspection')
   }
-  const config: VerifierConfig = { type }
+  // Built field by field from flags; createVerifier and the package check it at run time.
+  const config: Record<string, unknown> = { type }
   if (values.issuer !== undefined) config.issuer = values.issuer
   if (values.audience !== undefined) {
     config.audience = values.audience.length === 1 ? values.audience[0] : values.audience
@@ -107,7 +108,7 @@ function configFromFlags(values: Values): VerifierConfig | null {
   if (values['required-scopes'] !== undefined) {
     config.requiredScopes = list(values['required-scopes'])
   }
-  return config
+  return config as unknown as VerifierConfig
 }
 
 async function buildVerifier(values: Values, io: CliIo): Promise<TokenVerifier> {

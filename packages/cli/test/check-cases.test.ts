@@ -33,6 +33,8 @@ t.test('usage errors exit 64 and name the problem', async (t) => {
     [['http://127.0.0.1/mcp', '--timeout', '0'], /--timeout/],
     [['http://127.0.0.1/mcp', '--timeout', '1.5'], /--timeout/],
     [['http://127.0.0.1/mcp', '--bogus'], /Unknown option/],
+    [['http://127.0.0.1/mcp', '--probe-url', '/notes'], /--probe-url must be an absolute URL/],
+    [['http://127.0.0.1/mcp', '--probe-url', 'http://127.0.0.1:1/mcp'], /origin of the resource/],
   ]
   for (const [argv, message] of cases) {
     const result = await run(['check', ...argv])
@@ -191,7 +193,10 @@ t.test('tokens: client credentials, accepted or not, step-up', async (t) => {
     },
     [...withCredentials, '--small-scope', 'small'],
   )
-  t.same(verdict(audience, 'token.accepted'), ['fail', 'HTTP 401 invalid_token'])
+  t.same(verdict(audience, 'token.accepted'), [
+    'fail',
+    'HTTP 401 invalid_token: is the token issued for this resource (aud)?',
+  ])
   t.equal(audience.checks.find((c) => c.id === 'token.accepted')?.ref, 'RFC 8707 §2')
   t.match(verdict(audience, 'token.insufficient_scope'), ['fail', /cannot step up/])
 
@@ -221,6 +226,12 @@ t.test('tokens: client credentials, accepted or not, step-up', async (t) => {
     withCredentials,
   )
   t.match(verdict(redirected, 'token.accepted'), ['fail', /ERR_REDIRECT_REFUSED/])
+
+  const missing = await report(t, { 'FULL /mcp': () => ({ status: 404 }) }, withCredentials)
+  t.same(verdict(missing, 'token.accepted'), [
+    'fail',
+    'HTTP 404: is this where MCP requests go? (use --probe-url)',
+  ])
 
   const noServer = await report(
     t,
@@ -301,4 +312,14 @@ t.test('--token-file, and a terminal gets progress on stderr and colours', async
     env: { BEARERKIT_CLIENT_SECRET: '' },
   })
   t.match(verdict(JSON.parse(secret.stdout) as CheckReport, 'token.request'), ['fail', /ERR_/])
+})
+
+t.test('--probe-url sends the requests there, discovery still uses the resource', async (t) => {
+  const resource = await startBrokenServer(t, {})
+  const probe = `${resource}?probe=1`
+  const result = await run(['check', resource, '--probe-url', probe, '--json', ...withCredentials])
+  t.equal(result.code, 0)
+  const r = JSON.parse(result.stdout) as CheckReport
+  t.same(verdict(r, 'prm.resource'), ['pass', ''])
+  t.same(verdict(r, 'token.accepted'), ['pass', 'HTTP 200'])
 })
