@@ -17,4 +17,5 @@ export {
   type SessionBinding,
   type SessionBindingOptions,
 } from './session-binding.js'
+export type { SharedSessionBinding, SharedSessionBindingOptions } from './shared-session-binding.js'
 export { redactRequest, tokenSafeLogging, type RedactedRequest } from './log-redaction.js'

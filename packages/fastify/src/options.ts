@@ -1,4 +1,4 @@
-import type { TokenVerifier, VerifierConfig } from '@bearerkit/core'
+import type { RevocationList, TokenVerifier, VerifierConfig } from '@bearerkit/core'
 import type { MetadataRouteOptions, ProtectedResourceOptions } from '@bearerkit/http'
 
 export type { MetadataRouteOptions, ProtectedResourceOptions } from '@bearerkit/http'
@@ -54,4 +54,10 @@ export interface BearerAuthOptions {
   retryAfter?: number
   /** Largest accepted token, in characters (see core's `extractBearerToken`). Default 16 KiB. */
   maxTokenLength?: number
+  /**
+   * A revocation list (`@bearerkit/redis`'s `stores.revocations` for a fleet) every accepted
+   * token is looked up in, cache hits included: revoked is a 401, a list too stale to trust a
+   * 503 with `Retry-After`. Default none.
+   */
+  revocations?: RevocationList
 }

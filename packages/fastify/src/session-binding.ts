@@ -1,5 +1,10 @@
 import { invalidArgument, samePrincipal, type PrincipalComponents } from '@bearerkit/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import {
+  createSharedSessionBinding,
+  type SharedSessionBinding,
+  type SharedSessionBindingOptions,
+} from './shared-session-binding.js'
 import './types.js'
 
 /** Options of {@link createSessionBinding}. */
@@ -64,20 +69,38 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
  * })
  * ```
  */
-export function createSessionBinding(options: SessionBindingOptions = {}): SessionBinding {
+export function createSessionBinding(options: SharedSessionBindingOptions): SharedSessionBinding
+export function createSessionBinding(options?: SessionBindingOptions): SessionBinding
+export function createSessionBinding(
+  options: SessionBindingOptions | SharedSessionBindingOptions = {},
+): SessionBinding | SharedSessionBinding {
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument('options', 'must be an object')
   }
-  const maxSessions = options.maxSessions ?? 10_000
+  // With a store, bindings are shared by every instance that uses it (a fleet), and every
+  // method answers a promise; without, they live in this process.
+  if ('store' in options && options.store !== undefined) {
+    for (const name of ['maxSessions', 'onEvict'] as const) {
+      if (name in options) {
+        throw invalidArgument(
+          `options.${name}`,
+          'is not used with a store (the store bounds itself)',
+        )
+      }
+    }
+    return createSharedSessionBinding(options)
+  }
+  const memoryOptions = options as SessionBindingOptions
+  const maxSessions = memoryOptions.maxSessions ?? 10_000
   if (!Number.isInteger(maxSessions) || maxSessions < 1) {
     throw invalidArgument('options.maxSessions', 'must be a positive whole number')
   }
-  const header = options.header ?? 'mcp-session-id'
+  const header = memoryOptions.header ?? 'mcp-session-id'
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
     throw invalidArgument('options.header', 'must be a header name')
   }
   const headerName = header.toLowerCase()
-  const onEvict = options.onEvict
+  const onEvict = memoryOptions.onEvict
   if (onEvict !== undefined && typeof onEvict !== 'function') {
     throw invalidArgument('options.onEvict', 'must be a function')
   }
@@ -91,7 +114,7 @@ export function createSessionBinding(options: SessionBindingOptions = {}): Sessi
     return owner !== undefined && samePrincipal(owner, principal)
   }
 
-  return {
+  const binding: SessionBinding = {
     bind(sessionId, principal) {
       if (typeof sessionId !== 'string' || sessionId === '') {
         throw invalidArgument('sessionId', 'must be a non-empty string')
@@ -134,4 +157,5 @@ export function createSessionBinding(options: SessionBindingOptions = {}): Sessi
       await reply.code(404).type('application/json').send(JSON.stringify(SESSION_NOT_FOUND_BODY))
     },
   }
+  return binding
 }

@@ -26,6 +26,7 @@ const KNOWN = new Set<string>([
   'exposeErrorDescription',
   'retryAfter',
   'maxTokenLength',
+  'revocations',
   ...FASTIFY_KEYS,
 ])
 

@@ -2,6 +2,8 @@ import {
   DEFAULT_MAX_TOKEN_LENGTH,
   invalidArgument,
   isScopeToken,
+  withRevocationCheck,
+  type RevocationList,
   type TokenVerifier,
 } from '@bearerkit/core'
 import { resolveResource, type ResolvedResource } from './resource.js'
@@ -32,6 +34,7 @@ export const GATE_OPTION_NAMES: readonly string[] = Object.freeze([
   'exposeErrorDescription',
   'retryAfter',
   'maxTokenLength',
+  'revocations',
 ])
 
 // RFC 7230 quoted-string content without the characters challenge formatting would replace.
@@ -144,8 +147,16 @@ export function resolveSettings(
     throw invalidArgument('options.maxTokenLength', 'must be a positive whole number')
   }
 
+  // Every verifier's answer, cache hits included, passes the revocation list (a local lookup;
+  // a list that cannot be trusted makes the request a 503).
+  const revocations = input.revocations as RevocationList | undefined
+  const checked =
+    revocations === undefined
+      ? (verifier as TokenVerifier)
+      : withRevocationCheck(verifier as TokenVerifier, revocations)
+
   return Object.freeze({
-    verifier: verifier as TokenVerifier,
+    verifier: checked,
     requiredScopes: Object.freeze([...new Set(requiredScopes)]),
     realm,
     resource,
