@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Confirmation, SenderConstraintContext } from './confirmation.js'
 
 /**
@@ -31,7 +32,110 @@ export interface AccessToken {
   readonly cnf?: Readonly<Confirmation>
   /** Every claim as the issuer sent it (verified, frozen, inheriting nothing: see `safeClaims`). */
   readonly claims: Readonly<Record<string, unknown>>
+  /**
+   * The JSON form, with a fingerprint in place of the token (see {@link AccessTokenJson}). Every
+   * AccessToken bearerkit builds has it, and a `util.inspect` form to match; an AccessToken a
+   * custom verifier builds as a plain object may not: {@link accessTokenJson} works for both.
+   */
+  readonly toJSON?: () => AccessTokenJson
 }
+
+/**
+ * The JSON form of an {@link AccessToken}: every field but `token`, which is replaced by its
+ * {@link tokenFingerprint}. What `JSON.stringify` writes for an AccessToken built by bearerkit, so
+ * a token that reaches a log line, an error report or a response body by accident is not leaked.
+ */
+export interface AccessTokenJson {
+  /** `sha256:` and 16 hex digits: tells tokens apart in logs without revealing them. */
+  readonly tokenFingerprint: string
+  /** See {@link AccessToken.clientId}. */
+  readonly clientId: string
+  /** See {@link AccessToken.scopes}. */
+  readonly scopes: readonly string[]
+  /** See {@link AccessToken.expiresAt}. */
+  readonly expiresAt?: number
+  /** See {@link AccessToken.subject}. */
+  readonly subject?: string
+  /** See {@link AccessToken.issuer}. */
+  readonly issuer?: string
+  /** See {@link AccessToken.audience}. */
+  readonly audience?: readonly string[]
+  /** See {@link AccessToken.resource}. */
+  readonly resource?: string
+  /** See {@link AccessToken.claims}. */
+  readonly claims: Readonly<Record<string, unknown>>
+}
+
+/**
+ * A short, stable name for a token that may be logged: `sha256:` and the first 16 hex digits of
+ * the SHA-256 digest of the token. Two log lines about the same token show the same fingerprint;
+ * the token cannot be recovered from it (bearer tokens are long random or signed strings, so 64
+ * bits of their digest do not help guessing one).
+ *
+ * @example
+ * ```ts
+ * tokenFingerprint('2YotnFZFEjr1zCsicMWpAA') // 'sha256:' + 16 hex digits
+ * ```
+ */
+export function tokenFingerprint(token: string): string {
+  return `sha256:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`
+}
+
+/**
+ * The {@link AccessTokenJson} of any AccessToken, bearerkit's or a custom verifier's: what to log
+ * instead of the token itself.
+ */
+export function accessTokenJson(accessToken: AccessToken): AccessTokenJson {
+  const json: Mutable<AccessTokenJson> = {
+    tokenFingerprint: tokenFingerprint(accessToken.token),
+    clientId: accessToken.clientId,
+    scopes: accessToken.scopes,
+  } as Mutable<AccessTokenJson>
+  if (accessToken.expiresAt !== undefined) json.expiresAt = accessToken.expiresAt
+  if (accessToken.subject !== undefined) json.subject = accessToken.subject
+  if (accessToken.issuer !== undefined) json.issuer = accessToken.issuer
+  if (accessToken.audience !== undefined) json.audience = accessToken.audience
+  if (accessToken.resource !== undefined) json.resource = accessToken.resource
+  json.claims = accessToken.claims
+  return json
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom')
+
+/**
+ * The prototype of every AccessToken bearerkit builds: `toJSON` and Node's `util.inspect` hook,
+ * both showing the fingerprint instead of the token. One shared object with non-enumerable
+ * methods keeps building a token as cheap as a plain object (no closures, no extra own keys:
+ * `Object.keys` and spreading see the data fields only).
+ *
+ * @internal Not exported from the package.
+ */
+export const ACCESS_TOKEN_PROTOTYPE: object = Object.freeze(
+  Object.defineProperties(
+    {},
+    {
+      toJSON: {
+        value: function toJSON(this: AccessToken): AccessTokenJson {
+          return accessTokenJson(this)
+        },
+      },
+      [INSPECT]: {
+        value: function inspectAccessToken(
+          this: AccessToken,
+          depth: number,
+          options: { stylize: (text: string, style: string) => string },
+          inspect: (value: unknown, options: unknown) => string,
+        ): string {
+          // Past the depth limit, as Node shows [Object]: a label, not the data.
+          if (depth < 0) return options.stylize('[AccessToken]', 'special')
+          return `AccessToken ${inspect(accessTokenJson(this), { ...options, depth: depth })}`
+        },
+      },
+    },
+  ),
+)
 
 /**
  * The time window in which a verifier would accept a token, in seconds since the epoch: never

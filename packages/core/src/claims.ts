@@ -1,4 +1,4 @@
-import { Refusal, type AccessToken } from './access-token.js'
+import { ACCESS_TOKEN_PROTOTYPE, Refusal, type AccessToken } from './access-token.js'
 import { invalidArgument } from './errors.js'
 import { parseScopes } from './scopes.js'
 
@@ -8,11 +8,11 @@ import { parseScopes } from './scopes.js'
  */
 export interface ClaimMapping {
   /** Default `['client_id', 'azp', 'cid', 'appid']` (RFC 9068, OpenID, Okta, Entra ID). */
-  clientId?: readonly string[]
+  clientId?: readonly string[] | undefined
   /** Default `['scope', 'scp']` (space-separated string or array). */
-  scopes?: readonly string[]
+  scopes?: readonly string[] | undefined
   /** Default `['sub']`. */
-  subject?: readonly string[]
+  subject?: readonly string[] | undefined
 }
 
 /** The default {@link ClaimMapping}, fitted to the big issuers. */
@@ -133,7 +133,13 @@ const SEALED = new WeakSet<AccessToken>()
  */
 export function immutableAccessToken(token: AccessToken): AccessToken {
   if (SEALED.has(token)) return token
-  const copy: Mutable<AccessToken> = { ...token, scopes: Object.freeze([...token.scopes]) }
+  // On the shared prototype, so that a custom verifier's token gets the safe JSON and inspect
+  // forms too once it went through a cache.
+  const copy: Mutable<AccessToken> = Object.assign(
+    Object.create(ACCESS_TOKEN_PROTOTYPE) as Mutable<AccessToken>,
+    token,
+  )
+  copy.scopes = Object.freeze([...token.scopes])
   if (token.audience !== undefined) copy.audience = Object.freeze([...token.audience])
   copy.claims = safeClaims(token.claims)
   // The confirmation is the one in the claims, whatever the verifier put beside them: the cache
@@ -184,11 +190,12 @@ export function accessTokenFromClaims(
   const resource = claims.resource
   // Built field by field rather than with conditional spreads: no temporary objects, and the few
   // shapes the result can take stay the same from token to token.
-  const accessToken: Mutable<AccessToken> = {
-    token,
-    clientId,
-    scopes: Object.freeze(parseScopes(first(claims, mapping.scopes))),
-  } as Mutable<AccessToken>
+  // On one shared prototype whose non-enumerable toJSON and util.inspect hook show a fingerprint
+  // instead of the token: no closure and no extra own key per token.
+  const accessToken = Object.create(ACCESS_TOKEN_PROTOTYPE) as Mutable<AccessToken>
+  accessToken.token = token
+  accessToken.clientId = clientId
+  accessToken.scopes = Object.freeze(parseScopes(first(claims, mapping.scopes)))
   if (exp !== undefined) accessToken.expiresAt = exp
   if (sub !== undefined && sub !== '') accessToken.subject = sub
   if (iss !== undefined) accessToken.issuer = iss

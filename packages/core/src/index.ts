@@ -1,6 +1,9 @@
 export {
   Refusal,
+  accessTokenJson,
+  tokenFingerprint,
   type AccessToken,
+  type AccessTokenJson,
   type RefusalCode,
   type TokenVerifier,
   type Validity,
@@ -85,8 +88,18 @@ export {
 export {
   VERIFIER_PACKAGES,
   createVerifier,
+  type CacheConfig,
+  type CompositeVerifierConfig,
+  type ConfiguredVerifier,
+  type ConfiguredVerifierOf,
   type CreateVerifierOptions,
+  type IntrospectionVerifierConfig,
+  type JwtVerifierConfig,
+  type LooseVerifierOptions,
+  type ProviderVerifierConfig,
+  type SingleVerifierConfig,
   type VerifierConfig,
+  type VerifierKinds,
   type VerifierType,
 } from './factory.js'
 export { verifierConfigFromEnv } from './env.js'

@@ -44,14 +44,14 @@ t.test(
     t.equal(pkg.calls(), 1, 'the second answer was a hit')
     await revokeSubject(revocations, { issuer: 'https://as', subject: 'alice' }, { before: T })
     t.equal(await verifier.verifyToken('tok'), null)
-    t.equal((verifier as unknown as { ready(): string }).ready(), 'extras kept')
+    t.equal(await verifier.ready(), undefined, 'ready() is kept, and always a promise')
 
     const uncached = await createVerifier(
       { type: 'jwt', issuer: 'https://as', audience: 'x', cache: false },
       { load: fakePackage().load, revocations },
     )
     t.equal(await uncached.verifyToken('tok'), null, 'without a cache too')
-    t.equal((uncached as unknown as { ready(): string }).ready(), 'extras kept')
+    t.equal(await uncached.ready(), undefined, 'ready() is kept, and always a promise')
   },
 )
 

@@ -7,6 +7,7 @@ import {
   verifierConfigFromEnv,
   type Refusal,
   type VerificationEvent,
+  type VerifierConfig,
 } from '@bearerkit/core'
 import { createProviderVerifier, type ProviderAccessToken } from '../src/index.js'
 
@@ -467,7 +468,10 @@ t.test("core's createVerifier builds a provider verifier from configuration", as
   )
   t.equal((await cached.verifyToken('tok-1'))?.clientId, 'client-a')
   await t.rejects(
-    createVerifier({ type: 'provider', provider }, { load: () => import('../src/index.js') }),
+    // Without audience on purpose: the runtime check is under test, not the type.
+    createVerifier({ type: 'provider', provider } as unknown as VerifierConfig, {
+      load: () => import('../src/index.js'),
+    }),
     { code: 'ERR_INVALID_ARG_VALUE', message: /options\.audience is required/ },
   )
 })
