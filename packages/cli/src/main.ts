@@ -58,7 +58,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
   if (command === undefined) {
-    io.stderr.write(`bearerkit: unknown command "${name.slice(0, 40)}"\n\n${MAIN_HELP}`)
+    // Echo the name only when it looks like one: `bearerkit <token>` must not print the token.
+    const shown = /^[a-z][a-z-]{0,19}$/.test(name) ? `"${name}"` : '(not shown)'
+    io.stderr.write(`bearerkit: unknown command ${shown}\n\n${MAIN_HELP}`)
     return EXIT.usage
   }
   const [run, help] = command

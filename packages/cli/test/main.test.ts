@@ -32,6 +32,11 @@ t.test('commands, help and version', async (t) => {
   const unknown = await run(['serve'])
   t.equal(unknown.code, 64)
   t.match(unknown.stderr, /unknown command "serve"/)
+  const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
+  const pasted = await run([token])
+  t.equal(pasted.code, 64)
+  t.notOk(pasted.stderr.includes('eyJ'), 'a token given as the command is not echoed')
+  t.match(pasted.stderr, /unknown command \(not shown\)/)
   const proto = await run(['__proto__'])
   t.equal(proto.code, 64, 'inherited names are not commands')
   const decodeHelp = await run(['decode', '--help'])
