@@ -44,14 +44,14 @@ export type KeyInput = JWK | KeyObject | string
  */
 export interface IntrospectionCacheOptions {
   /** Most entries held; the least recently used go first. Default 10,000. */
-  max?: number
+  max?: number | undefined
   /**
    * Longest an active answer is reused, in seconds; never past the token's `exp`. Default 60.
    * A token revoked at the authorization server stays accepted here until its entry dies.
    */
-  ttl?: number
+  ttl?: number | undefined
   /** How long an inactive answer is reused, in seconds. Default 5; 0 disables it. */
-  negativeTtl?: number
+  negativeTtl?: number | undefined
 }
 
 /**
@@ -70,25 +70,25 @@ export interface IntrospectionCacheOptions {
  */
 export interface JwtResponseOptions {
   /** JWKS of the authorization server. Default: `jwks_uri` from the issuer's metadata. */
-  jwksUri?: string
+  jwksUri?: string | undefined
   /** A static public key of the authorization server, instead of a JWKS. */
-  key?: KeyInput
+  key?: KeyInput | undefined
   /**
    * Accepted signing algorithms. Default: the asymmetric JWS algorithms (RS*, PS*, ES*, EdDSA,
    * Ed25519); `none` and symmetric algorithms are never accepted.
    */
-  algorithms?: readonly string[]
+  algorithms?: readonly string[] | undefined
   /** Allowed clock skew when checking the response's `iat` and `exp`, in seconds. Default 5. */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
   /** Oldest accepted response, by its `iat`, in seconds. Default 300. */
-  maxAge?: number
+  maxAge?: number | undefined
   /**
    * Where the `jti` of each signed response is claimed, so that a response is accepted once.
    * Default: a bounded in-memory store of this verifier. A fleet shares one
    * (`@bearerkit/redis`). A store that cannot answer makes the introspection fail with
    * `VerifierUnavailableError` (503), never accept.
    */
-  replayStore?: ReplayStore
+  replayStore?: ReplayStore | undefined
 }
 
 /**
@@ -110,13 +110,13 @@ export interface JwtResponseOptions {
  */
 export interface IntrospectionVerifierOptions {
   /** The introspection endpoint. Required unless `issuer` is given (then discovered). */
-  introspectionUrl?: string
+  introspectionUrl?: string | undefined
   /**
    * The authorization server's issuer identifier. Used to discover the endpoint (RFC 8414, then
    * OpenID Connect Discovery) when `introspectionUrl` is absent, and checked against the `iss`
    * of every answer that carries one.
    */
-  issuer?: string
+  issuer?: string | undefined
   /**
    * The audience of this resource server: an answer must name one of these in `aud`.
    * Required; skipping the check takes an explicit `null`.
@@ -131,35 +131,35 @@ export interface IntrospectionVerifierOptions {
    * apart. Set `false` only for an authorization server that never omits it for refresh tokens
    * and never omits `aud`.
    */
-  requireTokenType?: boolean
+  requireTokenType?: boolean | undefined
   /** Client id of this resource server at the authorization server. */
-  clientId?: string
+  clientId?: string | undefined
   /** Client secret, for `client_secret_basic` and `client_secret_post`. */
-  clientSecret?: string
+  clientSecret?: string | undefined
   /** Default `client_secret_basic`. */
-  clientAuthMethod?: ClientAuthMethod
+  clientAuthMethod?: ClientAuthMethod | undefined
   /** Private key for `private_key_jwt` (a private JWK, a private `KeyObject` or a PKCS#8 PEM). */
-  privateKey?: KeyInput
+  privateKey?: KeyInput | undefined
   /**
    * JWS algorithm of the client assertion. Default: the JWK's `alg`, else RS256 for RSA, PS256
    * for RSA-PSS, ES256/ES384/ES512 by curve, EdDSA for Ed25519.
    */
-  privateKeyAlg?: string
+  privateKeyAlg?: string | undefined
   /** Scopes every accepted token must carry. Default none. */
-  requiredScopes?: readonly string[]
+  requiredScopes?: readonly string[] | undefined
   /** Where to find client id, scopes and subject among the answer's members. */
-  claims?: ClaimMapping
+  claims?: ClaimMapping | undefined
   /** Deadline of each HTTP attempt, in milliseconds. Default 5,000. */
-  timeout?: number
+  timeout?: number | undefined
   /**
    * Extra attempts after a network error or a 5xx answer without `Retry-After` (0 to 5).
    * Default 1. Timeouts and other failures are not retried.
    */
-  retries?: number
+  retries?: number | undefined
   /** Largest accepted response body (introspection, metadata, JWKS), in bytes. Default 64 KiB. */
-  maxResponseBytes?: number
+  maxResponseBytes?: number | undefined
   /** The result cache, or `false` for none. Default `{ max: 10_000, ttl: 60, negativeTtl: 5 }`. */
-  cache?: IntrospectionCacheOptions | false
+  cache?: IntrospectionCacheOptions | false | undefined
   /**
    * A cache shared by a fleet (`@bearerkit/redis`'s `stores.cache`), behind the in-process one:
    * a miss in the first tier asks it before the authorization server, and concurrent first uses
@@ -169,13 +169,13 @@ export interface IntrospectionVerifierOptions {
    * every check still runs on every use. It only costs speed: a shared cache that fails, hangs
    * or holds garbage is a miss. Default none.
    */
-  sharedCache?: SharedResultCache
+  sharedCache?: SharedResultCache | undefined
   /** Ask for and require RFC 9701 signed responses. Default `false`. */
-  jwtResponse?: boolean | JwtResponseOptions
+  jwtResponse?: boolean | JwtResponseOptions | undefined
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
-  now?: () => number
+  now?: (() => number) | undefined
   /** The `fetch` to use. Default: the global one. */
-  fetch?: typeof fetch
+  fetch?: typeof fetch | undefined
 }
 
 /**
@@ -205,4 +205,13 @@ export interface IntrospectionVerifier extends TokenVerifier {
    * `VerifierUnavailableError` (reason `closed`).
    */
   close(): Promise<void>
+}
+
+// `createVerifier({ type: 'introspection', ... })` in core takes exactly these options once this
+// package's types are loaded: core cannot import them (see VerifierKinds in @bearerkit/core).
+declare module '@bearerkit/core' {
+  interface VerifierKinds {
+    /** {@link IntrospectionVerifierOptions} in, {@link IntrospectionVerifier} out. */
+    introspection: { options: IntrospectionVerifierOptions; verifier: IntrospectionVerifier }
+  }
 }

@@ -38,14 +38,14 @@ export interface JwtIssuer {
   /** The issuer identifier, compared exactly with `iss`. */
   issuer: string
   /** Its JWKS URI. */
-  jwksUri?: string | URL
+  jwksUri?: string | URL | undefined
   /**
    * Its static key. Without `jwksUri`, `key` and `secret`, the JWKS URI is discovered from
    * `issuer`.
    */
-  key?: KeyInput
+  key?: KeyInput | undefined
   /** Its shared secret, for HS256, HS384 or HS512. */
-  secret?: SecretInput
+  secret?: SecretInput | undefined
 }
 
 /**
@@ -79,65 +79,65 @@ export type ValidateFunction = (
  */
 export interface JwtVerifierOptions {
   /** The one trusted issuer, compared exactly with `iss`. Use `issuers` for several. */
-  issuer?: string
+  issuer?: string | undefined
   /**
    * Several trusted issuers, each bound to its own key source: a token is verified only with the
    * keys of the issuer it names. Replaces `issuer`, `jwksUri` and `key`.
    */
-  issuers?: readonly JwtIssuer[]
+  issuers?: readonly JwtIssuer[] | undefined
   /**
    * This resource server's identifier(s); `aud` must contain one of them. Required: pass `null`
    * to skip the check, knowingly (RFC 9068 §4 requires it; RFC 8707 tokens are audience-bound).
    */
   audience: string | readonly string[] | null
   /** The issuer's JWKS URI. Without `jwksUri` and `key`, it is discovered from `issuer`. */
-  jwksUri?: string | URL
+  jwksUri?: string | URL | undefined
   /**
    * A static key: PEM SPKI or X.509 certificate, JWK or JWK Set (object or JSON text), KeyObject,
    * CryptoKey. A string is never taken as a shared secret: use `secret`.
    */
-  key?: KeyInput
+  key?: KeyInput | undefined
   /**
    * A shared secret for HS256, HS384 or HS512 (listed in `algorithms`): text, bytes or a secret
    * KeyObject. Text or bytes that are a public key (PEM, JSON, DER or its base64) are refused.
    */
-  secret?: SecretInput
+  secret?: SecretInput | undefined
   /** Allowed `alg` values. Default {@link DEFAULT_ALGORITHMS} (asymmetric only). */
-  algorithms?: readonly JwsAlgorithm[]
+  algorithms?: readonly JwsAlgorithm[] | undefined
   /**
    * Accepted `typ` values, compared case-insensitively with `application/` implied. Default
    * `['at+jwt']` (RFC 9068 §2.1). Add `'JWT'` for issuers that do not type their access tokens,
    * or pass `null` to skip the check (then a missing `typ` is accepted too).
    */
-  tokenTypes?: readonly string[] | null
+  tokenTypes?: readonly string[] | null | undefined
   /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 30. */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
   /** Oldest accepted token by `iat`, in seconds. */
-  maxTokenAge?: number
+  maxTokenAge?: number | undefined
   /**
    * Whether `iat` is required. Default `true` (RFC 9068 §2.2: `iat` is REQUIRED); `false` accepts
    * tokens of issuers that leave it out (not together with `maxTokenAge`).
    */
-  requireIssuedAt?: boolean
+  requireIssuedAt?: boolean | undefined
   /** Whether `exp` is required. Default `true`. */
-  requireExpiration?: boolean
+  requireExpiration?: boolean | undefined
   /** Scopes every token must grant; otherwise `insufficient_scope`. */
-  requiredScopes?: readonly string[]
+  requiredScopes?: readonly string[] | undefined
   /** A custom check run last; see {@link ValidateFunction}. */
-  validate?: ValidateFunction
+  validate?: ValidateFunction | undefined
   /** Where to find client id, scopes and subject among the claims. */
-  claims?: ClaimMapping
+  claims?: ClaimMapping | undefined
   /** JWKS cache settings. */
-  jwks?: JwksOptions
+  jwks?: JwksOptions | undefined
   /**
    * Deadline of one discovery or JWKS request, in milliseconds (what `BEARERKIT_TIMEOUT` sets).
    * Default 5,000; `jwks.timeout` overrides it. No effect with a static key.
    */
-  timeout?: number
+  timeout?: number | undefined
   /** Clock, in milliseconds since the epoch. Default `Date.now`. */
-  now?: () => number
+  now?: (() => number) | undefined
   /** The `fetch` used for discovery and JWKS. Default: the global one. */
-  fetch?: typeof fetch
+  fetch?: typeof fetch | undefined
 }
 
 /**
@@ -156,6 +156,15 @@ export type JwtVerifier = TokenVerifier & {
   ready(): Promise<void>
   /** Aborts pending fetches; later verifications reject with `VerifierUnavailableError`. */
   close(): void
+}
+
+// `createVerifier({ type: 'jwt', ... })` in core takes exactly these options once this package's
+// types are loaded: core cannot import them (see VerifierKinds in @bearerkit/core).
+declare module '@bearerkit/core' {
+  interface VerifierKinds {
+    /** {@link JwtVerifierOptions} in, {@link JwtVerifier} out. */
+    jwt: { options: JwtVerifierOptions; verifier: JwtVerifier }
+  }
 }
 
 /**

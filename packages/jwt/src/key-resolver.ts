@@ -80,22 +80,22 @@ export type KeysOrRefusal = readonly VerificationKey[] | Refusal
  */
 export interface JwksOptions {
   /** Age after which the set is fetched again, in seconds. Default 600. */
-  maxAge?: number
+  maxAge?: number | undefined
   /** Least time between two fetches caused by an unknown `kid`, in seconds. Default 30. */
-  cooldown?: number
+  cooldown?: number | undefined
   /** Deadline of one request (discovery or JWKS), in milliseconds. Default 5,000. */
-  timeout?: number
+  timeout?: number | undefined
   /**
    * How long past `maxAge` the last good set keeps being used while refreshing fails, in seconds.
    * Default 3,600. `0` turns it off.
    */
-  staleIfError?: number
+  staleIfError?: number | undefined
   /** Wait after the first failed fetch, in seconds, doubling with each failure. Default 1. */
-  backoff?: number
+  backoff?: number | undefined
   /** Longest wait between failed fetches, in seconds. Default 60. */
-  maxBackoff?: number
+  maxBackoff?: number | undefined
   /** Largest JWKS or metadata document accepted, in bytes. Default 256 KiB. */
-  maxBytes?: number
+  maxBytes?: number | undefined
 }
 
 /**

@@ -19,7 +19,7 @@ t.test('a verifier described by environment variables', async (t) => {
     BEARERKIT_TIMEOUT: '2000',
   })
   t.ok(config)
-  const verifier = await createVerifier(config ?? { type: 'jwt' }, {
+  const verifier = await createVerifier(config ?? { type: 'jwt', audience: null }, {
     load: () => import('../src/index.js'),
   })
   // No clock can be given through the environment: the claims are set around the real time.
@@ -57,7 +57,7 @@ t.test('a PEM key from the environment, with escaped newlines', async (t) => {
     BEARERKIT_AUDIENCE: AUDIENCE,
     BEARERKIT_KEY: rsa.pem.replace(/\n/g, '\\n'),
   })
-  const verifier = await createVerifier(config ?? { type: 'jwt' }, {
+  const verifier = await createVerifier(config ?? { type: 'jwt', audience: null }, {
     load: () => import('../src/index.js'),
   })
   const now = Date.now() / 1000
