@@ -1,7 +1,17 @@
-import type { RevocationList, TokenVerifier, VerifierConfig } from '@bearerkit/core'
-import type { MetadataRouteOptions, ProtectedResourceOptions } from '@bearerkit/http'
+import type { TokenVerifier, VerifierConfig } from '@bearerkit/core'
+import type {
+  DpopOptions,
+  MetadataRouteOptions,
+  MtlsOptions,
+  ProtectedResourceOptions,
+} from '@bearerkit/http'
 
-export type { MetadataRouteOptions, ProtectedResourceOptions } from '@bearerkit/http'
+export type {
+  DpopOptions,
+  MetadataRouteOptions,
+  MtlsOptions,
+  ProtectedResourceOptions,
+} from '@bearerkit/http'
 
 /**
  * Options of the {@link bearerAuth} plugin.
@@ -55,9 +65,16 @@ export interface BearerAuthOptions {
   /** Largest accepted token, in characters (see core's `extractBearerToken`). Default 16 KiB. */
   maxTokenLength?: number
   /**
-   * A revocation list (`@bearerkit/redis`'s `stores.revocations` for a fleet) every accepted
-   * token is looked up in, cache hits included: revoked is a 401, a list too stale to trust a
-   * 503 with `Retry-After`. Default none.
+   * Accept DPoP-bound tokens (RFC 9449): `Authorization: DPoP` with a `DPoP` proof header. `true`
+   * takes every default. Without `dpop.publicOrigin` the proof's `htu` is compared with
+   * `request.protocol`, `request.host` and `request.url`, so Fastify's `trustProxy` decides
+   * whether `X-Forwarded-Proto` and `X-Forwarded-Host` count. See @bearerkit/http.
    */
-  revocations?: RevocationList
+  dpop?: DpopOptions | boolean
+  /**
+   * Accept certificate-bound tokens (RFC 8705): the certificate of the TLS connection (an https
+   * server with `requestCert: true`), or the RFC 9440 `Client-Cert` header from
+   * `mtls.trustedProxies`. `true` takes every default. See @bearerkit/http.
+   */
+  mtls?: MtlsOptions | boolean
 }

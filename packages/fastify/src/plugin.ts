@@ -11,7 +11,7 @@ import fp from 'fastify-plugin'
 import { addMetadataRoutes } from './lib/metadata-routes.js'
 import { checkRouteConfig, routeScopes } from './lib/route-config.js'
 import { resolveSettings } from './lib/settings.js'
-import { AUTHENTICATION, authenticated, errors } from './lib/state.js'
+import { authenticated, errors } from './lib/state.js'
 import type { BearerAuthOptions } from './options.js'
 import './types.js'
 
@@ -21,7 +21,7 @@ const FORM = 'application/x-www-form-urlencoded'
 type Deferred = GatePending | { readonly kind: 'preflight'; readonly scopes: readonly string[] }
 
 const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, options) => {
-  const { gate, close } = await resolveSettings(options)
+  const { gate, close, dpop, mtls } = await resolveSettings(options)
   if (gate.metadata !== null && fastify.prefix !== '') {
     // RFC 9728 §3: the document lives at the host's root, which a prefixed scope cannot reach.
     throw invalidArgument(
@@ -34,7 +34,6 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
   // Registering the plugin in two nested scopes must not trip Fastify's duplicate check.
   if (!fastify.hasRequestDecorator('accessToken')) fastify.decorateRequest('accessToken', null)
   if (!fastify.hasRequestDecorator('principal')) fastify.decorateRequest('principal', null)
-  if (!fastify.hasRequestDecorator(AUTHENTICATION)) fastify.decorateRequest(AUTHENTICATION, null)
 
   const deferred = new WeakMap<FastifyRequest, Deferred>()
 
@@ -49,7 +48,12 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
       request.principal = result.principal
       authenticated.set(request, { gate, result })
       request.log.debug(
-        { bearer: { outcome: 'accepted', clientId: result.accessToken.clientId } },
+        {
+          bearer: {
+            outcome: 'accepted',
+            clientId: result.accessToken.clientId,
+          },
+        },
         'bearer token accepted',
       )
     } else if (result.kind === 'refused') {
@@ -63,11 +67,14 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
 
   const gateRequest = (request: FastifyRequest, scopes: readonly string[], body: unknown) => ({
     method: request.method,
-    url: request.url,
+    // RFC 9449 §4.3: htu names the URL the client called; Fastify's protocol and host follow
+    // trustProxy. Only DPoP needs it, so the plain path keeps the relative URL.
+    url: dpop ? `${request.protocol}://${request.host}${request.url}` : request.url,
     headers: request.headers,
     authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
     scopes,
     body,
+    ...(mtls ? connectionCertificate(request) : undefined),
   })
 
   // Authentication runs in onRequest, before the body is read: an anonymous request costs no body
@@ -80,27 +87,21 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
       options.config,
     )
     if (own === null) return
-    if (
-      request.method === 'OPTIONS' &&
-      request.headers['access-control-request-method'] &&
-      request.server.hasPlugin('@fastify/cors')
-    ) {
-      // A CORS preflight carries no credentials. @fastify/cors answers it in its own onRequest
-      // hook, and then nothing of the application runs (registered after this plugin, hooks
-      // added between the two still run first: the README says to register it before). A
-      // preflight that reaches preValidation is about to run a handler (an all('/admin') route),
-      // so it is authenticated there like any other request. Without @fastify/cors nobody
-      // answers the preflight, and deferring would run the application's later onRequest and
-      // preParsing hooks unauthenticated: it is decided right here like any other request.
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+      // A CORS preflight carries no credentials. A CORS layer (@fastify/cors) answers it in its
+      // onRequest hook, whatever the registration order, and then nothing of the application
+      // runs; a preflight that reaches preValidation is about to run a handler (an
+      // all('/admin') route), so it is authenticated there like any other request.
       deferred.set(request, { kind: 'preflight', scopes: own })
       return
     }
     const type = request.headers['content-type']
     const result = await gate.authenticate({
       method: request.method,
-      url: request.url,
+      url: dpop ? `${request.protocol}://${request.host}${request.url}` : request.url,
       headers: request.headers,
       authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
+      ...(mtls ? connectionCertificate(request) : undefined),
       scopes: own,
       // Without a form parser Fastify answers 415 itself and nobody reads the body.
       bodyPending: type !== undefined && request.server.hasContentTypeParser(FORM),
@@ -251,3 +252,22 @@ export const bearerAuth = fp(bearerAuthPlugin, {
   fastify: '5.x',
   name: '@bearerkit/fastify',
 })
+
+/**
+ * The TLS client certificate (DER) and the peer address of the request's connection, for
+ * certificate-bound tokens (RFC 8705 §3).
+ */
+function connectionCertificate(request: FastifyRequest): {
+  clientCertificate: Uint8Array | undefined
+  remoteAddress: string | undefined
+} {
+  const socket = request.raw.socket as {
+    getPeerCertificate?: () => { raw?: Uint8Array }
+  }
+  const raw =
+    typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined
+  return {
+    clientCertificate: raw,
+    remoteAddress: request.raw.socket.remoteAddress,
+  }
+}

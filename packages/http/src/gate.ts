@@ -11,8 +11,15 @@ import {
   type VerifyOptions,
 } from '@bearerkit/core'
 import { httpChannel, type GateEvent } from './diagnostics.js'
-import { NO_CREDENTIALS, parseAuthorization, type HeaderProblem } from './lib/authorization.js'
+import type { ProofContext, SenderConstraintRefusal } from './dpop/sender-constraint.js'
 import {
+  NO_CREDENTIALS,
+  OTHER_SCHEME,
+  parseAuthorization,
+  type HeaderProblem,
+} from './lib/authorization.js'
+import {
+  dpopRefusal,
   insufficientScope,
   invalidRequest,
   invalidToken,
@@ -127,6 +134,8 @@ const TOKEN_IN_QUERY = 'Access tokens are not accepted in the query string'
 const TOKEN_IN_BODY = 'Access tokens are accepted only in the Authorization header'
 const TOKEN_TWICE = 'The access token must be sent in one place only'
 const FOREIGN_AUDIENCE = 'The access token is not meant for this resource'
+const NOT_DPOP_BOUND =
+  'The access token is not DPoP-bound: send it with the Bearer scheme, without a DPoP proof'
 // A refusal code goes into logs and events: only a short identifier is kept as given.
 const REASON = /^[a-z][a-z0-9_]{0,63}$/
 
@@ -198,40 +207,108 @@ export function gateOf(settings: Settings): BearerGate {
       ? refused(missingToken(settings, problem.description, scopes), problem.reason, scopes, method)
       : refused(invalidRequest(settings, problem.description), problem.reason, scopes, method)
 
+  // A refused token: `invalid_token` on the challenge of the scheme the client used.
+  const tokenRefusal = (
+    description: string,
+    reason: string,
+    scopes: readonly string[],
+    method: string,
+    dpop: boolean,
+  ): GateRefused =>
+    refused(
+      dpop
+        ? dpopRefusal(
+            settings,
+            { status: 401, error: 'invalid_token', reason, description },
+            scopes,
+          )
+        : invalidToken(settings, description, reason, scopes),
+      reason,
+      scopes,
+      method,
+    )
+
+  const unavailableRefusal = (
+    error: unknown,
+    scopes: readonly string[],
+    method: string,
+  ): GateRefused => {
+    // DESIGN: an unavailable verifier (or replay store) is a 503, never a 401, and never an
+    // acceptance.
+    if (isVerifierUnavailable(error)) {
+      const reason = error.reason ?? 'unavailable'
+      return refused(
+        unavailable(settings, reason, error.retryAfter, error),
+        `verifier_unavailable:${reason}`,
+        scopes,
+        method,
+      )
+    }
+    // Not a bearerkit error: its message may quote the token, so only its name and code are
+    // logged, and it is not kept as the cause a framework might log.
+    return refused(
+      unavailable(settings, 'verifier_error', undefined, undefined),
+      'verifier_error',
+      scopes,
+      method,
+      describeForeignError(error),
+    )
+  }
+
   const verify = async (
     request: GateRequest,
     raw: string,
     scopes: readonly string[],
+    dpop: boolean,
   ): Promise<GateAccepted | GateRefused> => {
+    let context: ProofContext | undefined
+    const senderConstraint = settings.senderConstraint
+    if (senderConstraint !== null) {
+      // RFC 9449 §4.3 / RFC 8705 §3: check the proof (and read the client certificate) first;
+      // what was proven reaches the verifier, which compares it with the token's cnf.
+      let decided: ProofContext | SenderConstraintRefusal
+      try {
+        decided = await senderConstraint.context({
+          method: request.method,
+          url: request.url,
+          scheme: dpop ? 'dpop' : 'bearer',
+          token: raw,
+          dpop: dpop ? readHeader(request.headers, 'dpop') : undefined,
+          clientCert: senderConstraint.clientCertHeader
+            ? readHeader(request.headers, 'client-cert')
+            : undefined,
+          clientCertificate: request.clientCertificate,
+          remoteAddress: request.remoteAddress,
+          ...(request.signal === undefined ? {} : { signal: request.signal }),
+        })
+      } catch (error) {
+        return unavailableRefusal(error, scopes, request.method)
+      }
+      if ('status' in decided) {
+        return refused(
+          dpopRefusal(settings, decided, scopes),
+          `dpop_${decided.reason}`,
+          scopes,
+          request.method,
+        )
+      }
+      context = decided
+    }
     let refusal: Refusal | undefined
     let token: unknown
     try {
       token = await settings.verifier.verifyToken(
         raw,
-        verifyOptions(request, (given) => {
-          refusal = given
-        }),
+        verifyOptions(
+          request,
+          (given) => {
+            refusal = given
+          },
+          context,
+        ),
       )
     } catch (error) {
-      // DESIGN: an unavailable verifier is a 503, never a 401, and never an acceptance.
-      if (isVerifierUnavailable(error)) {
-        const reason = error.reason ?? 'unavailable'
-        return refused(
-          unavailable(settings, reason, error.retryAfter, error),
-          `verifier_unavailable:${reason}`,
-          scopes,
-          request.method,
-        )
-      }
-      // Not a bearerkit error: its message may quote the token, so only its name and code are
-      // logged, and it is not kept as the cause a framework might log.
-      return refused(
-        unavailable(settings, 'verifier_error', undefined, undefined),
-        'verifier_error',
-        scopes,
-        request.method,
-        describeForeignError(error),
-      )
+      return unavailableRefusal(error, scopes, request.method)
     }
     if (token === null || token === undefined) {
       const code = (refusal as { code?: unknown } | undefined)?.code
@@ -239,12 +316,7 @@ export function gateOf(settings: Settings): BearerGate {
       const given = (refusal as { description?: unknown } | undefined)?.description
       const description =
         typeof given === 'string' && given !== '' ? given : 'The access token is invalid'
-      return refused(
-        invalidToken(settings, description, reason, scopes),
-        reason,
-        scopes,
-        request.method,
-      )
+      return tokenRefusal(description, reason, scopes, request.method, dpop)
     }
     if (!isAccessToken(token)) {
       // The contract allows an AccessToken or null; anything else cannot be trusted either way.
@@ -259,12 +331,12 @@ export function gateOf(settings: Settings): BearerGate {
     if (settings.audiences !== null && !namesAudience(token, settings.audiences)) {
       // RFC 8707 §2 / RFC 9068 §4 / MCP authorization: `aud` decides; a token issued for another
       // resource is refused even when the verifier was configured without an audience.
-      return refused(
-        invalidToken(settings, FOREIGN_AUDIENCE, 'wrong_audience', scopes),
-        'wrong_audience',
-        scopes,
-        request.method,
-      )
+      return tokenRefusal(FOREIGN_AUDIENCE, 'wrong_audience', scopes, request.method, dpop)
+    }
+    if (dpop && typeof (token.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== 'string') {
+      // An unbound token sent with the DPoP scheme: the client claims a binding the token does
+      // not have (see the README: refused rather than silently taken as a bearer token).
+      return tokenRefusal(NOT_DPOP_BOUND, 'not_dpop_bound', scopes, request.method, true)
     }
     if (!hasAllScopes(token.scopes, scopes)) {
       return refused(
@@ -281,7 +353,12 @@ export function gateOf(settings: Settings): BearerGate {
       publish({ outcome: 'accepted', status: 200, clientId: token.clientId })
     }
     lastAccepted = raw
-    return { kind: 'accepted', accessToken: token, principal: principalComponents(token), scopes }
+    return {
+      kind: 'accepted',
+      accessToken: token,
+      principal: principalComponents(token),
+      scopes,
+    }
   }
 
   const gate: BearerGate = {
@@ -320,7 +397,16 @@ export function gateOf(settings: Settings): BearerGate {
         request.authorization === undefined
           ? readHeader(request.headers, 'authorization')
           : request.authorization
-      const raw = parseAuthorization(header, settings.maxTokenLength, lastAccepted)
+      let raw = parseAuthorization(header, settings.maxTokenLength, lastAccepted)
+      let dpop = false
+      if (raw === OTHER_SCHEME && settings.senderConstraint?.proofs != null) {
+        // RFC 9449 §7.1: `Authorization: DPoP <token>` where DPoP is accepted.
+        const bound = parseAuthorization(header, settings.maxTokenLength, undefined, 'dpop')
+        if (bound !== OTHER_SCHEME) {
+          raw = bound
+          dpop = true
+        }
+      }
       const form =
         request.body !== undefined || request.bodyPending === true
           ? isFormType(readHeader(request.headers, 'content-type'))
@@ -338,7 +424,7 @@ export function gateOf(settings: Settings): BearerGate {
         }
         return Promise.resolve(headerRefusal(raw, scopes, method))
       }
-      return verify(request, raw, scopes)
+      return verify(request, raw, scopes, dpop)
     },
 
     checkBody(request, result) {
@@ -374,12 +460,26 @@ export function gateOf(settings: Settings): BearerGate {
 }
 
 /**
- * The options the verifier gets for one request. Today: the abort signal and the refusal
- * callback. This is the seam where a sender-constrained token's proof context (RFC 9449 DPoP:
- * method, URL, the `DPoP` header) will reach the verifier.
+ * The options the verifier gets for one request: the abort signal, the refusal callback and what
+ * the sender-constraint checks proved (the DPoP key and TLS certificate thumbprints), which the
+ * verifier compares with the token's `cnf`.
  */
-function verifyOptions(request: GateRequest, onRefusal: (refusal: Refusal) => void): VerifyOptions {
-  return request.signal === undefined ? { onRefusal } : { signal: request.signal, onRefusal }
+function verifyOptions(
+  request: GateRequest,
+  onRefusal: (refusal: Refusal) => void,
+  context: ProofContext | undefined,
+): VerifyOptions {
+  const senderConstraint =
+    context === undefined ||
+    (context.dpopJkt === undefined && context.certificateThumbprint === undefined)
+      ? undefined
+      : context
+  if (senderConstraint === undefined) {
+    return request.signal === undefined ? { onRefusal } : { signal: request.signal, onRefusal }
+  }
+  return request.signal === undefined
+    ? { onRefusal, senderConstraint }
+    : { signal: request.signal, onRefusal, senderConstraint }
 }
 
 function isAccessToken(value: unknown): value is AccessToken {

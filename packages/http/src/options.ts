@@ -1,4 +1,5 @@
-import type { RevocationList, TokenVerifier } from '@bearerkit/core'
+import type { TokenVerifier } from '@bearerkit/core'
+import type { DpopOptions, MtlsOptions } from './dpop/sender-constraint.js'
 
 /**
  * The protected resource (RFC 9728 §2). `url` is the resource identifier: the audience tokens must
@@ -107,9 +108,18 @@ export interface BearerGateOptions {
   /** Largest accepted token, in characters. Default 16 KiB (core's `DEFAULT_MAX_TOKEN_LENGTH`). */
   maxTokenLength?: number
   /**
-   * A revocation list (core's `RevocationList`; `@bearerkit/redis`'s `stores.revocations` for a
-   * fleet) every accepted token is looked up in, a verifier's cache hits included: a revoked token
-   * is a 401 `invalid_token`, a list that cannot be trusted (too stale) a 503. Default none.
+   * Accept DPoP-bound tokens (RFC 9449): `Authorization: DPoP` with a `DPoP` proof. `true` takes
+   * every default. Default: off (a DPoP-bound token is then refused, as every bound token is
+   * without its proof).
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc9449#section-7 RFC 9449 §7
    */
-  revocations?: RevocationList
+  dpop?: DpopOptions | boolean
+  /**
+   * Accept certificate-bound tokens (RFC 8705 §3): the adapter passes the TLS client certificate
+   * (`GateRequest.clientCertificate`). `true` takes every default. Default: off.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc8705#section-3 RFC 8705 §3
+   */
+  mtls?: MtlsOptions | boolean
 }

@@ -59,6 +59,17 @@ export interface GateRequest {
   readonly noHandlerRuns?: boolean
   /** Aborts the verification (the client went away); passed to the verifier. */
   readonly signal?: AbortSignal
+  /**
+   * The DER client certificate of the TLS connection, when there is one (Node:
+   * `socket.getPeerCertificate().raw`), for certificate-bound tokens (RFC 8705, gate option
+   * `mtls`).
+   */
+  readonly clientCertificate?: Uint8Array | undefined
+  /**
+   * The peer address of the connection (not `X-Forwarded-For`): with `mtls.trustedProxies`, only
+   * those peers' RFC 9440 `Client-Cert` header is believed.
+   */
+  readonly remoteAddress?: string | undefined
 }
 
 /**

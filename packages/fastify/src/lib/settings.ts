@@ -12,6 +12,10 @@ export interface Settings {
   readonly gate: BearerGate
   /** Set when the plugin built the verifier from a config object and must close it. */
   readonly close: (() => unknown) | undefined
+  /** DPoP is on: the gate gets the absolute request URL. */
+  readonly dpop: boolean
+  /** mTLS is on: the gate gets the connection's client certificate and peer address. */
+  readonly mtls: boolean
 }
 
 // Keys Fastify itself reads from the options of `register`.
@@ -26,7 +30,8 @@ const KNOWN = new Set<string>([
   'exposeErrorDescription',
   'retryAfter',
   'maxTokenLength',
-  'revocations',
+  'dpop',
+  'mtls',
   ...FASTIFY_KEYS,
 ])
 
@@ -76,7 +81,12 @@ export async function resolveSettings(options: unknown): Promise<Settings> {
     const closer = (created as { close?: unknown }).close
     if (typeof closer === 'function') close = () => (closer as () => unknown).call(created)
   }
-  return Object.freeze({ gate, close })
+  return Object.freeze({
+    gate,
+    close,
+    dpop: input.dpop !== undefined && input.dpop !== false,
+    mtls: input.mtls !== undefined && input.mtls !== false,
+  })
 }
 
 function verifierError(): TypeError {

@@ -17,7 +17,7 @@ export class DpopProofError extends InvalidTokenError {
   readonly nonce: string | undefined
 
   constructor(
-    refusal: SenderConstraintRefusal,
+    refusal: Omit<SenderConstraintRefusal, 'reason'> & { readonly reason: string },
     nonce: string | undefined,
     headers: Record<string, string>,
   ) {

@@ -16,7 +16,7 @@ const problem = (
 export const NO_CREDENTIALS = problem('missing_token', 401, 'Authentication is required')
 // RFC 6750 §3.1: a request without Bearer credentials gets a challenge without an error code;
 // another scheme is not a malformed Bearer request.
-const OTHER_SCHEME = problem('other_scheme', 401, 'Authentication is required')
+export const OTHER_SCHEME = problem('other_scheme', 401, 'Authentication is required')
 const REPEATED = problem('malformed_header', 400, 'The Authorization header must be sent once')
 const TOO_LARGE = problem('malformed_header', 400, 'The Authorization header is too large')
 const NO_TOKEN = problem('malformed_header', 400, 'The Authorization header carries no token')
@@ -41,6 +41,7 @@ export function parseAuthorization(
   header: string | readonly string[] | undefined | null,
   maxLength: number,
   known?: string,
+  expected: 'bearer' | 'dpop' = 'bearer',
 ): string | HeaderProblem {
   if (header === undefined || header === null) return NO_CREDENTIALS
   let value: string
@@ -54,12 +55,13 @@ export function parseAuthorization(
   // Scheme, then at least one space; the length check comes first so a huge header costs nothing.
   if (value.length > maxLength + 7 + 16) return TOO_LARGE
   let start: number
-  if (value.startsWith('Bearer ')) {
+  if (expected === 'bearer' && value.startsWith('Bearer ')) {
     start = 7
   } else {
     const space = value.indexOf(' ')
     const scheme = space === -1 ? value : value.slice(0, space)
-    if (scheme.toLowerCase() !== 'bearer') {
+    // RFC 9449 §7.1: the DPoP scheme carries the token in the same token68 syntax.
+    if (scheme.toLowerCase() !== expected) {
       if (!SCHEME.test(scheme)) return value.includes(',') ? REPEATED : MALFORMED
       // RFC 9110 §5.3: repeated header lines may be combined with commas (web-standard Headers
       // do). Another scheme's auth-params have commas too (Digest), so only a second scheme

@@ -8,6 +8,12 @@ import {
   formatScopes,
   type BearerError,
 } from '@bearerkit/core'
+import {
+  DpopProofError,
+  isDpopProofError,
+  senderConstrainedChallenge,
+} from '../dpop/dpop-challenge.js'
+import type { SenderConstraintRefusal } from '../dpop/sender-constraint.js'
 import type { GateResponse } from '../response.js'
 import type { Settings } from './settings.js'
 
@@ -29,20 +35,45 @@ export function refusalHeaders(
   error: string | undefined,
   description: string,
   scopes: readonly string[] | undefined,
+  dpop = false,
 ): Record<string, string> {
+  const params = {
+    realm: settings.realm,
+    error,
+    error_description:
+      settings.exposeErrorDescription && error !== undefined ? description : undefined,
+    scope: scopes === undefined || scopes.length === 0 ? undefined : formatScopes(scopes),
+    // RFC 9728 §5.1: every challenge points at the metadata so a client can find the
+    // authorization server.
+    resource_metadata: settings.resource?.metadataUrl,
+  }
   return {
-    'www-authenticate': formatChallenge({
-      realm: settings.realm,
-      error,
-      error_description:
-        settings.exposeErrorDescription && error !== undefined ? description : undefined,
-      scope: scopes === undefined || scopes.length === 0 ? undefined : formatScopes(scopes),
-      // RFC 9728 §5.1: every challenge points at the metadata so a client can find the
-      // authorization server.
-      resource_metadata: settings.resource?.metadataUrl,
-    }),
+    // RFC 9449 §7.1: where DPoP is accepted, its challenge goes beside Bearer's; the error goes
+    // on the challenge of the scheme the client used (`dpop`).
+    'www-authenticate':
+      settings.senderConstraint === null
+        ? formatChallenge(params)
+        : senderConstrainedChallenge(settings.senderConstraint, params, dpop),
     'cache-control': NO_STORE,
   }
+}
+
+/**
+ * 401 for a request sent with the DPoP scheme (RFC 9449 §7.1): a refused proof
+ * (`invalid_dpop_proof`, or `use_dpop_nonce` with a fresh `DPoP-Nonce`), or a refused token
+ * (`invalid_token`), the error on the DPoP challenge.
+ */
+export function dpopRefusal(
+  settings: Settings,
+  refusal: Omit<SenderConstraintRefusal, 'reason'> & {
+    readonly reason: string
+  },
+  scopes: readonly string[],
+): DpopProofError {
+  const nonce = refusal.error === 'use_dpop_nonce' ? settings.senderConstraint?.nonce() : undefined
+  const headers = refusalHeaders(settings, refusal.error, refusal.description, scopes, true)
+  if (nonce !== undefined) headers['dpop-nonce'] = nonce
+  return new DpopProofError(refusal, nonce, headers)
 }
 
 function unavailableHeaders(retryAfter: number): Record<string, string> {
@@ -149,13 +180,17 @@ export function responseOf(
       own.every((scope) => typeof scope === 'string')
         ? own
         : scopes
+    const dpop = isDpopProofError(error)
     headers = refusalHeaders(
       settings,
-      error.error,
+      dpop ? error.dpopError : error.error,
       error.message,
       // RFC 6750 §3: scope accompanies 401 and 403 answers, not a malformed request.
       status === 400 ? undefined : needed,
+      dpop,
     )
+    // RFC 9449 §9: the nonce the client must put in its next proof.
+    if (dpop && typeof error.nonce === 'string') headers['dpop-nonce'] = error.nonce
   }
   headers['content-type'] = JSON_TYPE
   return {
@@ -179,10 +214,13 @@ export function refusalBody(settings: Settings, error: BearerError, status: numb
   if (status === 503) {
     // Whoever built a 503, its message may name internal hosts: the body never says why.
     return settings.exposeErrorDescription
-      ? { error: 'temporarily_unavailable', error_description: UNAVAILABLE_DESCRIPTION }
+      ? {
+          error: 'temporarily_unavailable',
+          error_description: UNAVAILABLE_DESCRIPTION,
+        }
       : { error: 'temporarily_unavailable' }
   }
-  const code = error.error ?? 'unauthorized'
+  const code = isDpopProofError(error) ? error.dpopError : (error.error ?? 'unauthorized')
   return settings.exposeErrorDescription
     ? { error: code, error_description: error.message }
     : { error: code }

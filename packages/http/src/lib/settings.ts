@@ -2,10 +2,10 @@ import {
   DEFAULT_MAX_TOKEN_LENGTH,
   invalidArgument,
   isScopeToken,
-  withRevocationCheck,
-  type RevocationList,
   type TokenVerifier,
 } from '@bearerkit/core'
+import { resolveSenderConstraint, type SenderConstraint } from '../dpop/sender-constraint.js'
+import type { DpopOptions, MtlsOptions } from '../dpop/sender-constraint.js'
 import { resolveResource, type ResolvedResource } from './resource.js'
 
 /** The gate's options (`BearerGateOptions`), validated and filled in. */
@@ -21,6 +21,8 @@ export interface Settings {
   readonly exposeErrorDescription: boolean
   readonly retryAfter: number
   readonly maxTokenLength: number
+  /** DPoP (RFC 9449) and mTLS (RFC 8705) checks, or `null` when both are off. */
+  readonly senderConstraint: SenderConstraint | null
 }
 
 /** Option names of the gate, for adapters that add their own and check the union. */
@@ -34,7 +36,8 @@ export const GATE_OPTION_NAMES: readonly string[] = Object.freeze([
   'exposeErrorDescription',
   'retryAfter',
   'maxTokenLength',
-  'revocations',
+  'dpop',
+  'mtls',
 ])
 
 // RFC 7230 quoted-string content without the characters challenge formatting would replace.
@@ -81,8 +84,14 @@ export function resolveSettings(
     )
   }
 
+  const senderConstraint = resolveSenderConstraint({
+    dpop: input.dpop as DpopOptions | boolean | undefined,
+    mtls: input.mtls as MtlsOptions | boolean | undefined,
+  })
   const resource =
-    input.resource === undefined ? undefined : resolveResource('options.resource', input.resource)
+    input.resource === undefined
+      ? undefined
+      : advertise(resolveResource('options.resource', input.resource), senderConstraint)
 
   let audiences: ReadonlySet<string> | null = null
   const audience = input.audience
@@ -147,16 +156,8 @@ export function resolveSettings(
     throw invalidArgument('options.maxTokenLength', 'must be a positive whole number')
   }
 
-  // Every verifier's answer, cache hits included, passes the revocation list (a local lookup;
-  // a list that cannot be trusted makes the request a 503).
-  const revocations = input.revocations as RevocationList | undefined
-  const checked =
-    revocations === undefined
-      ? (verifier as TokenVerifier)
-      : withRevocationCheck(verifier as TokenVerifier, revocations)
-
   return Object.freeze({
-    verifier: checked,
+    verifier: verifier as TokenVerifier,
     requiredScopes: Object.freeze([...new Set(requiredScopes)]),
     realm,
     resource,
@@ -165,7 +166,27 @@ export function resolveSettings(
     exposeErrorDescription,
     retryAfter,
     maxTokenLength,
+    senderConstraint,
   })
+}
+
+/**
+ * The metadata document with what the sender-constraint settings accept (RFC 9449 §5.1, RFC 8705
+ * §3.3 as RFC 9728 §2 names them), unless the resource options say it themselves.
+ */
+function advertise(
+  resource: ResolvedResource,
+  senderConstraint: SenderConstraint | null,
+): ResolvedResource {
+  if (senderConstraint === null) return resource
+  const document: Record<string, unknown> = { ...resource.document }
+  const proofs = senderConstraint.proofs
+  if (proofs !== null) {
+    document.dpop_signing_alg_values_supported ??= [...proofs.algorithms]
+    if (senderConstraint.dpopRequired) document.dpop_bound_access_tokens_required ??= true
+  }
+  if (senderConstraint.mtls) document.tls_client_certificate_bound_access_tokens ??= true
+  return Object.freeze({ ...resource, document: Object.freeze(document) })
 }
 
 /**
