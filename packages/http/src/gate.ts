@@ -353,12 +353,7 @@ export function gateOf(settings: Settings): BearerGate {
       publish({ outcome: 'accepted', status: 200, clientId: token.clientId })
     }
     lastAccepted = raw
-    return {
-      kind: 'accepted',
-      accessToken: token,
-      principal: principalComponents(token),
-      scopes,
-    }
+    return { kind: 'accepted', accessToken: token, principal: principalComponents(token), scopes }
   }
 
   const gate: BearerGate = {

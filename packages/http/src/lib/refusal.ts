@@ -65,9 +65,7 @@ export function refusalHeaders(
  */
 export function dpopRefusal(
   settings: Settings,
-  refusal: Omit<SenderConstraintRefusal, 'reason'> & {
-    readonly reason: string
-  },
+  refusal: Omit<SenderConstraintRefusal, 'reason'> & { readonly reason: string },
   scopes: readonly string[],
 ): DpopProofError {
   const nonce = refusal.error === 'use_dpop_nonce' ? settings.senderConstraint?.nonce() : undefined
@@ -214,10 +212,7 @@ export function refusalBody(settings: Settings, error: BearerError, status: numb
   if (status === 503) {
     // Whoever built a 503, its message may name internal hosts: the body never says why.
     return settings.exposeErrorDescription
-      ? {
-          error: 'temporarily_unavailable',
-          error_description: UNAVAILABLE_DESCRIPTION,
-        }
+      ? { error: 'temporarily_unavailable', error_description: UNAVAILABLE_DESCRIPTION }
       : { error: 'temporarily_unavailable' }
   }
   const code = isDpopProofError(error) ? error.dpopError : (error.error ?? 'unauthorized')
