@@ -14,8 +14,10 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import {
+  createStoresFromEnv,
   createVerifier,
   verifierConfigFromEnv,
+  type Stores,
   type TokenVerifier,
   type VerifierConfig,
 } from '@bearerkit/core'
@@ -58,6 +60,18 @@ export interface McpAppOptions {
   authorizationServers: readonly string[]
   /** Fastify logger options. */
   logger?: FastifyServerOptions['logger']
+  /**
+   * Shared state (core's `createStoresFromEnv`: Redis when `BEARERKIT_REDIS_URL` is set). With
+   * stores, session owners live in `stores.sessions`, so a session created on one instance is its
+   * owner's on every instance of the fleet, and every token passes `stores.revocations`. Without,
+   * sessions are bound in this process only.
+   */
+  stores?: Stores
+}
+
+/** A session binding in the fleet's session store (a day of life, sliding on use). */
+function createSharedBinding(stores: Stores) {
+  return createSessionBinding({ store: stores.sessions })
 }
 
 /** The MCP server of one session: three tools, one of them needing {@link ADMIN_SCOPE}. */
@@ -116,12 +130,16 @@ export async function createMcpApp(options: McpAppOptions): Promise<FastifyInsta
     logger: logger === false ? false : { ...tokenSafeLogging, ...(logger === true ? {} : logger) },
   })
   const transports = new Map<string, StreamableHTTPServerTransport>()
-  const sessions = createSessionBinding({
-    onEvict: (id) => void transports.get(id)?.close(),
-  })
+  const stores = options.stores
+  // Both bindings have the same methods; the shared one answers promises (awaited below).
+  const sessions: ReturnType<typeof createSessionBinding> | ReturnType<typeof createSharedBinding> =
+    stores === undefined
+      ? createSessionBinding({ onEvict: (id) => void transports.get(id)?.close() })
+      : createSharedBinding(stores)
 
   await app.register(bearerAuth, {
     verifier: options.verifier,
+    ...(stores === undefined ? {} : { revocations: stores.revocations }),
     requiredScopes: [TOOLS_SCOPE],
     resource: {
       url: options.resourceUrl,
@@ -166,19 +184,21 @@ export async function createMcpApp(options: McpAppOptions): Promise<FastifyInsta
 
   const openSession = async (request: FastifyRequest): Promise<StreamableHTTPServerTransport> => {
     const principal = request.principal
+    // Bound to its creator (MCP security best practices, session hijacking) before the client
+    // learns the id, so that its next request finds the binding on any instance.
+    const sessionId = randomUUID()
+    if (principal !== null) await sessions.bind(sessionId, principal)
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => sessionId,
       onsessioninitialized: (id) => {
         transports.set(id, transport)
-        // Bind the session to its creator (MCP security best practices, session hijacking).
-        if (principal !== null) sessions.bind(id, principal)
       },
     })
     transport.onclose = () => {
       const id = transport.sessionId
       if (id !== undefined) {
         transports.delete(id)
-        sessions.unbind(id)
+        void Promise.resolve(sessions.unbind(id)).catch(() => undefined)
       }
     }
     await buildMcpServer().connect(transport)
@@ -188,12 +208,22 @@ export async function createMcpApp(options: McpAppOptions): Promise<FastifyInsta
   const noSession = (reply: FastifyReply, status: number, message: string): FastifyReply =>
     reply.code(status).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null })
 
+  // A session this instance did not create (another instance of the fleet did; the guard has
+  // checked it is the caller's): served by a stateless transport and a fresh server. State kept
+  // in the McpServer (the counter) is per instance; state a fleet must share belongs in a store.
+  const elsewhere = async (): Promise<StreamableHTTPServerTransport> => {
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined })
+    await buildMcpServer().connect(transport)
+    return transport
+  }
+
   app.post('/mcp', { preHandler: [sessions.guard, checkToolScopes] }, async (request, reply) => {
     const sessionId = request.headers['mcp-session-id']
     if (typeof sessionId === 'string') {
       const transport = transports.get(sessionId)
-      if (transport === undefined) return noSession(reply, 404, 'Session not found')
-      return handle(transport, request, reply)
+      if (transport !== undefined) return handle(transport, request, reply)
+      if (stores === undefined) return noSession(reply, 404, 'Session not found')
+      return handle(await elsewhere(), request, reply)
     }
     if (!isInitializeRequest(request.body)) {
       return noSession(reply, 400, 'Bad Request: no session id and not an initialize request')
@@ -205,8 +235,16 @@ export async function createMcpApp(options: McpAppOptions): Promise<FastifyInsta
   const existing = async (request: FastifyRequest, reply: FastifyReply) => {
     const sessionId = request.headers['mcp-session-id']
     const transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined
-    if (transport === undefined) return noSession(reply, 400, 'Bad Request: unknown session')
-    return handle(transport, request, reply)
+    if (transport !== undefined) return handle(transport, request, reply)
+    if (stores === undefined || typeof sessionId !== 'string') {
+      return noSession(reply, 400, 'Bad Request: unknown session')
+    }
+    // Another instance's session (the guard checked the owner): ending it ends the binding.
+    if (request.method === 'DELETE') {
+      await sessions.unbind(sessionId)
+      return reply.code(200).send()
+    }
+    return handle(await elsewhere(), request, reply)
   }
   app.get('/mcp', { preHandler: sessions.guard }, existing)
   app.delete('/mcp', { preHandler: sessions.guard }, existing)
@@ -233,12 +271,20 @@ export async function startFromEnv(
   if (config === null || authorizationServer === undefined) {
     throw new Error('Set BEARERKIT_VERIFIER (and its options) and MCP_AUTHORIZATION_SERVER')
   }
+  // BEARERKIT_REDIS_URL: sessions, revocations and introspection answers shared by a fleet.
+  const stores = await createStoresFromEnv(env)
+  await stores.ready()
   const app = await createMcpApp({
-    verifier: await createVerifier(config),
+    verifier: await createVerifier(config, {
+      revocations: stores.revocations,
+      sharedCache: stores.cache,
+    }),
     resourceUrl,
     authorizationServers: [authorizationServer],
     logger,
+    stores,
   })
+  app.addHook('onClose', () => stores.close())
   await app.listen({ host: '127.0.0.1', port })
   return app
 }
