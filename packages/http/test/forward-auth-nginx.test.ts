@@ -90,14 +90,12 @@ if (nginx === undefined) {
       }
       return new Refusal('bad_signature', 'The signature does not verify')
     })
-    const authPort = await listen(
-      t,
-      createForwardAuthServer({
-        verifier,
-        requiredScopes: ['read'],
-        resource: { url: RESOURCE, authorizationServers: [ISSUER] },
-      }),
-    )
+    const authServer = createForwardAuthServer({
+      verifier,
+      requiredScopes: ['read'],
+      resource: { url: RESOURCE, authorizationServers: [ISSUER] },
+    })
+    const authPort = await listen(t, authServer)
     const seen: IncomingHttpHeaders[] = []
     const upstreamPort = await listen(
       t,
@@ -240,6 +238,15 @@ if (nginx === undefined) {
         authorization_servers: [ISSUER],
         bearer_methods_supported: ['header'],
       })
+    })
+
+    t.test('the forward-auth server down: 503, not 500, upstream not reached', async (t) => {
+      authServer.closeAllConnections()
+      await new Promise<void>((resolve) => authServer.close(() => resolve()))
+      const before = seen.length
+      const answer = await get('/mcp', [bearer('user-token'), ['x-bearer-subject', 'alice']])
+      t.equal(answer.status, 503)
+      t.equal(seen.length, before, 'upstream not reached')
     })
   })
 }
