@@ -145,8 +145,10 @@ export async function verifyJwtResponse(
     const iat = payload.iat as number
     const first = await settings.replayStore.markUsed(
       `introspection-response ${expected.issuer} ${jti}`,
-      // Past this instant the response is refused as too old anyway.
-      iat + settings.maxAge + settings.clockTolerance,
+      // Kept until the response is refused as too old. jose compares whole seconds (the clock
+      // floored), so it accepts while floor(now) <= iat + maxAge + tolerance: up to the end of
+      // that second. An entry expiring at its start left the last second open to a replay.
+      Math.floor(iat + settings.maxAge + settings.clockTolerance) + 1,
       { signal: expected.signal },
     )
     if (!first) {
