@@ -177,7 +177,8 @@ export async function createMcpApp(options: McpAppOptions): Promise<FastifyInsta
   ): Promise<void> => {
     // The SDK reads the verified token from req.auth and hands it to tools as extra.authInfo.
     const raw = request.raw as IncomingMessage & { auth?: AuthInfo }
-    if (request.accessToken !== null) raw.auth = toAuthInfo(request.accessToken)
+    const accessToken = request.accessToken
+    if (accessToken !== null && accessToken !== undefined) raw.auth = toAuthInfo(accessToken)
     reply.hijack()
     await transport.handleRequest(raw, reply.raw, request.body)
   }
@@ -187,7 +188,7 @@ export async function createMcpApp(options: McpAppOptions): Promise<FastifyInsta
     // Bound to its creator (MCP security best practices, session hijacking) before the client
     // learns the id, so that its next request finds the binding on any instance.
     const sessionId = randomUUID()
-    if (principal !== null) await sessions.bind(sessionId, principal)
+    if (principal !== null && principal !== undefined) await sessions.bind(sessionId, principal)
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId,
       onsessioninitialized: (id) => {
