@@ -19,3 +19,22 @@ export {
 } from './session-binding.js'
 export type { SharedSessionBinding, SharedSessionBindingOptions } from './shared-session-binding.js'
 export { redactRequest, tokenSafeLogging, type RedactedRequest } from './log-redaction.js'
+export { requireAccessToken } from './require-access-token.js'
+// What this package's README uses from core, so that installing @bearerkit/fastify is enough to
+// follow it (error handlers branch on these; session binding compares principals).
+export {
+  BearerError,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  MissingTokenError,
+  VerifierUnavailableError,
+  isBearerError,
+  isVerifierUnavailable,
+  principalComponents,
+  samePrincipal,
+  type AccessToken,
+  type PrincipalComponents,
+  type TokenVerifier,
+  type VerifierConfig,
+} from '@bearerkit/core'

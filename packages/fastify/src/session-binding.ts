@@ -141,7 +141,7 @@ export function createSessionBinding(
       const sessionId = request.headers[headerName]
       if (sessionId === undefined) return
       // A repeated header is never a session id this process handed out.
-      if (typeof sessionId === 'string' && check(sessionId, request.principal)) return
+      if (typeof sessionId === 'string' && check(sessionId, request.principal ?? null)) return
       request.log.debug(
         {
           bearer: {

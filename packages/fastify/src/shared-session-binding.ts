@@ -98,6 +98,7 @@ export function createSharedSessionBinding(
         if (
           bound !== null &&
           request.principal !== null &&
+          request.principal !== undefined &&
           samePrincipal(bound, request.principal)
         ) {
           // Sliding expiry; a failure here costs the session a shorter life, not the request.

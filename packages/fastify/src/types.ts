@@ -18,15 +18,19 @@ export type BearerRouteConfig = boolean | { readonly scopes?: readonly string[] 
 declare module 'fastify' {
   interface FastifyRequest {
     /**
-     * The verified access token; `null` on a public route. Requests of scopes the plugin was not
-     * registered in are not decorated at all. Never log `accessToken.token`.
+     * The verified access token on a route the plugin authenticated; `null` on a public route of
+     * the plugin's scope; absent (`undefined`) in a scope the plugin was not registered in, since
+     * a request decorator does not reach sibling scopes. A handler that needs the token gets it
+     * without null checks from `requireAccessToken(request)`, which answers 401 where there is
+     * none. Its JSON and `util.inspect` forms show a fingerprint instead of the token; never log
+     * `accessToken.token` itself.
      */
-    accessToken: AccessToken | null
+    accessToken?: AccessToken | null
     /**
-     * `[clientId, issuer, subject]` of the verified token (see `principalComponents`), or `null`
-     * when there is no verified token. Bind sessions to it.
+     * `[clientId, issuer, subject]` of the verified token (see `principalComponents`); `null`
+     * without a verified token in the plugin's scope, absent outside it. Bind sessions to it.
      */
-    principal: PrincipalComponents | null
+    principal?: PrincipalComponents | null
   }
   interface FastifyContextConfig {
     /** Bearer authentication of this route: see {@link BearerRouteConfig}. */

@@ -115,7 +115,7 @@ t.test('bad options fail registration with a message naming the option', async (
     [{ verifier, maxTokenLength: 0 }, 'options.maxTokenLength must be a positive whole number'],
     [
       { verifier: { type: 'saml' } },
-      'config.type must be one of jwt, introspection, provider (got "saml")',
+      'config.type must be one of jwt, introspection, provider, composite (got "saml")',
     ],
   ]
   for (const [options, message] of cases) {

@@ -19,12 +19,16 @@ function assertType<T extends true>(value: T): T {
   return value
 }
 
-assertType<Equals<FastifyRequest['accessToken'], AccessToken | null>>(true)
-assertType<Equals<FastifyRequest['principal'], PrincipalComponents | null>>(true)
+assertType<Equals<FastifyRequest['accessToken'], AccessToken | null | undefined>>(true)
+assertType<Equals<FastifyRequest['principal'], PrincipalComponents | null | undefined>>(true)
 assertType<Equals<BearerRouteConfig, boolean | { readonly scopes?: readonly string[] }>>(true)
 
 const options: BearerAuthOptions = {
-  verifier: { type: 'jwt', issuer: 'https://login.example.com/' },
+  verifier: {
+    type: 'jwt',
+    issuer: 'https://login.example.com/',
+    audience: 'https://api.example.com/mcp',
+  },
   requiredScopes: ['read'],
   resource: {
     url: 'https://api.example.com/mcp',
@@ -53,8 +57,8 @@ t.test('typed decorations and route config', async (t) => {
   t.teardown(() => app.close())
   await app.register(bearerAuth, { verifier: standardVerifier() })
   app.get('/', { config: { bearer: { scopes: ['read'] } } }, async (request) => {
-    const token: AccessToken | null = request.accessToken
-    const principal: PrincipalComponents | null = request.principal
+    const token: AccessToken | null | undefined = request.accessToken
+    const principal: PrincipalComponents | null | undefined = request.principal
     requireScopes(request, ['read'])
     // @ts-expect-error accessToken may be null
     const client: string = request.accessToken.clientId

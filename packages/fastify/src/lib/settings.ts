@@ -55,6 +55,10 @@ export async function resolveSettings(options: unknown): Promise<Settings> {
 
   const given = input.verifier
   let config: VerifierConfig | undefined
+  if (typeof (given as { then?: unknown } | null)?.then === 'function') {
+    // `verifier: createVerifier(config)` without `await`.
+    throw invalidArgument('options.verifier', 'is a Promise: did you forget `await`?')
+  }
   if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
     if (typeof (given as { verifyToken?: unknown }).verifyToken !== 'function') {
       if (typeof (given as { type?: unknown }).type !== 'string') throw verifierError()
