@@ -15,3 +15,4 @@ export {
   type DecodedToken,
 } from './decode.js'
 export { VERIFY_HELP, verifyCommand } from './verify.js'
+export { SERVE_HELP, serveCommand } from './serve.js'

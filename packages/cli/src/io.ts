@@ -27,6 +27,8 @@ export interface CliIo {
   isTTY: boolean
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number
+  /** Stops a long-running command (`serve`); the binary aborts it on SIGINT and SIGTERM. */
+  signal?: AbortSignal
 }
 
 /** Exit codes of every command (sysexits.h for usage and configuration errors). */

@@ -2,6 +2,7 @@ import { checkCommand, CHECK_HELP } from './check.js'
 import { decodeCommand, DECODE_HELP } from './decode.js'
 import { EXIT, type CliIo } from './io.js'
 import { ConfigError, UsageError } from './lib/usage-error.js'
+import { serveCommand, SERVE_HELP } from './serve.js'
 import { verifyCommand, VERIFY_HELP } from './verify.js'
 
 export const MAIN_HELP = `Usage: bearerkit <command> [options]
@@ -11,6 +12,7 @@ Commands:
                          RFC 9728, RFC 8414, RFC 8707)
   decode [token | -]     show a JWT's header and claims, locally, with warnings
   verify [token | -]     verify a token with a bearerkit verifier (flags or BEARERKIT_* env)
+  serve                  run the forward-auth server for nginx, Traefik or Envoy
 
 Run "bearerkit <command> --help" for its options and examples.
 
@@ -30,6 +32,7 @@ const COMMANDS: Readonly<
   check: [checkCommand, CHECK_HELP],
   decode: [decodeCommand, DECODE_HELP],
   verify: [verifyCommand, VERIFY_HELP],
+  serve: [serveCommand, SERVE_HELP],
 }
 
 const VERSION = '0.1.0'

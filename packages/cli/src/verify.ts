@@ -1,19 +1,12 @@
-import {
-  createVerifier,
-  isVerifierUnavailable,
-  verifierConfigFromEnv,
-  type AccessToken,
-  type Refusal,
-  type TokenVerifier,
-  type VerifierConfig,
-} from '@bearerkit/core'
+import { isVerifierUnavailable, type AccessToken, type Refusal } from '@bearerkit/core'
 import { EXIT, type CliIo } from './io.js'
 import { parse, readTimeout } from './lib/args.js'
 import { fingerprint } from './lib/fingerprint.js'
 import { readToken } from './lib/read-token.js'
 import { painter } from './lib/style.js'
 import { isoTime, relativeTime } from './lib/time.js'
-import { ConfigError, UsageError } from './lib/usage-error.js'
+import { UsageError } from './lib/usage-error.js'
+import { VERIFIER_OPTIONS, buildVerifier, closeVerifier } from './lib/verifier-flags.js'
 
 export const VERIFY_HELP = `Usage: bearerkit verify [token | -] [options]
 
@@ -50,81 +43,11 @@ Exit codes: 0 valid, 1 invalid (refused), 2 unavailable (cannot decide now: try 
 `
 
 const OPTIONS = {
-  type: { type: 'string' },
-  issuer: { type: 'string' },
-  audience: { type: 'string', multiple: true },
-  'jwks-uri': { type: 'string' },
-  algorithms: { type: 'string' },
-  'introspection-url': { type: 'string' },
-  'client-id': { type: 'string' },
-  'client-secret': { type: 'string' },
-  'required-scopes': { type: 'string' },
+  ...VERIFIER_OPTIONS,
   timeout: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
-
-type Values = ReturnType<typeof parse<typeof OPTIONS>>['values']
-
-const VERIFIER_FLAGS = [
-  'type',
-  'issuer',
-  'audience',
-  'jwks-uri',
-  'algorithms',
-  'introspection-url',
-  'client-id',
-  'client-secret',
-  'required-scopes',
-] as const
-
-function list(value: string): string[] {
-  return value
-    .split(/[\s,]+/)
-    .map((item) => item.trim())
-    .filter((item) => item !== '')
-}
-
-/** The verifier configuration from flags, or null when no verifier flag was given. */
-function configFromFlags(values: Values): VerifierConfig | null {
-  if (!VERIFIER_FLAGS.some((flag) => values[flag] !== undefined)) return null
-  const type = values.type ?? (values['introspection-url'] === undefined ? 'jwt' : 'introspection')
-  if (type !== 'jwt' && type !== 'introspection') {
-    throw new UsageError('--type must be jwt or introspection')
-  }
-  // Built field by field from flags; createVerifier and the package check it at run time.
-  const config: Record<string, unknown> = { type }
-  if (values.issuer !== undefined) config.issuer = values.issuer
-  if (values.audience !== undefined) {
-    config.audience = values.audience.length === 1 ? values.audience[0] : values.audience
-  }
-  if (values['jwks-uri'] !== undefined) config.jwksUri = values['jwks-uri']
-  if (values.algorithms !== undefined) config.algorithms = list(values.algorithms)
-  if (values['introspection-url'] !== undefined) {
-    config.introspectionUrl = values['introspection-url']
-  }
-  if (values['client-id'] !== undefined) config.clientId = values['client-id']
-  if (values['client-secret'] !== undefined) config.clientSecret = values['client-secret']
-  if (values['required-scopes'] !== undefined) {
-    config.requiredScopes = list(values['required-scopes'])
-  }
-  return config as unknown as VerifierConfig
-}
-
-async function buildVerifier(values: Values, io: CliIo): Promise<TokenVerifier> {
-  try {
-    const config = configFromFlags(values) ?? verifierConfigFromEnv(io.env)
-    if (config === null) {
-      throw new ConfigError(
-        'no verifier: pass --issuer and --audience (and --jwks-uri or --introspection-url), or set BEARERKIT_VERIFIER and its variables',
-      )
-    }
-    return await createVerifier(config)
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) throw error
-    throw new ConfigError(error instanceof Error ? error.message : String(error), { cause: error })
-  }
-}
 
 /** The access token as printed: everything but the token, which becomes a fingerprint. */
 function describe(token: AccessToken, nowMs: number): Record<string, unknown> {
@@ -155,7 +78,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
   if (positionals.length > 1) throw new UsageError('verify takes one token')
   const timeout = readTimeout(values.timeout, 10_000)
   const token = await readToken(positionals[0], io)
-  const verifier = await buildVerifier(values, io)
+  const { verifier } = await buildVerifier(values, io)
   const paint = painter(io)
   const json = values.json === true
   const print = (value: Record<string, unknown>): void => {
@@ -215,7 +138,6 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
     }
     return EXIT.unavailable
   } finally {
-    const closable = verifier as Partial<{ close: () => unknown }>
-    if (typeof closable.close === 'function') closable.close()
+    closeVerifier(verifier)
   }
 }

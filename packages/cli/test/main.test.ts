@@ -29,9 +29,9 @@ t.test('commands, help and version', async (t) => {
     t.match(help.stdout, /Commands:/)
   }
   t.equal((await run(['--version'])).stdout, '0.1.0\n')
-  const unknown = await run(['serve'])
+  const unknown = await run(['frobnicate'])
   t.equal(unknown.code, 64)
-  t.match(unknown.stderr, /unknown command "serve"/)
+  t.match(unknown.stderr, /unknown command "frobnicate"/)
   const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
   const pasted = await run([token])
   t.equal(pasted.code, 64)
