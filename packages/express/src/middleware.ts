@@ -200,7 +200,11 @@ const TOO_LARGE_MARK = Symbol('too large')
  */
 async function formBody(req: Request, res: Response, limit: number): Promise<unknown> {
   if (!isFormType(req.headers['content-type'])) return undefined
-  if (req.body !== undefined) return req.body as unknown
+  // Whether a parser ran is told by the stream, not by req.body: body-parser 1 (Express 4) sets
+  // req.body = {} on requests it does not parse, which would pass for an empty form.
+  if (req.readableEnded || (req as { _body?: boolean })._body === true) {
+    return req.body as unknown
+  }
   if (!hasBody(req)) return undefined
   const read = await readFormBody(req, limit)
   if (read.kind === 'text') {

@@ -320,3 +320,28 @@ t.test('a form body whose stream fails goes to the error path', async (t) => {
   req.destroy(new Error('connection reset'))
   t.match(await failed, { message: 'connection reset' })
 })
+
+t.test('a req.body set without reading the stream does not hide a form token', async (t) => {
+  const app = express()
+  // body-parser 1 (Express 4) leaves req.body = {} on requests it does not parse.
+  app.use((req, _res, next) => {
+    req.body = {}
+    next()
+  })
+  app.use(bearerAuth(conformanceOptions()))
+  app.post('/mcp', (_req, res) => {
+    res.json({ ok: true })
+  })
+  const port = await listen(t, app)
+  const answer = await sendOverHttp(port, {
+    method: 'POST',
+    path: '/mcp',
+    headers: [FORM, bearer(TOKENS.good)],
+    body: 'access_token=sEcReT.good',
+  })
+  t.equal(answer.status, 400)
+  t.same(JSON.parse(answer.body), {
+    error: 'invalid_request',
+    error_description: 'The access token must be sent in one place only',
+  })
+})
