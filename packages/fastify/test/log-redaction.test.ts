@@ -130,7 +130,8 @@ t.test('redactTokenParams', async (t) => {
   t.equal(redactTokenParams('/a'), '/a')
   t.equal(redactTokenParams('/a?b=1'), '/a?b=1')
   t.equal(redactTokenParams('/a?access_token=x&b=1'), '/a?access_token=[redacted]&b=1')
-  t.equal(redactTokenParams('/a?TOKEN=x#frag'), '/a?TOKEN=[redacted]#frag')
+  // The query runs to the end: a raw # is part of it, as for the gate (log-fragment.test.ts).
+  t.equal(redactTokenParams('/a?TOKEN=x#frag'), '/a?TOKEN=[redacted]')
   t.equal(redactTokenParams('/a?access+token=x&token'), '/a?access+token=x&token=[redacted]')
   t.equal(redactTokenParams('/a?%zz=1&access_token=%'), '/a?%zz=1&access_token=[redacted]')
 })

@@ -7,7 +7,10 @@ const TOKEN_NAMES: ReadonlySet<string> = new Set(['access_token', 'token'])
  * `[redacted]`, for request logs. A token in the query is refused (RFC 6750 §2.3 is not accepted),
  * but a framework's request log has written the URL before anyone looked at it. Names are
  * compared as a query parser reads them (percent-decoded, `+` as space) and case-insensitively,
- * so `access%5Ftoken` is redacted too.
+ * so `access%5Ftoken` is redacted too. The query is everything after the first `?`, a `#`
+ * included, exactly as the gate reads it: a request target carries no fragment (RFC 9112 §3.2), so
+ * a raw `#` there is just a character, and stopping at it would leave the token that the gate
+ * refused in the log line.
  *
  * @example
  * ```ts
@@ -17,8 +20,7 @@ const TOKEN_NAMES: ReadonlySet<string> = new Set(['access_token', 'token'])
 export function redactTokenParams(url: string): string {
   const start = url.indexOf('?')
   if (start === -1) return url
-  const end = url.indexOf('#', start)
-  const query = end === -1 ? url.slice(start + 1) : url.slice(start + 1, end)
+  const query = url.slice(start + 1)
   let changed = false
   const parts = query.split('&').map((part) => {
     const equals = part.indexOf('=')
@@ -28,7 +30,7 @@ export function redactTokenParams(url: string): string {
     return `${name}=[redacted]`
   })
   if (!changed) return url
-  return url.slice(0, start + 1) + parts.join('&') + (end === -1 ? '' : url.slice(end))
+  return url.slice(0, start + 1) + parts.join('&')
 }
 
 // Decoded exactly as URLSearchParams decodes a name (lenient about malformed escapes).
