@@ -6,18 +6,19 @@ import { killChildren } from './lib/child.js'
 import { benchConfig } from './lib/config.js'
 import { renderReport, type SectionResult } from './lib/report.js'
 import { runAdapters } from './adapters.js'
+import { runDpop } from './dpop.js'
 import { runHttp } from './http.js'
 import { runMicro } from './micro.js'
 import { runRedis } from './redis.js'
 import { runScale } from './scale.js'
 
-const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,adapters,scale,redis]
+const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,adapters,scale,dpop,redis]
 
   --quick   fewer, shorter rounds and smaller scale runs (under a minute)
   --only    run some sections only (RESULTS.md is then not written); redis runs only when
             named, against BEARERKIT_REDIS_URL (default redis://127.0.0.1:6379)`
 
-const SECTIONS = ['micro', 'http', 'adapters', 'scale'] as const
+const SECTIONS = ['micro', 'http', 'adapters', 'scale', 'dpop'] as const
 // Sections that need something beyond Node (a Redis): only run when named in --only.
 const OPTIONAL_SECTIONS = ['redis'] as const
 type Section = (typeof SECTIONS)[number] | (typeof OPTIONAL_SECTIONS)[number]
@@ -67,6 +68,9 @@ async function main(): Promise<void> {
         break
       case 'scale':
         results.push(await runScale(config, log))
+        break
+      case 'dpop':
+        results.push(await runDpop(config, log))
         break
       case 'redis':
         results.push(await runRedis(config, log))
