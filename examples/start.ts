@@ -132,7 +132,8 @@ async function main(): Promise<void> {
   } else {
     verifier = await createVerifier(fromEnv)
     const resourceUrl = process.env.BEARERKIT_RESOURCE
-    const issuer = typeof fromEnv.issuer === 'string' ? fromEnv.issuer : undefined
+    const configured = 'issuer' in fromEnv ? fromEnv.issuer : undefined
+    const issuer = typeof configured === 'string' ? configured : undefined
     if (resourceUrl !== undefined && resourceUrl !== '' && issuer !== undefined) {
       resource = { url: resourceUrl, authorizationServers: [issuer] }
     }
