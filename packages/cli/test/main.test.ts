@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -17,6 +18,28 @@ t.test('the real bin runs as a child process', async (t) => {
   )
   t.equal(failed?.code, 1, 'the exit code reaches the shell')
   t.match(failed?.stderr, /not a JWT/)
+})
+
+t.test('the real bin runs serve until SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [
+    bin,
+    'serve',
+    '--port',
+    '0',
+    '--issuer',
+    'https://login.example.com/',
+    '--audience',
+    'https://api.example.com/mcp',
+  ])
+  let stdout = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+    if (stdout.includes('listening on')) child.kill('SIGTERM')
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  t.equal(code, 0)
+  t.match(stdout, /listening on http:\/\/127\.0\.0\.1:\d+\n/)
+  t.match(stdout, /stopped\n$/)
 })
 
 t.test('commands, help and version', async (t) => {

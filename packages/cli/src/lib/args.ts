@@ -16,12 +16,9 @@ export function parse<T extends Options>(
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
   } catch (error) {
-    const code = (error as { code?: unknown }).code
-    const message = error instanceof Error ? error.message : String(error)
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      throw new UsageError(message)
-    }
-    throw error
+    // With a fixed configuration, parseArgs only throws for the command line it is given
+    // (ERR_PARSE_ARGS_*); its messages name the option, never its value.
+    throw new UsageError((error as Error).message, { cause: error })
   }
 }
 
