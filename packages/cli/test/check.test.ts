@@ -52,8 +52,8 @@ t.test('against the MCP example and the local authorization server, no check fai
   const rsPort = new URL(resource).port
   const asPort = new URL(as.issuer).port
   const normalised = result.stdout
-    .replaceAll(`127.0.0.1:${rsPort}`, '127.0.0.1:RS_PORT')
-    .replaceAll(`127.0.0.1:${asPort}`, '127.0.0.1:AS_PORT')
+    .replace(new RegExp(`127\\.0\\.0\\.1:${rsPort}(?!\\d)`, 'g'), '127.0.0.1:RS_PORT')
+    .replace(new RegExp(`127\\.0\\.0\\.1:${asPort}(?!\\d)`, 'g'), '127.0.0.1:AS_PORT')
     .replace(/token [A-Za-z0-9_-]{8}/g, 'token XXXXXXXX')
   if (process.env.WRITE_GOLDEN === '1')
     await writeFile(new URL('./fixtures/check-example.txt', import.meta.url), normalised)
