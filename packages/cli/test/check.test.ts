@@ -55,6 +55,7 @@ t.test('against the MCP example and the local authorization server, no check fai
     .replace(new RegExp(`127\\.0\\.0\\.1:${rsPort}(?!\\d)`, 'g'), '127.0.0.1:RS_PORT')
     .replace(new RegExp(`127\\.0\\.0\\.1:${asPort}(?!\\d)`, 'g'), '127.0.0.1:AS_PORT')
     .replace(/token [A-Za-z0-9_-]{8}/g, 'token XXXXXXXX')
+  // After an intended change of the output: WRITE_GOLDEN=1 npx tap packages/cli/test/check.test.ts
   if (process.env.WRITE_GOLDEN === '1')
     await writeFile(new URL('./fixtures/check-example.txt', import.meta.url), normalised)
   const golden = await readFile(new URL('./fixtures/check-example.txt', import.meta.url), 'utf8')
