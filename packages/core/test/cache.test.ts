@@ -473,3 +473,27 @@ t.test(
     })
   },
 )
+
+t.test(
+  'a token built by accessTokenFromClaims is kept as it is; a copy of it is sealed anew',
+  async (t) => {
+    const built = accessTokenFromClaims('tok', { client_id: 'c', scope: 'a', nested: { n: 1 } })
+    if (built instanceof Refusal) throw new Error('refused')
+    const direct = createCachedVerifier({ verifyToken: async () => built })
+    t.equal(await direct.verifyToken('tok'), built, 'sealed at birth: no copy')
+    // A spread copy carries no mark: a custom verifier that goes on changing it must not reach
+    // other requests through the cache.
+    const copy = { ...built, claims: { ...built.claims } } as Record<string, unknown> & {
+      claims: Record<string, unknown>
+    }
+    const custom = createCachedVerifier({ verifyToken: async () => copy as never })
+    const served = await custom.verifyToken('tok')
+    t.not(served, copy, 'copied')
+    t.ok(Object.isFrozen(served) && Object.isFrozen(served?.claims))
+    copy.clientId = 'someone else'
+    copy.claims.scope = 'admin'
+    t.equal(served?.clientId, 'c')
+    t.equal(served?.claims.scope, 'a')
+    t.equal(await custom.verifyToken('tok'), served, 'the sealed copy is what the cache keeps')
+  },
+)
