@@ -28,23 +28,23 @@ export type ClientAuthMethod =
 export interface OAuthClientInformation {
   clientId: string
   /** For `client_secret_basic` and `client_secret_post`. */
-  clientSecret?: string
+  clientSecret?: string | undefined
   /**
    * Default: `private_key_jwt` with a `privateKey`; with a secret, `client_secret_basic` unless
    * the server advertises only `client_secret_post`; otherwise `none`.
    */
-  authMethod?: ClientAuthMethod
+  authMethod?: ClientAuthMethod | undefined
   /** For `private_key_jwt`: an EC private key (P-256, P-384 or P-521). */
-  privateKey?: KeyObject | webcrypto.CryptoKey
+  privateKey?: KeyObject | webcrypto.CryptoKey | undefined
   /** `kid` of the assertion header, when the server needs it to pick the key. */
-  keyId?: string
+  keyId?: string | undefined
   /**
    * `aud` of a client assertion: the issuer identifier (default, as RFC 7523bis requires and the
    * MCP and OpenID Connect profiles accept) or the token endpoint URL (RFC 7523 §3 allows it).
    */
-  assertionAudience?: 'issuer' | 'token_endpoint'
+  assertionAudience?: 'issuer' | 'token_endpoint' | undefined
   /** The issuer the client is registered with; it is never presented to another one. */
-  issuer?: string
+  issuer?: string | undefined
 }
 
 const KNOWN = [

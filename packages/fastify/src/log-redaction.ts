@@ -6,10 +6,12 @@ export interface RedactedRequest {
   [field: string]: unknown
   method: string
   url: string
-  version: string | undefined
+  // Optional rather than `| undefined`: Fastify's logger options type them so, and a user with
+  // exactOptionalPropertyTypes could not spread tokenSafeLogging into them otherwise.
+  version?: string
   host: string
   remoteAddress: string
-  remotePort: number | undefined
+  remotePort?: number
 }
 
 /**
@@ -23,14 +25,17 @@ export interface RedactedRequest {
  * ```
  */
 export function redactRequest(request: FastifyRequest): RedactedRequest {
-  return {
+  const redacted: RedactedRequest = {
     method: request.method,
     url: redactTokenParams(request.url),
-    version: acceptVersion(request.headers['accept-version']),
     host: request.host,
     remoteAddress: request.ip,
-    remotePort: request.socket?.remotePort,
   }
+  const version = acceptVersion(request.headers['accept-version'])
+  if (version !== undefined) redacted.version = version
+  const remotePort = request.socket?.remotePort
+  if (remotePort !== undefined) redacted.remotePort = remotePort
+  return redacted
 }
 
 function acceptVersion(value: string | string[] | undefined): string | undefined {

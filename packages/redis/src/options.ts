@@ -15,25 +15,25 @@ export interface RedisStoresOptions {
    * Your ioredis `Redis` or `Cluster` instance (for example @fastify/redis's). It is never closed
    * by these stores; `close()` only closes the pub/sub connection they open beside it.
    */
-  redis?: Redis | Cluster
+  redis?: Redis | Cluster | undefined
   /**
    * A `redis://` or `rediss://` URL: the stores open the connection, with bounded queues (no
    * offline queue, one retry per request, a command timeout), and close it on `close()`.
    */
-  url?: string
+  url?: string | undefined
   /** Extra ioredis options for the connection opened from `url`. */
-  redisOptions?: RedisOptions
+  redisOptions?: RedisOptions | undefined
   /**
    * Start of every key and channel name. Default `bearerkit`. Give each application (or
    * environment) sharing one Redis its own. It may not contain `{` or `}` (hash tags are ours).
    */
-  prefix?: string
+  prefix?: string | undefined
   /** Deadline of each Redis command, in milliseconds. Default 100. */
-  timeout?: number
+  timeout?: number | undefined
   /** Settings of the revocation list. */
-  revocations?: RedisRevocationOptions
+  revocations?: RedisRevocationOptions | undefined
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
-  now?: () => number
+  now?: (() => number) | undefined
 }
 
 /** Options of the revocation list of {@link createRedisStores}. */
