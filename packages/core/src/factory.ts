@@ -52,16 +52,26 @@ export interface LooseVerifierOptions {
   [option: string]: unknown
 }
 
-/** What {@link VerifierKinds} says about kind `K`, or the loose fallback. */
-type KindOf<K extends keyof typeof VERIFIER_PACKAGES> = K extends keyof VerifierKinds
-  ? VerifierKinds[K]
-  : { options: LooseVerifierOptions; verifier: TokenVerifier }
+/**
+ * The options type of verifier kind `K`: the package's own (from {@link VerifierKinds}) once its
+ * types are loaded, {@link LooseVerifierOptions} until then.
+ */
+export type VerifierOptionsOf<K extends keyof typeof VERIFIER_PACKAGES> =
+  K extends keyof VerifierKinds
+    ? VerifierKinds[K] extends { options: infer O }
+      ? O
+      : LooseVerifierOptions
+    : LooseVerifierOptions
 
-type OptionsOf<K extends keyof typeof VERIFIER_PACKAGES> =
-  KindOf<K> extends { options: infer O } ? O : LooseVerifierOptions
-
-type VerifierOf<K extends keyof typeof VERIFIER_PACKAGES> =
-  KindOf<K> extends { verifier: infer V } ? V : TokenVerifier
+/**
+ * The verifier type of kind `K`: the package's own (from {@link VerifierKinds}) once its types
+ * are loaded, `TokenVerifier` until then.
+ */
+export type VerifierOf<K extends keyof typeof VERIFIER_PACKAGES> = K extends keyof VerifierKinds
+  ? VerifierKinds[K] extends { verifier: infer V }
+    ? V
+    : TokenVerifier
+  : TokenVerifier
 
 /** `cache`, which every config but `introspection` (it has a cache of its own) may carry. */
 export interface CacheConfig {
@@ -77,10 +87,12 @@ export interface CacheConfig {
 }
 
 /** `{ type: 'jwt', ...JwtVerifierOptions }`: see `@bearerkit/jwt`. */
-export type JwtVerifierConfig = { type: 'jwt' } & CacheConfig & OptionsOf<'jwt'>
+export type JwtVerifierConfig = { type: 'jwt' } & CacheConfig & VerifierOptionsOf<'jwt'>
 
 /** `{ type: 'introspection', ...IntrospectionVerifierOptions }` (with its own `cache`). */
-export type IntrospectionVerifierConfig = { type: 'introspection' } & OptionsOf<'introspection'>
+export type IntrospectionVerifierConfig = {
+  type: 'introspection'
+} & VerifierOptionsOf<'introspection'>
 
 /**
  * `{ type: 'provider', provider | providerModule, ...ProviderVerifierOptions }`: see

@@ -100,6 +100,8 @@ export {
   type SingleVerifierConfig,
   type VerifierConfig,
   type VerifierKinds,
+  type VerifierOf,
+  type VerifierOptionsOf,
   type VerifierType,
 } from './factory.js'
 export { verifierConfigFromEnv } from './env.js'
