@@ -35,8 +35,10 @@ export const PRELUDES = {
     method: v('method', 'string'),
     url: v('url', 'string'),
     headers: v('headers', 'Headers'),
+    config: v('config', "import('@bearerkit/core').VerifierConfig"),
   },
   'packages/core/README.md': {
+    jwtVerifier: v('jwtVerifier', TOKEN_VERIFIER),
     AccessToken: "import type { AccessToken } from '@bearerkit/core'",
     VerifyOptions: "import type { VerifyOptions } from '@bearerkit/core'",
     allowList: v('allowList', 'Map<string, Record<string, unknown>>'),
@@ -67,6 +69,8 @@ export const PRELUDES = {
     idToken: v('idToken', 'string'),
   },
   'packages/http/README.md': {
+    createBearerGate: "import { createBearerGate } from '@bearerkit/http'",
+    replayStore: v('replayStore', "import('@bearerkit/core').ReplayStore"),
     resource: v('resource', "import('@bearerkit/http').ProtectedResourceOptions"),
     method: v('method', 'string'),
     url: v('url', 'string'),
@@ -89,6 +93,12 @@ export const PRELUDES = {
     handler: v('handler', "import('fastify').RouteHandlerMethod"),
     resource: v('resource', "import('@bearerkit/fastify').ProtectedResourceOptions"),
     transports: v('transports', 'Map<string, { close(): unknown }>'),
+    stores: v(
+      'stores',
+      "Awaited<ReturnType<typeof import('@bearerkit/core').createStoresFromEnv>>",
+    ),
+    createSessionBinding: "import { createSessionBinding } from '@bearerkit/fastify'",
+    id: v('id', 'string'),
   },
   'packages/id-jag/README.md': {
     partnerPublicKeyPem: v('partnerPublicKeyPem', 'string'),
@@ -108,6 +118,9 @@ export const PRELUDES = {
     createJwtVerifier: "import { createJwtVerifier } from '@bearerkit/jwt'",
     secret: v('secret', 'Uint8Array'),
     legacyPem: v('legacyPem', 'string'),
+    // What the caller's DPoP proof check (RFC 9449) and TLS layer (RFC 8705) established.
+    proof: v('proof', '{ jkt: string }'),
+    certificateThumbprint: v('certificateThumbprint', 'string'),
   },
   'packages/provider/README.md': {
     // The MCP SDK's requireBearerAuth is Express middleware.
@@ -128,6 +141,8 @@ export const PRELUDES = {
     createLocalAuthorizationServer:
       "import { createLocalAuthorizationServer } from '@bearerkit/testing'",
     pair: v('pair', KEY_PAIR),
+    createToken: "import { createToken } from '@bearerkit/testing'",
+    issuerKey: v('issuerKey', KEY_PAIR),
     clock: v('clock', 'number'),
     as: v('as', LOCAL_AS),
     a: v('a', 'string'),
