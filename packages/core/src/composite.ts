@@ -73,13 +73,10 @@ export function createCompositeVerifier(options: CompositeVerifierOptions): Toke
     }
     let refusal: Refusal | undefined
     const result = await target.verifyToken(token, {
-      ...(verifyOptions.signal === undefined ? {} : { signal: verifyOptions.signal }),
-      // A cache in front must learn the bounds of the verifier that decided.
-      ...(verifyOptions.onValidity === undefined ? {} : { onValidity: verifyOptions.onValidity }),
-      // The proof context reaches the verifier that decides (RFC 9449 §7, RFC 8705 §3).
-      ...(verifyOptions.senderConstraint === undefined
-        ? {}
-        : { senderConstraint: verifyOptions.senderConstraint }),
+      // Every option reaches the verifier that decides: the signal, onValidity (a cache in front
+      // must learn its bounds), the proof context (RFC 9449 §7, RFC 8705 §3), and any member
+      // added later. Only onRefusal is ours: the refusal is passed on by returning it.
+      ...verifyOptions,
       onRefusal: (r) => {
         refusal = r
       },

@@ -33,11 +33,11 @@ export function withRevocationCheck(
   return defineVerifier('revocation', async (token, verifyOptions) => {
     let refusal: Refusal | undefined
     const accessToken: AccessToken | null = await verifier.verifyToken(token, {
-      ...(verifyOptions.signal === undefined ? {} : { signal: verifyOptions.signal }),
-      // RFC 9449 §7, RFC 8705 §3: the proof context reaches the verifier that checks cnf.
-      ...(verifyOptions.senderConstraint === undefined
-        ? {}
-        : { senderConstraint: verifyOptions.senderConstraint }),
+      // Every option reaches the inner verifier unchanged: the signal, onValidity (a cache in
+      // front must learn a maxTokenAge bound, or it serves a token the inner one refuses), the
+      // proof context (RFC 9449 §7, RFC 8705 §3), and any member added later. Only onRefusal is
+      // ours: the refusal is passed on by returning it.
+      ...verifyOptions,
       onRefusal: (r) => {
         refusal = r
       },
