@@ -1,9 +1,7 @@
 // One HTTP benchmark server, run in its own process by http.ts (never imported).
 import { createPublicKey } from 'node:crypto'
-import { createCachedVerifier, type TokenVerifier } from '@bearerkit/core'
 import { bearerAuth } from '@bearerkit/fastify'
 import { createIntrospectionVerifier } from '@bearerkit/introspection'
-import { createJwtVerifier } from '@bearerkit/jwt'
 import { createLocalAuthorizationServer, type LocalAuthorizationServer } from '@bearerkit/testing'
 import fastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -65,15 +63,25 @@ async function build(
     case 'plugin-jwt':
     case 'plugin-jwt-cached':
     case 'plugin-jwt-cache-miss': {
-      const jwt = createJwtVerifier({
-        issuer: start.issuer,
-        audience: start.audience,
-        key: start.publicPem,
-        algorithms: ['RS256'],
+      // The README's plugin snippet: a config object, so the verifier is built by core's
+      // createVerifier, with its verified-token cache by default.
+      const cache =
+        start.kind === 'plugin-jwt'
+          ? { cache: false as const }
+          : start.kind === 'plugin-jwt-cache-miss'
+            ? { cache: { max: start.cacheMax } }
+            : {}
+      await app.register(bearerAuth, {
+        verifier: {
+          type: 'jwt',
+          issuer: start.issuer,
+          audience: start.audience,
+          key: start.publicPem,
+          algorithms: ['RS256'],
+          ...cache,
+        },
+        resource,
       })
-      const verifier: TokenVerifier =
-        start.kind === 'plugin-jwt' ? jwt : createCachedVerifier(jwt, { max: start.cacheMax })
-      await app.register(bearerAuth, { verifier, resource })
       addRoute(app)
       return { app }
     }
