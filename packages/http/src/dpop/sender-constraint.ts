@@ -28,28 +28,28 @@ export interface DpopOptions {
    * `dpop_bound_access_tokens_required`. Default `false`: Bearer and DPoP are both accepted, and a
    * DPoP-bound token sent as Bearer is refused (RFC 9449 §7.2).
    */
-  readonly required?: boolean
+  readonly required?: boolean | undefined
   /** Accepted proof algorithms (asymmetric only). Default ES256, ES384, ES512, EdDSA, RS256, PS256. */
-  readonly algorithms?: readonly string[]
+  readonly algorithms?: readonly string[] | undefined
   /** How old a proof's `iat` may be, in seconds. Default 60. */
-  readonly maxAge?: number
+  readonly maxAge?: number | undefined
   /** How far in the future a proof's `iat` may be, in seconds. Default 5. */
-  readonly clockTolerance?: number
+  readonly clockTolerance?: number | undefined
   /** Longest proof accepted, in characters. Default 8 KiB. */
-  readonly maxProofLength?: number
+  readonly maxProofLength?: number | undefined
   /** Where proof `jti`s are claimed once. Default in-memory; a fleet must share one. */
-  readonly replayStore?: ReplayStore
+  readonly replayStore?: ReplayStore | undefined
   /** Deadline of each replay store call, in milliseconds. Default 100. */
-  readonly replayStoreTimeout?: number
+  readonly replayStoreTimeout?: number | undefined
   /**
    * Secret(s) of the stateless server nonces (RFC 9449 §9), 32 bytes or more; the first issues,
    * all are accepted (rotation). Shared by every instance of a fleet.
    */
-  readonly nonceSecret?: string | Uint8Array | readonly (string | Uint8Array)[]
+  readonly nonceSecret?: string | Uint8Array | readonly (string | Uint8Array)[] | undefined
   /** Seconds per nonce step. Default 60. */
-  readonly nonceStep?: number
+  readonly nonceStep?: number | undefined
   /** Demand a server nonce in every proof. Needs `nonceSecret`. Default `false`. */
-  readonly requireNonce?: boolean
+  readonly requireNonce?: boolean | undefined
   /**
    * The public origin clients call (`https://api.example.com`), for the `htu` check behind a
    * proxy or load balancer. Default: the origin of the request URL the adapter gives, which an
@@ -57,9 +57,9 @@ export interface DpopOptions {
    * headers count). A relative request URL without this option cannot be checked: the proof is
    * refused, because the `Host` header alone is the client's word.
    */
-  readonly publicOrigin?: string
+  readonly publicOrigin?: string | undefined
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
-  readonly now?: () => number
+  readonly now?: (() => number) | undefined
 }
 
 /**
