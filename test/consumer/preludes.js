@@ -99,6 +99,7 @@ export const PRELUDES = {
     ),
     createSessionBinding: "import { createSessionBinding } from '@bearerkit/fastify'",
     id: v('id', 'string'),
+    request: v('request', "import('fastify').FastifyRequest"),
   },
   'packages/id-jag/README.md': {
     partnerPublicKeyPem: v('partnerPublicKeyPem', 'string'),
