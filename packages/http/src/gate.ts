@@ -1,6 +1,8 @@
 import {
   hasAllScopes,
+  invalidArgument,
   isBearerError,
+  isScopeToken,
   isVerifierUnavailable,
   missingScopes,
   principalComponents,
@@ -438,6 +440,11 @@ export function gateOf(settings: Settings): BearerGate {
     },
 
     requireScopes(accepted, scopes, method = 'GET') {
+      // A string is iterable: 'admin' would be read as the scopes a, d, m, i, n and let a token
+      // holding those letters through. Only an array of RFC 6749 §3.3 scope tokens is a list.
+      if (!Array.isArray(scopes) || !scopes.every((scope) => isScopeToken(scope))) {
+        throw invalidArgument('scopes', 'must be an array of scope tokens (RFC 6749 §3.3)')
+      }
       const needed =
         scopes.length === 0 ? accepted.scopes : [...new Set([...accepted.scopes, ...scopes])]
       if (hasAllScopes(accepted.accessToken.scopes, needed)) return null
