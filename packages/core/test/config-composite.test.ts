@@ -1,6 +1,8 @@
 import t from 'tap'
 import {
+  createMemoryRevocationList,
   createVerifier,
+  revokeSubject,
   verifierConfigFromEnv,
   type TokenVerifier,
   type VerifierConfig,
@@ -373,3 +375,49 @@ t.test('verifierConfigFromEnv: jwks settings', async (t) => {
     { message: /^BEARERKIT_JWKS_COOLDOWN must be a number/ },
   )
 })
+
+t.test(
+  'composite config: revocations checked once, on the composite, with or without cache',
+  async (t) => {
+    const T = 1_700_000_000
+    const revocations = createMemoryRevocationList({ now: () => T * 1000 })
+    const seen: unknown[] = []
+    const load = async () => ({
+      createIntrospectionVerifier: (options: unknown) => {
+        seen.push(options)
+        return {
+          verifyToken: async (token: string) =>
+            accessToken(token, { subject: 'alice', issuer: 'https://as', claims: { iat: T - 1 } }),
+        }
+      },
+    })
+    const cached = await createVerifier(
+      {
+        type: 'composite',
+        opaque: { type: 'introspection', audience: 'a' },
+        cache: { ttl: 60, now: () => T * 1000 },
+      },
+      { load, revocations },
+    )
+    const uncached = await createVerifier(
+      { type: 'composite', opaque: { type: 'introspection', audience: 'a' } },
+      { load, revocations },
+    )
+    t.ok(await cached.verifyToken('opaque'))
+    t.ok(await uncached.verifyToken('opaque'))
+    t.same(seen, [{ audience: 'a' }, { audience: 'a' }], 'the parts get no revocation list')
+    await revokeSubject(revocations, { issuer: 'https://as', subject: 'alice' }, { before: T })
+    t.equal(await cached.verifyToken('opaque'), null, 'a cache hit is checked too')
+    t.equal(await uncached.verifyToken('opaque'), null)
+    await t.rejects(
+      createVerifier(
+        { type: 'composite', opaque: { type: 'introspection', audience: 'a' }, cache: 5 } as never,
+        { load },
+      ),
+      {
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: /^config\.cache must be an options object or false/,
+      },
+    )
+  },
+)
