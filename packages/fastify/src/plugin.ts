@@ -11,7 +11,7 @@ import fp from 'fastify-plugin'
 import { addMetadataRoutes } from './lib/metadata-routes.js'
 import { checkRouteConfig, routeScopes } from './lib/route-config.js'
 import { resolveSettings } from './lib/settings.js'
-import { authenticated, errors } from './lib/state.js'
+import { AUTHENTICATION, authenticated, errors } from './lib/state.js'
 import type { BearerAuthOptions } from './options.js'
 import './types.js'
 
@@ -34,6 +34,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
   // Registering the plugin in two nested scopes must not trip Fastify's duplicate check.
   if (!fastify.hasRequestDecorator('accessToken')) fastify.decorateRequest('accessToken', null)
   if (!fastify.hasRequestDecorator('principal')) fastify.decorateRequest('principal', null)
+  if (!fastify.hasRequestDecorator(AUTHENTICATION)) fastify.decorateRequest(AUTHENTICATION, null)
 
   const deferred = new WeakMap<FastifyRequest, Deferred>()
 
