@@ -66,7 +66,7 @@ export interface IdentityAssertionVerifierOptions {
   resources: readonly string[] | ((resource: string) => boolean | Promise<boolean>)
   /** Scope policy. Default: the assertion's scopes, narrowed to the requested ones if any. */
   scopePolicy?: ScopePolicy
-  /** Where used `jti`s are remembered. Default: {@link createMemoryReplayStore}. */
+  /** Where used `jti`s are remembered. Default: core's `createMemoryReplayStore()`. */
   replayStore?: ReplayStore
   /** Algorithm allow-list. Default: the JWT package's asymmetric defaults. */
   algorithms?: readonly string[]
