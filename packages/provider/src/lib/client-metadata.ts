@@ -125,12 +125,19 @@ export function checkClient(
       throw bad('scope names an unknown scope')
     }
   }
-  for (const name of URI_MEMBERS) {
+  // RFC 7591 §2.2: a human-readable member may come in several languages, `logo_uri#en`; each
+  // such member is shown and followed like the bare one, so it gets the same checks.
+  const tagged = Object.keys(info).filter((key) => key.includes('#'))
+  const variants = (name: string): string[] => [
+    name,
+    ...tagged.filter((key) => key.slice(0, key.indexOf('#')) === name),
+  ]
+  for (const name of URI_MEMBERS.flatMap(variants)) {
     if (info[name] !== undefined && !isAcceptableMetadataUri(info[name])) {
       throw bad(`${name} must be an https URL without credentials`)
     }
   }
-  for (const name of STRING_MEMBERS) {
+  for (const name of STRING_MEMBERS.flatMap(variants)) {
     const value = info[name]
     if (value !== undefined && (typeof value !== 'string' || value.length > MAX_STRING_LENGTH)) {
       throw bad(`${name} must be a string of at most ${MAX_STRING_LENGTH} characters`)
