@@ -49,12 +49,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
       request.principal = result.principal
       authenticated.set(request, { gate, result })
       request.log.debug(
-        {
-          bearer: {
-            outcome: 'accepted',
-            clientId: result.accessToken.clientId,
-          },
-        },
+        { bearer: { outcome: 'accepted', clientId: result.accessToken.clientId } },
         'bearer token accepted',
       )
     } else if (result.kind === 'refused') {
@@ -88,11 +83,18 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
       options.config,
     )
     if (own === null) return
-    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
-      // A CORS preflight carries no credentials. A CORS layer (@fastify/cors) answers it in its
-      // onRequest hook, whatever the registration order, and then nothing of the application
-      // runs; a preflight that reaches preValidation is about to run a handler (an
-      // all('/admin') route), so it is authenticated there like any other request.
+    if (
+      request.method === 'OPTIONS' &&
+      request.headers['access-control-request-method'] &&
+      request.server.hasPlugin('@fastify/cors')
+    ) {
+      // A CORS preflight carries no credentials. @fastify/cors answers it in its own onRequest
+      // hook, and then nothing of the application runs (registered after this plugin, hooks
+      // added between the two still run first: the README says to register it before). A
+      // preflight that reaches preValidation is about to run a handler (an all('/admin') route),
+      // so it is authenticated there like any other request. Without @fastify/cors nobody
+      // answers the preflight, and deferring would run the application's later onRequest and
+      // preParsing hooks unauthenticated: it is decided right here like any other request.
       deferred.set(request, { kind: 'preflight', scopes: own })
       return
     }
@@ -262,13 +264,8 @@ function connectionCertificate(request: FastifyRequest): {
   clientCertificate: Uint8Array | undefined
   remoteAddress: string | undefined
 } {
-  const socket = request.raw.socket as {
-    getPeerCertificate?: () => { raw?: Uint8Array }
-  }
+  const socket = request.raw.socket as { getPeerCertificate?: () => { raw?: Uint8Array } }
   const raw =
     typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined
-  return {
-    clientCertificate: raw,
-    remoteAddress: request.raw.socket.remoteAddress,
-  }
+  return { clientCertificate: raw, remoteAddress: request.raw.socket.remoteAddress }
 }
