@@ -89,3 +89,26 @@ t.test('the token never shows in JSON or inspect output of request.accessToken',
     inspect: /^AccessToken /,
   })
 })
+
+t.test(
+  'redactRequest leaves out absent fields (exactOptionalPropertyTypes-friendly)',
+  async (t) => {
+    const { redactRequest } = await import('../src/index.js')
+    const base = { method: 'GET', url: '/x?access_token=secret', host: 'api', ip: '127.0.0.1' }
+    const full = redactRequest({
+      ...base,
+      headers: { 'accept-version': ['1', '2'] },
+      socket: { remotePort: 4321 },
+    } as never)
+    t.same(full, {
+      method: 'GET',
+      url: '/x?access_token=[redacted]',
+      host: 'api',
+      remoteAddress: '127.0.0.1',
+      version: '1, 2',
+      remotePort: 4321,
+    })
+    const bare = redactRequest({ ...base, headers: {}, socket: undefined } as never)
+    t.same(Object.keys(bare), ['method', 'url', 'host', 'remoteAddress'])
+  },
+)
