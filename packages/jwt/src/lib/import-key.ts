@@ -238,18 +238,43 @@ export function importSecret(
 /** What `bytes` recognisably are when they are key material (or its text), else `undefined`. */
 function publicKeyMaterial(bytes: Buffer): string | undefined {
   if (isDerKey(bytes)) return 'the DER of a key or certificate'
-  const text = bytes.toString('latin1')
+  // A file saved with a byte order mark, or padded with blanks, is still the same key text.
+  const text = bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trim()
   if (text.includes('-----BEGIN')) return 'PEM text'
-  if (/^\s*[[{]/.test(text)) {
-    try {
-      JSON.parse(bytes.toString('utf8'))
-      return 'JSON text (a JWK?)'
-    } catch {
-      // Not JSON: braces alone do not make a key.
+  if (isJsonText(text)) return 'JSON text (a JWK?)'
+  if (isPublicKeyText(text)) return 'the base64 of a key or certificate'
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(text) && isDerKey(Buffer.from(text, 'hex'))) {
+    return 'the hex of a key or certificate'
+  }
+  if (isBase64Text(text)) {
+    const decoded = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+      .toString('utf8')
+      .trim()
+    if (isJsonText(decoded) || decoded.includes('-----BEGIN')) {
+      return 'the base64 of key text (JSON or PEM)'
     }
   }
-  if (isPublicKeyText(text)) return 'the base64 of a key or certificate'
   return undefined
+}
+
+function isJsonText(text: string): boolean {
+  if (!/^[[{]/.test(text)) return false
+  // A JWK with something pasted after it does not parse, and is still a key.
+  if (/"kty"\s*:/.test(text)) return true
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    // Not JSON: braces alone do not make a key.
+    return false
+  }
+}
+
+function isBase64Text(text: string): boolean {
+  return text.length >= 16 && BASE64_TEXT.test(text)
 }
 
 /** Whether `text`, once whitespace is removed, is base64 (or base64url) of a DER key. */
