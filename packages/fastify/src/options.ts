@@ -1,4 +1,4 @@
-import type { TokenVerifier, VerifierConfig } from '@bearerkit/core'
+import type { RevocationList, TokenVerifier, VerifierConfig } from '@bearerkit/core'
 import type {
   DpopOptions,
   MetadataRouteOptions,
@@ -64,6 +64,12 @@ export interface BearerAuthOptions {
   retryAfter?: number
   /** Largest accepted token, in characters (see core's `extractBearerToken`). Default 16 KiB. */
   maxTokenLength?: number
+  /**
+   * A revocation list (`@bearerkit/redis`'s `stores.revocations` for a fleet) every accepted
+   * token is looked up in, cache hits included: revoked is a 401, a list too stale to trust a
+   * 503 with `Retry-After`. Default none.
+   */
+  revocations?: RevocationList
   /**
    * Accept DPoP-bound tokens (RFC 9449): `Authorization: DPoP` with a `DPoP` proof header. `true`
    * takes every default. Without `dpop.publicOrigin` the proof's `htu` is compared with

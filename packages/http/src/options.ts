@@ -1,4 +1,4 @@
-import type { TokenVerifier } from '@bearerkit/core'
+import type { RevocationList, TokenVerifier } from '@bearerkit/core'
 import type { DpopOptions, MtlsOptions } from './dpop/sender-constraint.js'
 
 /**
@@ -107,6 +107,12 @@ export interface BearerGateOptions {
   retryAfter?: number
   /** Largest accepted token, in characters. Default 16 KiB (core's `DEFAULT_MAX_TOKEN_LENGTH`). */
   maxTokenLength?: number
+  /**
+   * A revocation list (core's `RevocationList`; `@bearerkit/redis`'s `stores.revocations` for a
+   * fleet) every accepted token is looked up in, a verifier's cache hits included: a revoked token
+   * is a 401 `invalid_token`, a list that cannot be trusted (too stale) a 503. Default none.
+   */
+  revocations?: RevocationList
   /**
    * Accept DPoP-bound tokens (RFC 9449): `Authorization: DPoP` with a `DPoP` proof. `true` takes
    * every default. Default: off (a DPoP-bound token is then refused, as every bound token is

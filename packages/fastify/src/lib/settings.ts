@@ -30,6 +30,7 @@ const KNOWN = new Set<string>([
   'exposeErrorDescription',
   'retryAfter',
   'maxTokenLength',
+  'revocations',
   'dpop',
   'mtls',
   ...FASTIFY_KEYS,

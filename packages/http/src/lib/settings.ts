@@ -2,6 +2,8 @@ import {
   DEFAULT_MAX_TOKEN_LENGTH,
   invalidArgument,
   isScopeToken,
+  withRevocationCheck,
+  type RevocationList,
   type TokenVerifier,
 } from '@bearerkit/core'
 import { resolveSenderConstraint, type SenderConstraint } from '../dpop/sender-constraint.js'
@@ -36,6 +38,7 @@ export const GATE_OPTION_NAMES: readonly string[] = Object.freeze([
   'exposeErrorDescription',
   'retryAfter',
   'maxTokenLength',
+  'revocations',
   'dpop',
   'mtls',
 ])
@@ -156,8 +159,16 @@ export function resolveSettings(
     throw invalidArgument('options.maxTokenLength', 'must be a positive whole number')
   }
 
+  // Every verifier's answer, cache hits included, passes the revocation list (a local lookup;
+  // a list that cannot be trusted makes the request a 503).
+  const revocations = input.revocations as RevocationList | undefined
+  const checked =
+    revocations === undefined
+      ? (verifier as TokenVerifier)
+      : withRevocationCheck(verifier as TokenVerifier, revocations)
+
   return Object.freeze({
-    verifier: verifier as TokenVerifier,
+    verifier: checked,
     requiredScopes: Object.freeze([...new Set(requiredScopes)]),
     realm,
     resource,
