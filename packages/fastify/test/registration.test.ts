@@ -1,3 +1,4 @@
+import { GATE_OPTION_NAMES } from '@bearerkit/http'
 import t from 'tap'
 import { bearerAuth } from '../src/index.js'
 import type { BearerAuthOptions } from '../src/index.js'
@@ -177,4 +178,20 @@ t.test('bad route config fails when the route is declared', async (t) => {
   })
   await app.ready()
   t.pass('a route with several methods and a good config registers')
+})
+
+t.test('every gate option name passes the unknown-option check', async (t) => {
+  // The plugin's list is built from the gate's, so an option the gate takes is never refused here.
+  t.ok(GATE_OPTION_NAMES.includes('revocations') && GATE_OPTION_NAMES.includes('mtls'))
+  for (const name of GATE_OPTION_NAMES) {
+    const { app } = buildApp(t)
+    // An option set to undefined counts as left out by the gate: only its name is checked here.
+    const options = { [name]: undefined, verifier: standardVerifier() }
+    await t.resolves(async () => {
+      await app.register(bearerAuth, options as BearerAuthOptions).ready()
+    }, name)
+  }
+  // The plugin's options type declares every gate option too (a type error otherwise).
+  const declared: readonly (keyof BearerAuthOptions)[] = GATE_OPTION_NAMES
+  t.equal(new Set(declared).size, declared.length, 'no name twice')
 })

@@ -29,9 +29,9 @@ import {
   responseOf,
   unavailable,
 } from './lib/refusal.js'
-import { GATE_OPTION_NAMES, resolveSettings, type Settings } from './lib/settings.js'
+import { resolveSettings, type Settings } from './lib/settings.js'
 import { formHasToken, isFormType, queryHasToken } from './lib/target.js'
-import type { BearerGateOptions } from './options.js'
+import { GATE_OPTION_NAMES, type BearerGateOptions } from './options.js'
 import { metadataOf, type ProtectedResourceMetadata } from './protected-resource-metadata.js'
 import { readHeader, type GateRequest, type HeaderRecord } from './request.js'
 import type { GateResponse } from './response.js'

@@ -7,10 +7,11 @@ export {
   type GateRefused,
   type GateResult,
 } from './gate.js'
-export type {
-  BearerGateOptions,
-  MetadataRouteOptions,
-  ProtectedResourceOptions,
+export {
+  GATE_OPTION_NAMES,
+  type BearerGateOptions,
+  type MetadataRouteOptions,
+  type ProtectedResourceOptions,
 } from './options.js'
 export { authorizationFromRawHeaders, type GateRequest, type HeaderRecord } from './request.js'
 export { toWebResponse, type GateResponse } from './response.js'

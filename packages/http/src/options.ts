@@ -129,3 +129,37 @@ export interface BearerGateOptions {
    */
   mtls?: MtlsOptions | boolean
 }
+
+// Every option of BearerGateOptions, and nothing else: a new option that is not added here is a
+// compile error, so the gate and every adapter that builds on this list accept it together.
+const OPTIONS: { readonly [K in keyof Required<BearerGateOptions>]: true } = {
+  verifier: true,
+  requiredScopes: true,
+  resource: true,
+  audience: true,
+  realm: true,
+  metadata: true,
+  exposeErrorDescription: true,
+  retryAfter: true,
+  maxTokenLength: true,
+  revocations: true,
+  dpop: true,
+  mtls: true,
+}
+
+/**
+ * The names of every {@link BearerGateOptions} option. The gate refuses an option it does not
+ * know; an adapter with options of its own checks the union of these and its own (and passes
+ * these on to {@link createBearerGate}), so that a new gate option is never refused by an adapter.
+ *
+ * @example
+ * ```ts
+ * const known = new Set([...GATE_OPTION_NAMES, 'formBodyLimit'])
+ * for (const key of Object.keys(options)) {
+ *   if (!known.has(key)) throw new TypeError(`options.${key} is not a known option`)
+ * }
+ * ```
+ */
+export const GATE_OPTION_NAMES: readonly (keyof BearerGateOptions)[] = Object.freeze(
+  Object.keys(OPTIONS) as (keyof BearerGateOptions)[],
+)

@@ -8,6 +8,7 @@ import {
 } from '@bearerkit/core'
 import { resolveSenderConstraint, type SenderConstraint } from '../dpop/sender-constraint.js'
 import type { DpopOptions, MtlsOptions } from '../dpop/sender-constraint.js'
+import { GATE_OPTION_NAMES } from '../options.js'
 import { resolveResource, type ResolvedResource } from './resource.js'
 
 /** The gate's options (`BearerGateOptions`), validated and filled in. */
@@ -26,22 +27,6 @@ export interface Settings {
   /** DPoP (RFC 9449) and mTLS (RFC 8705) checks, or `null` when both are off. */
   readonly senderConstraint: SenderConstraint | null
 }
-
-/** Option names of the gate, for adapters that add their own and check the union. */
-export const GATE_OPTION_NAMES: readonly string[] = Object.freeze([
-  'verifier',
-  'requiredScopes',
-  'resource',
-  'audience',
-  'realm',
-  'metadata',
-  'exposeErrorDescription',
-  'retryAfter',
-  'maxTokenLength',
-  'revocations',
-  'dpop',
-  'mtls',
-])
 
 // RFC 7230 quoted-string content without the characters challenge formatting would replace.
 const PRINTABLE = /^[\x20-\x7e]*$/
