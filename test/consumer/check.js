@@ -141,14 +141,18 @@ async function main() {
 /**
  * `npm install` from the local cache first: the packages are the ones the monorepo's lock file
  * already brought in. A cache that holds tarballs but not the registry's metadata for them (a
- * cache filled by `npm ci` alone) answers ENOTCACHED; then the registry fills the gap.
+ * cache filled by `npm ci` alone) answers ENOTCACHED or an ERESOLVE on a missing peer; then the
+ * registry fills the gap.
  */
 function install(project, specs) {
   const args = ['install', '--no-audit', '--no-fund', '--no-package-lock', ...specs]
   try {
     execFileSync('npm', ['--offline', ...args], { cwd: project, stdio: 'pipe', encoding: 'utf8' })
   } catch (offline) {
-    if (!String(offline.stderr).includes('ENOTCACHED')) throw offline
+    // Without the metadata npm either says so (ENOTCACHED) or, for a peer range, resolves the
+    // peer to nothing and reports a conflict (ERESOLVE with "Found: <name>@undefined").
+    const stderr = String(offline.stderr)
+    if (!stderr.includes('ENOTCACHED') && !/Found: \S+@undefined/.test(stderr)) throw offline
     execFileSync('npm', ['--prefer-offline', ...args], {
       cwd: project,
       stdio: 'pipe',

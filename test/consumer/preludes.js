@@ -83,6 +83,23 @@ export const PRELUDES = {
     createCachedVerifier: core('createCachedVerifier'),
     jwtVerifier: v('jwtVerifier', TOKEN_VERIFIER),
   },
+  // The DPoP and mTLS blocks of the Express and Hono READMEs build on their usage blocks.
+  'packages/express/README.md': {
+    app: v('app', "import('express').Express"),
+    bearerAuth: "import { bearerAuth } from '@bearerkit/express'",
+    resource: v('resource', "import('@bearerkit/express').ProtectedResourceOptions"),
+    stores: v('stores', "ReturnType<typeof import('@bearerkit/core').createMemoryStores>"),
+    key: v('key', 'string'),
+    cert: v('cert', 'string'),
+  },
+  'packages/hono/README.md': {
+    app: v('app', "import('hono').Hono<import('@bearerkit/hono').BearerEnv>"),
+    bearerAuth: "import { bearerAuth } from '@bearerkit/hono'",
+    resource: v('resource', "import('@bearerkit/hono').ProtectedResourceOptions"),
+    stores: v('stores', "ReturnType<typeof import('@bearerkit/core').createMemoryStores>"),
+    key: v('key', 'string'),
+    cert: v('cert', 'string'),
+  },
   'packages/fastify/README.md': {
     // The fastify README's blocks build on its first one: bearerAuth and isBearerError come from
     // the package, as a reader who installed only @bearerkit/fastify would import them.

@@ -2,6 +2,7 @@ import { invalidArgument, isBearerError, isScopeToken } from '@bearerkit/core'
 import {
   authorizationFromRawHeaders,
   createBearerGate,
+  nodeConnection,
   type BearerGate,
   type GateRefused,
 } from '@bearerkit/http'
@@ -73,6 +74,8 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     throw invalidArgument('options.formBodyLimit', 'must be a whole number of bytes (0 or more)')
   }
   const gate = createBearerGate(gateOptions)
+  const dpop = gateOptions.dpop !== undefined && gateOptions.dpop !== false
+  const mtls = gateOptions.mtls !== undefined && gateOptions.mtls !== false
 
   const refuse = (res: Response, refusal: GateRefused): void => {
     sendGateResponse(res, refusal.response)
@@ -104,10 +107,15 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     if (body === TOO_LARGE_MARK) return false
     const result = await gate.authenticate({
       ...request,
+      // RFC 9449 §4.3: htu names the URL the client called. Express's protocol and host follow
+      // its 'trust proxy' setting; only DPoP needs them, so the plain path keeps the path.
+      url: dpop ? publicUrl(req) : req.originalUrl,
       // Node keeps only the first of repeated Authorization lines in req.headers.
       authorization: authorizationFromRawHeaders(req.rawHeaders),
       scopes,
       body,
+      // RFC 8705 §3: the certificate of the TLS connection (https.createServer with requestCert).
+      ...(mtls ? nodeConnection(req.socket) : undefined),
     })
     if (result.kind === 'accepted') {
       req.accessToken = result.accessToken
@@ -193,6 +201,19 @@ export function requireScopes(req: Request, res: Response, scopes: readonly stri
 }
 
 const TOO_LARGE_MARK = Symbol('too large')
+
+/**
+ * The absolute URL the client called, for the DPoP `htu` check: scheme and host as Express
+ * derives them (`X-Forwarded-Proto` and `X-Forwarded-Host` count only under 'trust proxy'). Without
+ * a host the relative URL goes on, and the gate refuses the proof unless `dpop.publicOrigin` is
+ * set. Express 4's `req.host` drops the port: there, set `dpop.publicOrigin`.
+ */
+function publicUrl(req: Request): string {
+  const host = req.host as string | undefined
+  return typeof host === 'string' && host !== ''
+    ? `${req.protocol}://${host}${req.originalUrl}`
+    : req.originalUrl
+}
 
 /**
  * The form body for the gate: the one a parser already produced, else the text read here (RFC

@@ -1,6 +1,7 @@
 import { invalidArgument, isBearerError, type BearerError } from '@bearerkit/core'
 import {
   authorizationFromRawHeaders,
+  nodeConnection,
   type BearerGate,
   type GatePending,
   type GateRefused,
@@ -70,7 +71,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
     scopes,
     body,
-    ...(mtls ? connectionCertificate(request) : undefined),
+    ...(mtls ? nodeConnection(request.raw.socket) : undefined),
   })
 
   // Authentication runs in onRequest, before the body is read: an anonymous request costs no body
@@ -104,7 +105,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
       url: dpop ? `${request.protocol}://${request.host}${request.url}` : request.url,
       headers: request.headers,
       authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
-      ...(mtls ? connectionCertificate(request) : undefined),
+      ...(mtls ? nodeConnection(request.raw.socket) : undefined),
       scopes: own,
       // Without a form parser Fastify answers 415 itself and nobody reads the body.
       bodyPending: type !== undefined && request.server.hasContentTypeParser(FORM),
@@ -255,17 +256,3 @@ export const bearerAuth = fp(bearerAuthPlugin, {
   fastify: '5.x',
   name: '@bearerkit/fastify',
 })
-
-/**
- * The TLS client certificate (DER) and the peer address of the request's connection, for
- * certificate-bound tokens (RFC 8705 §3).
- */
-function connectionCertificate(request: FastifyRequest): {
-  clientCertificate: Uint8Array | undefined
-  remoteAddress: string | undefined
-} {
-  const socket = request.raw.socket as { getPeerCertificate?: () => { raw?: Uint8Array } }
-  const raw =
-    typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined
-  return { clientCertificate: raw, remoteAddress: request.raw.socket.remoteAddress }
-}

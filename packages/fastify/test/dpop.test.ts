@@ -1,19 +1,19 @@
 // DPoP (RFC 9449) and certificate-bound tokens (RFC 8705) through the Fastify plugin: a DPoP-only
-// route and a mixed route in one app, CORS preflights and HEAD, and mTLS over real TLS.
-import { execFileSync } from 'node:child_process'
-import { X509Certificate, createHash, randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { request as httpsRequest } from 'node:https'
+// route and a mixed route in one app, CORS preflights and HEAD, trustProxy, and the shared suite
+// of every adapter (mTLS over real TLS, Client-Cert from trusted proxies).
+import { createHash, randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createJwtVerifier } from '@bearerkit/jwt'
 import { createToken, generateKeyPair, type TestKeyPair } from '@bearerkit/testing'
 import cors from '@fastify/cors'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose'
 import t, { type Test } from 'tap'
-import { bearerAuth } from '../src/index.js'
+import {
+  runSenderConstraintSuite,
+  type Identity,
+} from '../../http/test/fixtures/sender-constraint-suite.js'
+import { bearerAuth, type BearerAuthOptions } from '../src/index.js'
 
 const ISSUER = 'https://login.example.com/'
 const RESOURCE = 'https://api.example.com/mcp'
@@ -239,81 +239,19 @@ t.test('behind a proxy, trustProxy decides which origin htu must name', async (t
   t.equal(await send('http://localhost/mcp'), 401)
 })
 
-const dir = mkdtempSync(join(tmpdir(), 'bearerkit-fastify-mtls-'))
-function certificate(name: string, server = false): { key: string; cert: string } {
-  const key = join(dir, `${name}.key`)
-  const cert = join(dir, `${name}.crt`)
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-      ...(server ? ['-addext', 'subjectAltName=IP:127.0.0.1'] : []),
-    ],
-    { stdio: 'ignore' },
-  )
-  return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') }
+async function start(t: Test, options: BearerAuthOptions, tls?: Identity) {
+  // One type for both servers: the routes and hooks are the same.
+  const app = (
+    tls === undefined
+      ? Fastify()
+      : Fastify({ https: { ...tls, requestCert: true, rejectUnauthorized: false } })
+  ) as FastifyInstance
+  t.teardown(() => app.close())
+  await app.register(bearerAuth, options)
+  app.get('/mcp', async (request) => ({ cnf: request.accessToken?.cnf ?? null }))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return { port: (app.server.address() as AddressInfo).port }
 }
 
-t.test(
-  'mTLS over real TLS: the token is accepted only over a connection with its certificate',
-  async (t) => {
-    const server = certificate('127.0.0.1', true)
-    const client = certificate('client')
-    const other = certificate('other')
-    const app = Fastify({ https: { ...server, requestCert: true, rejectUnauthorized: false } })
-    t.teardown(() => app.close())
-    await app.register(bearerAuth, { verifier: verifier(t), mtls: true })
-    app.get('/mcp', async (request) => ({ cnf: request.accessToken?.cnf ?? null }))
-    await app.listen({ host: '127.0.0.1', port: 0 })
-    const port = (app.server.address() as AddressInfo).port
-    const x5t = createHash('sha256')
-      .update(new X509Certificate(client.cert).raw)
-      .digest('base64url')
-    const token = await mint({ cnf: { 'x5t#S256': x5t } })
-    const send = (cert?: { key: string; cert: string }) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpsRequest(
-          {
-            host: '127.0.0.1',
-            port,
-            path: '/mcp',
-            headers: { authorization: `Bearer ${token}` },
-            ca: server.cert,
-            agent: false,
-            ...cert,
-          },
-          (res) => {
-            let body = ''
-            res.on('data', (chunk: Buffer) => (body += chunk.toString()))
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-          },
-        )
-        req.on('error', reject)
-        req.end()
-      })
-    const own = await send(client)
-    t.equal(own.status, 200)
-    t.same(JSON.parse(own.body), { cnf: { 'x5t#S256': x5t } })
-    const stolen = await send(other)
-    t.equal(stolen.status, 401)
-    t.equal(
-      (JSON.parse(stolen.body) as { error_description: string }).error_description,
-      'The client certificate is not the one the access token is bound to',
-    )
-    t.equal((await send()).status, 401)
-  },
-)
+// The suite every adapter runs: real HTTP and TLS, what reaches the gate from the socket.
+await runSenderConstraintSuite(t, start)

@@ -1,6 +1,7 @@
 export { bearerAuth, requireScopes, type BearerMiddleware } from './middleware.js'
 export type {
   BearerAuthOptions,
+  ConnectionInfo,
   MetadataRouteOptions,
   ProtectedResourceOptions,
 } from './options.js'

@@ -1,6 +1,7 @@
-import { invalidArgument, isScopeToken } from '@bearerkit/core'
+import { VerifierUnavailableError, invalidArgument, isScopeToken } from '@bearerkit/core'
 import {
   createBearerGate,
+  nodeConnection,
   toWebResponse,
   type BearerGate,
   type GateAccepted,
@@ -8,7 +9,7 @@ import {
 } from '@bearerkit/http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { isFormType, readFormText } from './lib/form-body.js'
-import type { BearerAuthOptions } from './options.js'
+import type { BearerAuthOptions, ConnectionInfo } from './options.js'
 import type { BearerEnv } from './types.js'
 
 /** The middleware {@link bearerAuth} returns, with its per-route companions. */
@@ -63,11 +64,19 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidArgument('options', 'must be an object with a verifier')
   }
-  const { formBodyLimit = DEFAULT_FORM_LIMIT, ...gateOptions } = options
+  const {
+    formBodyLimit = DEFAULT_FORM_LIMIT,
+    connection = nodeServerConnection,
+    ...gateOptions
+  } = options
   if (!Number.isInteger(formBodyLimit) || formBodyLimit < 0) {
     throw invalidArgument('options.formBodyLimit', 'must be a whole number of bytes (0 or more)')
   }
+  if (typeof connection !== 'function') {
+    throw invalidArgument('options.connection', 'must be a function of the Hono context')
+  }
   const gate = createBearerGate(gateOptions)
+  const mtls = gateOptions.mtls !== undefined && gateOptions.mtls !== false
 
   const authenticate = async (
     c: Context<BearerEnv>,
@@ -91,7 +100,30 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
       if (text === null) return tooLarge()
       body = text
     }
-    const result = await gate.authenticate({ ...request, scopes, body })
+    let peer: ConnectionInfo | undefined
+    if (mtls) {
+      // RFC 8705 §3: the certificate of the TLS connection. A reader that fails is a fault: the
+      // binding cannot be checked, so the request is answered 503 and never accepted.
+      try {
+        peer = readConnection(connection, c)
+      } catch (error) {
+        const unavailable = new VerifierUnavailableError(
+          'The client certificate of the connection could not be read',
+          { cause: error },
+        )
+        return toWebResponse(gate.respond(unavailable, gate.requiredScopes, raw.method))
+      }
+    }
+    // Hono's request URL is absolute (scheme from the socket, host from the Host header), which is
+    // what the DPoP htu check needs; behind a proxy set dpop.publicOrigin.
+    const result = await gate.authenticate({
+      ...request,
+      scopes,
+      body,
+      ...(peer === undefined
+        ? undefined
+        : { clientCertificate: peer.clientCertificate, remoteAddress: peer.remoteAddress }),
+    })
     if (result.kind === 'accepted') {
       c.set('accessToken', result.accessToken)
       c.set('principal', result.principal)
@@ -154,6 +186,28 @@ export function requireScopes(c: Context, scopes: readonly string[]): Response |
   if (state === undefined) throw invalidArgument('c', 'was not accepted by bearerAuth')
   const refusal = state.gate.requireScopes(state.result, scopes, c.req.method)
   return refusal === null ? null : toWebResponse(refusal.response)
+}
+
+/** The connection of a request served by `@hono/node-server` (its env carries the Node request). */
+function nodeServerConnection(c: Context): ConnectionInfo | undefined {
+  const env = c.env as { incoming?: { socket?: unknown } } | undefined
+  const socket = env?.incoming?.socket
+  return socket === undefined ? undefined : nodeConnection(socket)
+}
+
+/** A custom reader's answer, with only well-typed members kept. */
+function readConnection(
+  connection: (c: Context) => ConnectionInfo | undefined,
+  c: Context,
+): ConnectionInfo | undefined {
+  const info: unknown = connection(c)
+  if (info === undefined || info === null) return undefined
+  if (typeof info !== 'object') throw new TypeError('options.connection must return an object')
+  const { clientCertificate, remoteAddress } = info as Record<string, unknown>
+  return {
+    clientCertificate: clientCertificate instanceof Uint8Array ? clientCertificate : undefined,
+    remoteAddress: typeof remoteAddress === 'string' ? remoteAddress : undefined,
+  }
 }
 
 function tooLarge(): Response {

@@ -14,6 +14,7 @@ export {
   type ProtectedResourceOptions,
 } from './options.js'
 export { authorizationFromRawHeaders, type GateRequest, type HeaderRecord } from './request.js'
+export { nodeConnection, type NodeConnection } from './node-connection.js'
 export { toWebResponse, type GateResponse } from './response.js'
 export {
   WELL_KNOWN_PATH,
