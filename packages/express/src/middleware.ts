@@ -206,13 +206,37 @@ const TOO_LARGE_MARK = Symbol('too large')
  * The absolute URL the client called, for the DPoP `htu` check: scheme and host as Express
  * derives them (`X-Forwarded-Proto` and `X-Forwarded-Host` count only under 'trust proxy'). Without
  * a host the relative URL goes on, and the gate refuses the proof unless `dpop.publicOrigin` is
- * set. Express 4's `req.host` drops the port: there, set `dpop.publicOrigin`.
+ * set.
  */
 function publicUrl(req: Request): string {
-  const host = req.host as string | undefined
-  return typeof host === 'string' && host !== ''
-    ? `${req.protocol}://${host}${req.originalUrl}`
-    : req.originalUrl
+  const host = hostWithPort(req)
+  return host === undefined ? req.originalUrl : `${req.protocol}://${host}${req.originalUrl}`
+}
+
+/**
+ * `req.host` of Express 5: the `Host` header, or the first `X-Forwarded-Host` when the peer is
+ * trusted ('trust proxy'), port included. Express 4's `req.host` is a deprecated alias of
+ * `req.hostname`, which drops the port: there the same value is derived the way Express 4 derives
+ * `req.hostname`, without dropping the port. (Express 4 still has `req.param`, which 5 removed.)
+ */
+function hostWithPort(req: Request): string | undefined {
+  let host: unknown
+  if (typeof (req as { param?: unknown }).param !== 'function') {
+    host = req.host
+  } else {
+    const trust = req.app.get('trust proxy fn') as (
+      address: string | undefined,
+      i: number,
+    ) => boolean
+    const forwarded = req.get('x-forwarded-host')
+    if (forwarded !== undefined && forwarded !== '' && trust(req.socket.remoteAddress, 0)) {
+      const comma = forwarded.indexOf(',')
+      host = comma === -1 ? forwarded : forwarded.slice(0, comma).trimEnd()
+    } else {
+      host = req.get('host')
+    }
+  }
+  return typeof host === 'string' && host !== '' ? host : undefined
 }
 
 /**
