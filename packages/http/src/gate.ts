@@ -162,9 +162,6 @@ export function createBearerGate(options: BearerGateOptions): BearerGate {
 /** The gate of validated settings (adapters that validate their own options reach it this way). */
 export function gateOf(settings: Settings): BearerGate {
   const unions = new WeakMap<readonly string[], readonly string[]>()
-  // The last token the verifier accepted: it passed the b64token check, so the same string skips
-  // it next time (the verifier still decides, with every bound it enforces).
-  let lastAccepted: string | undefined
   const scopesFor = (own: readonly string[] | undefined): readonly string[] => {
     if (own === undefined || own.length === 0) return settings.requiredScopes
     if (settings.requiredScopes.length === 0) return own
@@ -268,9 +265,10 @@ export function gateOf(settings: Settings): BearerGate {
     if (senderConstraint !== null) {
       // RFC 9449 §4.3 / RFC 8705 §3: check the proof (and read the client certificate) first;
       // what was proven reaches the verifier, which compares it with the token's cnf.
-      let decided: ProofContext | SenderConstraintRefusal
+      let decided:
+        ProofContext | SenderConstraintRefusal | Promise<ProofContext | SenderConstraintRefusal>
       try {
-        decided = await senderConstraint.context({
+        decided = senderConstraint.context({
           method: request.method,
           url: request.url,
           scheme: dpop ? 'dpop' : 'bearer',
@@ -283,6 +281,8 @@ export function gateOf(settings: Settings): BearerGate {
           remoteAddress: request.remoteAddress,
           ...(request.signal === undefined ? {} : { signal: request.signal }),
         })
+        // The built-in replay store answers at once: then no promise is awaited here.
+        if (decided instanceof Promise) decided = await decided
       } catch (error) {
         return unavailableRefusal(error, scopes, request.method)
       }
@@ -354,7 +354,6 @@ export function gateOf(settings: Settings): BearerGate {
     if (httpChannel.hasSubscribers) {
       publish({ outcome: 'accepted', status: 200, clientId: token.clientId })
     }
-    lastAccepted = raw
     return { kind: 'accepted', accessToken: token, principal: principalComponents(token), scopes }
   }
 
@@ -394,11 +393,11 @@ export function gateOf(settings: Settings): BearerGate {
         request.authorization === undefined
           ? readHeader(request.headers, 'authorization')
           : request.authorization
-      let raw = parseAuthorization(header, settings.maxTokenLength, lastAccepted)
+      let raw = parseAuthorization(header, settings.maxTokenLength)
       let dpop = false
       if (raw === OTHER_SCHEME && settings.senderConstraint?.proofs != null) {
         // RFC 9449 §7.1: `Authorization: DPoP <token>` where DPoP is accepted.
-        const bound = parseAuthorization(header, settings.maxTokenLength, undefined, 'dpop')
+        const bound = parseAuthorization(header, settings.maxTokenLength, 'dpop')
         if (bound !== OTHER_SCHEME) {
           raw = bound
           dpop = true

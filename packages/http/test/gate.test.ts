@@ -526,7 +526,7 @@ t.test('metadata answers', async (t) => {
   }
 })
 
-t.test('a reused accepted token skips only the syntax scan, never the verifier', async (t) => {
+t.test('a reused accepted token is checked again: syntax and verifier', async (t) => {
   const calls: string[] = []
   const verifier = defineVerifier('count', (token) => {
     calls.push(token)
@@ -548,4 +548,30 @@ t.test('a reused accepted token skips only the syntax scan, never the verifier',
     'inactive',
   )
   t.same(calls, ['abc', 'abc', 'revoked'], 'every token that passes reaches the verifier')
+})
+
+t.test('a reused token is scanned again, not compared with the last one', async (t) => {
+  // An early-exit comparison (===) of the client's token with the last accepted one would time
+  // how much of another client's token it guessed: the same token must be scanned again.
+  const verifier = defineVerifier('any', (token) => accessToken(token))
+  const gate = createBearerGate({ verifier })
+  const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
+  let scans = 0
+  const descriptor = Object.getOwnPropertyDescriptor(RegExp.prototype, 'test') as PropertyDescriptor
+  const original = descriptor.value as (this: RegExp, input: string) => boolean
+  t.teardown(() => {
+    Object.defineProperty(RegExp.prototype, 'test', descriptor)
+  })
+  Object.defineProperty(RegExp.prototype, 'test', {
+    ...descriptor,
+    value: function (this: RegExp, input: string): boolean {
+      if (input === token) scans++
+      return original.call(this, input)
+    },
+  })
+  t.equal((await gate.authenticate(get({ authorization: `Bearer ${token}` }))).kind, 'accepted')
+  const first = scans
+  t.ok(first > 0, 'a new token is scanned')
+  t.equal((await gate.authenticate(get({ authorization: `Bearer ${token}` }))).kind, 'accepted')
+  t.equal(scans - first, first, 'the same token is scanned as often the second time')
 })

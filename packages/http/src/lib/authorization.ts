@@ -35,12 +35,11 @@ const SECOND_CREDENTIALS = /,[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *(?:,
 /**
  * The bearer token of an `Authorization` header value, or why there is none (RFC 6750 §2.1).
  * Scheme case-insensitive (RFC 9110 §11.1), one space or more before the token. No description
- * ever contains the header value. `known` is a token that passed these checks before.
+ * ever contains the header value.
  */
 export function parseAuthorization(
   header: string | readonly string[] | undefined | null,
   maxLength: number,
-  known?: string,
   expected: 'bearer' | 'dpop' = 'bearer',
 ): string | HeaderProblem {
   if (header === undefined || header === null) return NO_CREDENTIALS
@@ -74,9 +73,10 @@ export function parseAuthorization(
   while (start < value.length && value.charCodeAt(start) === 0x20) start++
   if (start === value.length) return NO_TOKEN
   const token = value.slice(start)
-  // A token equal to one that passed these checks before passes them again: comparing is far
-  // cheaper than the b64token scan of a long JWT, and reused tokens are the common case.
-  if (token === known) return token
+  // Every token is scanned, the same one as last time too: skipping the scan for a token equal to
+  // the last accepted one took a comparison that stops at the first differing character, against
+  // a string the client chooses (a timing channel on another client's token), and a comparison
+  // that does not stop early (timingSafeEqual, a keyed hash) costs as much as the scan it skips.
   if (token.length > maxLength) return TOKEN_TOO_LARGE
   if (!B64TOKEN.test(token)) {
     // A b64token has no comma: a comma after Bearer means credentials were sent more than once.
