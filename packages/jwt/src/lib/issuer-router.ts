@@ -16,12 +16,16 @@ const refusals = {
  * Issuers compare exactly (RFC 9068 §4, RFC 8414 §3.3): no trailing-slash or case folding.
  */
 export function createIssuerRouter(resolvers: ReadonlyMap<string, KeyResolver>): KeyResolver {
+  // One trusted issuer, the usual case: a comparison instead of hashing `iss` (a new string in
+  // every token) for the Map.
+  const [only] = resolvers.size === 1 ? resolvers : []
   return {
     resolve(header, payload, signal) {
       const iss = payload.iss
       if (iss === undefined) return refusals.missing
       if (typeof iss !== 'string') return refusals.type
-      const resolver = resolvers.get(iss)
+      const resolver =
+        only === undefined ? resolvers.get(iss) : iss === only[0] ? only[1] : undefined
       if (resolver === undefined) return refusals.wrong
       return resolver.resolve(header, payload, signal)
     },
