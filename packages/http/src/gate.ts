@@ -265,10 +265,9 @@ export function gateOf(settings: Settings): BearerGate {
     if (senderConstraint !== null) {
       // RFC 9449 §4.3 / RFC 8705 §3: check the proof (and read the client certificate) first;
       // what was proven reaches the verifier, which compares it with the token's cnf.
-      let decided:
-        ProofContext | SenderConstraintRefusal | Promise<ProofContext | SenderConstraintRefusal>
+      let decided: ProofContext | SenderConstraintRefusal
       try {
-        decided = senderConstraint.context({
+        decided = await senderConstraint.context({
           method: request.method,
           url: request.url,
           scheme: dpop ? 'dpop' : 'bearer',
@@ -281,8 +280,6 @@ export function gateOf(settings: Settings): BearerGate {
           remoteAddress: request.remoteAddress,
           ...(request.signal === undefined ? {} : { signal: request.signal }),
         })
-        // The built-in replay store answers at once: then no promise is awaited here.
-        if (decided instanceof Promise) decided = await decided
       } catch (error) {
         return unavailableRefusal(error, scopes, request.method)
       }
