@@ -117,6 +117,10 @@ export function createForwardAuthHandler(options: ForwardAuthOptions): ForwardAu
       authorization: authorizationFromRawHeaders(req.rawHeaders),
       scopes: original.scopes,
       body,
+      // The proxy's address: with mtls.clientCertHeader, only a proxy in mtls.trustedProxies may
+      // vouch for the client's certificate (RFC 9440 Client-Cert). The client's TLS session is
+      // the proxy's, so there is no certificate of our own connection to pass.
+      remoteAddress: req.socket.remoteAddress,
     })
     if (result.kind !== 'accepted') {
       // Neither bodyPending nor noHandlerRuns is passed: anything else is a refusal.

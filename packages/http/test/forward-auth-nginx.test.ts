@@ -20,6 +20,7 @@ import {
   type ConformanceAnswer,
 } from './fixtures/conformance.js'
 import { nginxConfig } from './fixtures/nginx.js'
+import { CLIENT_JKT, dpopProof, mint, suiteVerifier } from './fixtures/sender-constraint-suite.js'
 
 function findNginx(): string | undefined {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '')
@@ -96,6 +97,16 @@ if (nginx === undefined) {
       resource: { url: RESOURCE, authorizationServers: [ISSUER] },
     })
     const authPort = await listen(t, authServer)
+    // Behind nginx the proof names the public URL (X-Original-URI is relative).
+    const dpopAuthServer = createForwardAuthServer({
+      verifier: suiteVerifier(t),
+      dpop: {
+        publicOrigin: 'https://api.example.com',
+        nonceSecret: 'a nonce secret of at least thirty-two bytes',
+        requireNonce: true,
+      },
+    })
+    const dpopAuthPort = await listen(t, dpopAuthServer)
     const seen: IncomingHttpHeaders[] = []
     const upstreamPort = await listen(
       t,
@@ -109,7 +120,7 @@ if (nginx === undefined) {
     t.teardown(() => rm(prefix, { recursive: true, force: true }))
     const port = await freePort()
     const conf = join(prefix, 'nginx.conf')
-    await writeFile(conf, nginxConfig({ prefix, port, authPort, upstreamPort }))
+    await writeFile(conf, nginxConfig({ prefix, port, authPort, upstreamPort, dpopAuthPort }))
     const child = spawn(binary, ['-p', prefix, '-c', conf, '-e', join(prefix, 'error.log')], {
       stdio: 'ignore',
     })
@@ -239,6 +250,40 @@ if (nginx === undefined) {
         bearer_methods_supported: ['header'],
       })
     })
+
+    t.test(
+      'DPoP through nginx: the server nonce reaches the client, then the proof passes',
+      async (t) => {
+        const bound = await mint({ cnf: { jkt: CLIENT_JKT } })
+        const htu = 'https://api.example.com/dpop/mcp'
+        const dpopGet = async (claims: Record<string, unknown> = {}, proof?: string) =>
+          get('/dpop/mcp?page=1', [
+            ['authorization', `DPoP ${bound}`],
+            ['dpop', proof ?? (await dpopProof('GET', htu, bound, undefined, claims))],
+          ])
+        const before = seen.length
+        const first = await dpopGet()
+        t.equal(first.status, 401)
+        t.match(first.headers['www-authenticate'], /DPoP error="use_dpop_nonce"/)
+        const nonce = first.headers['dpop-nonce']
+        t.type(nonce, 'string', 'nginx passes DPoP-Nonce on')
+        t.equal(seen.length, before, 'upstream not reached')
+
+        const proof = await dpopProof('GET', htu, bound, undefined, { nonce })
+        const ok = await dpopGet({}, proof)
+        t.equal(ok.status, 200)
+        t.equal(seen.at(-1)?.['x-bearer-subject'], 'test-user')
+        const replay = await dpopGet({}, proof)
+        t.equal(replay.status, 401)
+        t.match(replay.headers['www-authenticate'], /DPoP error="invalid_dpop_proof"/)
+        const forged = await dpopGet({ nonce: `${String(nonce)}x` })
+        t.equal(forged.status, 401)
+        const stolen = await get('/dpop/mcp', [['authorization', `Bearer ${bound}`]])
+        t.equal(stolen.status, 401)
+        t.match(stolen.headers['www-authenticate'], /^Bearer error="invalid_token"/)
+        t.equal(seen.length, before + 1, 'only the request with its proof reached the upstream')
+      },
+    )
 
     t.test('the forward-auth server down: 503, not 500, upstream not reached', async (t) => {
       authServer.closeAllConnections()
