@@ -59,6 +59,7 @@ export {
   type ClaimMapping,
 } from './claims.js'
 export { abortReason, raceAbort } from './abort.js'
+export { raceDeadline } from './deadline.js'
 export { defineVerifier, isPromiseLike, type VerifyFunction } from './define-verifier.js'
 export { VERIFY_CHANNEL, type VerificationEvent } from './diagnostics.js'
 export {

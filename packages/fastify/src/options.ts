@@ -65,6 +65,13 @@ export interface BearerAuthOptions {
   /** Largest accepted token, in characters (see core's `extractBearerToken`). Default 16 KiB. */
   maxTokenLength?: number
   /**
+   * Longest wait for the verifier's answer, in milliseconds (checked every 100 ms); then a 503
+   * `verifier_timeout`, never an acceptance. A backstop for a custom verifier, provider or key
+   * resolver that never answers (bearerkit's own verifiers bound each network call themselves).
+   * Default 30000.
+   */
+  verifierTimeout?: number
+  /**
    * A revocation list (`@bearerkit/redis`'s `stores.revocations` for a fleet) every accepted
    * token is looked up in, cache hits included: revoked is a 401, a list too stale to trust a
    * 503 with `Retry-After`. Default none.

@@ -6,6 +6,8 @@ import {
   isVerifierUnavailable,
   missingScopes,
   principalComponents,
+  raceDeadline,
+  VerifierUnavailableError,
   type AccessToken,
   type BearerError,
   type PrincipalComponents,
@@ -296,7 +298,7 @@ export function gateOf(settings: Settings): BearerGate {
     let refusal: Refusal | undefined
     let token: unknown
     try {
-      token = await settings.verifier.verifyToken(
+      const answer: unknown = settings.verifier.verifyToken(
         raw,
         verifyOptions(
           request,
@@ -306,6 +308,11 @@ export function gateOf(settings: Settings): BearerGate {
           context,
         ),
       )
+      // A verifier that never answers (a custom one, a provider, a key resolver) must not hold
+      // the request: past verifierTimeout it is a 503, never an acceptance.
+      token = isThenable(answer)
+        ? await raceDeadline(answer, settings.verifierTimeout, verifierTimedOut)
+        : answer
     } catch (error) {
       return unavailableRefusal(error, scopes, request.method)
     }
@@ -506,4 +513,14 @@ function describeForeignError(error: unknown): Record<string, unknown> {
 
 function publish(event: GateEvent): void {
   httpChannel.publish(event)
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+function verifierTimedOut(): VerifierUnavailableError {
+  return new VerifierUnavailableError('The token verifier did not answer in time', {
+    reason: 'verifier_timeout',
+  })
 }

@@ -108,6 +108,14 @@ export interface BearerGateOptions {
   /** Largest accepted token, in characters. Default 16 KiB (core's `DEFAULT_MAX_TOKEN_LENGTH`). */
   maxTokenLength?: number
   /**
+   * Longest wait for the verifier's answer, in milliseconds (checked every 100 ms). Past it the
+   * request is a 503 `verifier_timeout`, never an acceptance, and the verifier's late answer is
+   * dropped. bearerkit's own verifiers bound each network call themselves (5 s by default): this
+   * is the backstop for a custom verifier, provider or key resolver that never answers.
+   * Default 30000.
+   */
+  verifierTimeout?: number
+  /**
    * A revocation list (core's `RevocationList`; `@bearerkit/redis`'s `stores.revocations` for a
    * fleet) every accepted token is looked up in, a verifier's cache hits included: a revoked token
    * is a 401 `invalid_token`, a list that cannot be trusted (too stale) a 503. Default none.
@@ -142,6 +150,7 @@ const OPTIONS: { readonly [K in keyof Required<BearerGateOptions>]: true } = {
   exposeErrorDescription: true,
   retryAfter: true,
   maxTokenLength: true,
+  verifierTimeout: true,
   revocations: true,
   dpop: true,
   mtls: true,

@@ -24,9 +24,15 @@ export interface Settings {
   readonly exposeErrorDescription: boolean
   readonly retryAfter: number
   readonly maxTokenLength: number
+  /** Milliseconds the gate waits for the verifier before answering 503. */
+  readonly verifierTimeout: number
   /** DPoP (RFC 9449) and mTLS (RFC 8705) checks, or `null` when both are off. */
   readonly senderConstraint: SenderConstraint | null
 }
+
+/** The gate's backstop deadline on a verifier, in milliseconds (`verifierTimeout`). */
+const DEFAULT_VERIFIER_TIMEOUT = 30_000
+const MAX_VERIFIER_TIMEOUT = 600_000
 
 // RFC 7230 quoted-string content without the characters challenge formatting would replace.
 const PRINTABLE = /^[\x20-\x7e]*$/
@@ -143,6 +149,18 @@ export function resolveSettings(
   ) {
     throw invalidArgument('options.maxTokenLength', 'must be a positive whole number')
   }
+  const verifierTimeout = input.verifierTimeout ?? DEFAULT_VERIFIER_TIMEOUT
+  if (
+    typeof verifierTimeout !== 'number' ||
+    !Number.isFinite(verifierTimeout) ||
+    verifierTimeout <= 0 ||
+    verifierTimeout > MAX_VERIFIER_TIMEOUT
+  ) {
+    throw invalidArgument(
+      'options.verifierTimeout',
+      'must be a number of milliseconds > 0 and at most 600000 (10 minutes)',
+    )
+  }
 
   // Every verifier's answer, cache hits included, passes the revocation list (a local lookup;
   // a list that cannot be trusted makes the request a 503).
@@ -162,6 +180,7 @@ export function resolveSettings(
     exposeErrorDescription,
     retryAfter,
     maxTokenLength,
+    verifierTimeout,
     senderConstraint,
   })
 }
