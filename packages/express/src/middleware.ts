@@ -1,5 +1,6 @@
 import { invalidArgument, isBearerError, isScopeToken } from '@bearerkit/core'
 import {
+  absoluteRequestUrl,
   authorizationFromRawHeaders,
   createBearerGate,
   nodeConnection,
@@ -205,12 +206,11 @@ const TOO_LARGE_MARK = Symbol('too large')
 /**
  * The absolute URL the client called, for the DPoP `htu` check: scheme and host as Express
  * derives them (`X-Forwarded-Proto` and `X-Forwarded-Host` count only under 'trust proxy'). Without
- * a host the relative URL goes on, and the gate refuses the proof unless `dpop.publicOrigin` is
- * set.
+ * a host, or with one that is not `host[:port]` (`api.example.com/other#` would move the path), the
+ * relative URL goes on, and the gate refuses the proof unless `dpop.publicOrigin` is set.
  */
 function publicUrl(req: Request): string {
-  const host = hostWithPort(req)
-  return host === undefined ? req.originalUrl : `${req.protocol}://${host}${req.originalUrl}`
+  return absoluteRequestUrl(req.protocol, hostWithPort(req), req.originalUrl)
 }
 
 /**

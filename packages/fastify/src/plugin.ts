@@ -1,5 +1,6 @@
 import { invalidArgument, isBearerError, type BearerError } from '@bearerkit/core'
 import {
+  absoluteRequestUrl,
   authorizationFromRawHeaders,
   nodeConnection,
   type BearerGate,
@@ -66,7 +67,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     method: request.method,
     // RFC 9449 §4.3: htu names the URL the client called; Fastify's protocol and host follow
     // trustProxy. Only DPoP needs it, so the plain path keeps the relative URL.
-    url: dpop ? `${request.protocol}://${request.host}${request.url}` : request.url,
+    url: dpop ? absoluteRequestUrl(request.protocol, request.host, request.url) : request.url,
     headers: request.headers,
     authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
     scopes,
@@ -102,7 +103,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     const type = request.headers['content-type']
     const result = await gate.authenticate({
       method: request.method,
-      url: dpop ? `${request.protocol}://${request.host}${request.url}` : request.url,
+      url: dpop ? absoluteRequestUrl(request.protocol, request.host, request.url) : request.url,
       headers: request.headers,
       authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
       ...(mtls ? nodeConnection(request.raw.socket) : undefined),

@@ -1,5 +1,6 @@
 import { VerifierUnavailableError, invalidArgument, isScopeToken } from '@bearerkit/core'
 import {
+  absoluteRequestUrl,
   createBearerGate,
   nodeConnection,
   toWebResponse,
@@ -118,6 +119,7 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     // what the DPoP htu check needs; behind a proxy set dpop.publicOrigin.
     const result = await gate.authenticate({
       ...request,
+      url: gateUrl(c, raw.url),
       scopes,
       body,
       ...(peer === undefined
@@ -186,6 +188,19 @@ export function requireScopes(c: Context, scopes: readonly string[]): Response |
   if (state === undefined) throw invalidArgument('c', 'was not accepted by bearerAuth')
   const refusal = state.gate.requireScopes(state.result, scopes, c.req.method)
   return refusal === null ? null : toWebResponse(refusal.response)
+}
+
+/**
+ * The request URL for the gate. `@hono/node-server` takes an absolute-form target
+ * (`GET http://other.example/mcp`) as the request URL, origin included: the client named that
+ * origin, so only its path and query go on, as under the other Node adapters (the gate then
+ * refuses a DPoP proof unless `dpop.publicOrigin` is set).
+ */
+function gateUrl(c: Context, url: string): string {
+  const target = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming?.url
+  return typeof target === 'string' && target !== '' && target.charCodeAt(0) !== 0x2f
+    ? absoluteRequestUrl(undefined, undefined, target)
+    : url
 }
 
 /** The connection of a request served by `@hono/node-server` (its env carries the Node request). */

@@ -15,6 +15,7 @@ export {
 } from './options.js'
 export { authorizationFromRawHeaders, type GateRequest, type HeaderRecord } from './request.js'
 export { nodeConnection, type NodeConnection } from './node-connection.js'
+export { absoluteRequestUrl } from './request-url.js'
 export { toWebResponse, type GateResponse } from './response.js'
 export {
   WELL_KNOWN_PATH,
