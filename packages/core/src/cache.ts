@@ -9,7 +9,7 @@ import {
 } from './access-token.js'
 import { raceAbort } from './abort.js'
 import { immutableAccessToken } from './claims.js'
-import { processTokenKey } from './lib/token-key.js'
+import { processTokenKey } from './token-key.js'
 import { checkConfirmation, type SenderConstraintContext } from './confirmation.js'
 import { defineVerifier } from './define-verifier.js'
 import { VerifierUnavailableError, invalidArgument } from './errors.js'
@@ -76,7 +76,10 @@ interface Entry {
   readonly validity: Validity
 }
 
-/** Hash used as the cache key: SHA-256, base64url. The raw token is never a key. */
+/**
+ * SHA-256 of `token`, base64url: the key of a token in a cache a fleet shares (the same in every
+ * process), so the raw token is never a key. An in-process cache uses {@link processTokenKey}.
+ */
 export function tokenCacheKey(token: string): string {
   return hash('sha256', token, 'base64url')
 }

@@ -68,6 +68,7 @@ export {
   type CachedVerifier,
   type CachedVerifierOptions,
 } from './cache.js'
+export { processTokenKey } from './token-key.js'
 export { createCompositeVerifier, type CompositeVerifierOptions } from './composite.js'
 export { decodeJwtHeader, isCompactJwt, peekIssuer } from './token-shape.js'
 export {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { processTokenKey } from '../src/lib/token-key.js'
+import { processTokenKey } from '../src/token-key.js'
 import { accessToken } from './fixtures/tokens.js'
 import type { TokenVerifier } from '../src/index.js'
 import type * as CacheModule from '../src/cache.js'
@@ -37,7 +37,7 @@ t.test('the in-process key: stable, 128 bits, never the token, no collisions', a
 t.test('a key collision is a miss: never another token answer', async (t) => {
   // Every token shares one key: the cache must still answer each token for itself.
   const { createCachedVerifier } = await t.mockImport<typeof CacheModule>('../src/cache.js', {
-    '../src/lib/token-key.js': { processTokenKey: () => 'one key for all' },
+    '../src/token-key.js': { processTokenKey: () => 'one key for all' },
   })
   const calls: string[] = []
   let release = (): void => undefined

@@ -3,6 +3,7 @@ import {
   Refusal,
   defineVerifier,
   loadThroughSharedCache,
+  processTokenKey,
   raceAbort,
   tokenCacheKey,
   type SharedCacheValue,
@@ -18,8 +19,11 @@ import { resolveOptions } from './lib/resolve-options.js'
 import { asUnavailable, unavailable } from './lib/unavailable.js'
 import type { IntrospectionVerifier, IntrospectionVerifierOptions } from './options.js'
 
-/** A cached answer and the instant (milliseconds since the epoch) it dies. */
-type Entry = Answer & { readonly until: number }
+/**
+ * A cached answer, the token it is about (a key match is a hit only for that token) and the
+ * instant (milliseconds since the epoch) it dies.
+ */
+type Entry = Answer & { readonly token: string; readonly until: number }
 
 // RFC 6750 §2.1 b64token: anything else cannot have come from an Authorization header and is
 // refused before it costs a request.
@@ -40,7 +44,7 @@ const MALFORMED = new Refusal('malformed', 'The access token is malformed')
  *   has passed, when `token_type` is not an access token type, when it is sender-constrained
  *   (`cnf`), when `iss` differs from `issuer`, when `aud` names none of `audience`, or when a
  *   required scope is missing;
- * - answers are cached under a SHA-256 of the token until min(ttl, `exp`), inactive answers for
+ * - answers are cached under a keyed hash of the token until min(ttl, `exp`), inactive answers for
  *   `negativeTtl`; every check above runs again on each use, and identical concurrent requests
  *   share one introspection;
  * - a failure (down, slow, 5xx, redirect, oversized or malformed answer) rejects with
@@ -113,6 +117,8 @@ export function createIntrospectionVerifier(
     let loaded: Answer | undefined
     const { value, source } = await loadThroughSharedCache(
       shared.store,
+      // SHA-256, not the in-process key: every instance of the fleet must compute the same key
+      // for a token, and processTokenKey's secret differs from one process to the next.
       tokenCacheKey(`${sharedNamespace}\n${token}`),
       async () => {
         const document = await ask(token)
@@ -156,7 +162,7 @@ export function createIntrospectionVerifier(
       const expiresAt = answer.accessToken.expiresAt
       until = expiresAt === undefined ? at + ttl : Math.min(at + ttl, expiresAt * 1000)
     }
-    const entry: Entry = { ...answer, until }
+    const entry: Entry = { ...answer, token, until }
     if (cache !== null && until > at && started === generation) cache.set(key, entry)
     return entry
   }
@@ -166,10 +172,12 @@ export function createIntrospectionVerifier(
     if (closed) throw closer.signal.reason
     // Checked before hashing so an oversized token costs nothing.
     if (token.length > DEFAULT_MAX_TOKEN_LENGTH) return MALFORMED
-    const key = tokenCacheKey(token)
+    // The per-process keyed hash: never the token, and cheaper than SHA-256 on every hit.
+    const key = processTokenKey(token)
     if (cache !== null) {
       const hit = cache.get(key)
-      if (hit !== undefined) {
+      // Another token under the same key (a collision, never seen in practice) is a miss.
+      if (hit !== undefined && hit.token === token) {
         const at = now()
         // A hit is judged against the clock every time and never extends its entry.
         if (at < hit.until) return decide(hit, token, at, policy, verifyOptions.senderConstraint)
@@ -187,9 +195,14 @@ export function createIntrospectionVerifier(
       }
       started.then(forget, forget)
     }
-    // Each caller may give up on a shared introspection without cancelling it for the others.
+    // Each caller may give up on a shared introspection without cancelling it for the others. An
+    // introspection of another token under the same key is not joined: this token gets its own.
     return raceAbort(pending, verifyOptions.signal).then((entry) =>
-      decide(entry, token, now(), policy, verifyOptions.senderConstraint),
+      entry.token === token
+        ? decide(entry, token, now(), policy, verifyOptions.senderConstraint)
+        : raceAbort(load(key, token), verifyOptions.signal).then((own) =>
+            decide(own, token, now(), policy, verifyOptions.senderConstraint),
+          ),
     )
   }
 

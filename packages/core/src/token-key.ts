@@ -60,9 +60,21 @@ function slowKey(token: string): string {
 }
 
 /**
- * The in-process cache key of `token`: 128 bits as a string of eight UTF-16 code units.
+ * The key of `token` in an in-process cache: 128 bits as a string of eight UTF-16 code units,
+ * from a hash keyed with a secret drawn when this process loaded core. It is not the token, and
+ * nobody outside the process can compute it or aim at it; it is much cheaper than SHA-256.
  *
- * @internal Not exported from the package.
+ * It differs from one process to the next: a cache shared by a fleet (Redis) keys by
+ * {@link tokenCacheKey} instead. It is not a cryptographic hash either: an entry keeps its token,
+ * and a hit is a hit only when that token is the one asked about (another token under the same
+ * key is a miss).
+ *
+ * @example
+ * ```ts
+ * const key = processTokenKey(token)
+ * const hit = cache.get(key)
+ * if (hit !== undefined && hit.token === token) return hit.answer
+ * ```
  */
 export function processTokenKey(token: string): string {
   if (token.length > MAX_CHARS) return slowKey(token)
