@@ -218,7 +218,13 @@ function readConnection(
   const info: unknown = connection(c)
   if (info === undefined || info === null) return undefined
   if (typeof info !== 'object') throw new TypeError('options.connection must return an object')
-  const { clientCertificate, remoteAddress } = info as Record<string, unknown>
+  const { then, clientCertificate, remoteAddress } = info as Record<string, unknown>
+  if (typeof then === 'function') {
+    // An async reader: its rejection would go unhandled and end the process, and what it
+    // resolves to comes too late. A fault like any other reader's (503), never "no certificate".
+    ;(then as (ok: unknown, fail: unknown) => unknown).call(info, undefined, () => undefined)
+    throw new TypeError('options.connection must return the connection, not a promise')
+  }
   return {
     clientCertificate: clientCertificate instanceof Uint8Array ? clientCertificate : undefined,
     remoteAddress: typeof remoteAddress === 'string' ? remoteAddress : undefined,

@@ -29,8 +29,8 @@ export interface BearerAuthOptions extends BearerGateOptions {
    * certificate-bound tokens (gate option `mtls`, RFC 8705 §3); called only when `mtls` is on.
    * Default: read from the Node socket that `@hono/node-server` puts in `c.env.incoming` (serve
    * it with `https.createServer` and `requestCert: true`). On another runtime, return what it
-   * knows, or `undefined`; without a certificate a bound token is refused. If it throws, the
-   * request is answered 503 and never accepted.
+   * knows, or `undefined`; without a certificate a bound token is refused. It must answer at
+   * once: if it throws or returns a promise, the request is answered 503 and never accepted.
    */
   connection?: ((c: Context) => ConnectionInfo | undefined) | undefined
 }
