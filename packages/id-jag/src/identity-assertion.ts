@@ -7,6 +7,8 @@ import {
   isVerifierUnavailable,
   parseScopes,
   peekIssuer,
+  raceAbort,
+  raceDeadline,
   readFunction,
   readNumber,
   readOptionsObject,
@@ -80,6 +82,13 @@ export interface IdentityAssertionVerifierOptions {
    * `VerifierUnavailableError`. Default 5,000.
    */
   replayStoreTimeout?: number
+  /**
+   * Longest wait for each of the `resources` predicate and the `scopePolicy`, in milliseconds
+   * (checked every 100 ms). A hook that does not answer by then, throws, or outlives the request's
+   * `signal` makes the verification reject with `VerifierUnavailableError` (503), never grant.
+   * Default 5,000.
+   */
+  policyTimeout?: number
   /** Clock in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number
 }
@@ -94,6 +103,7 @@ const OPTION_NAMES = [
   'clockTolerance',
   'maxLifetime',
   'replayStoreTimeout',
+  'policyTimeout',
   'now',
 ]
 
@@ -198,6 +208,7 @@ export function createIdentityAssertionVerifier(
   const tolerance = readNumber('options.clockTolerance', options.clockTolerance, 30)
   const maxLifetime = readNumber('options.maxLifetime', options.maxLifetime, 300)
   const storeTimeout = readNumber('options.replayStoreTimeout', options.replayStoreTimeout, 5000, 1)
+  const policyTimeout = readNumber('options.policyTimeout', options.policyTimeout, 5000, 1)
   const replayStore = options.replayStore ?? createMemoryReplayStore({ now })
   if (typeof replayStore?.markUsed !== 'function') {
     throw invalidArgument('options.replayStore', 'must be a ReplayStore (an object with markUsed)')
@@ -312,22 +323,34 @@ export function createIdentityAssertionVerifier(
           'The requested resource is not the assertion resource',
         )
       }
-      if (!(await isKnownResource(resource))) {
+      const known = await callHook(
+        'resources',
+        () => isKnownResource(resource),
+        policyTimeout,
+        request.signal,
+      )
+      if (!known) {
         throw new TokenError('invalid_target', 'The assertion resource is not served here')
       }
       // 10. Scopes through the policy.
       const frozen = safeClaims(claims)
       const assertionScopes = parseScopes(claims.scope)
       const requestedScopes = request.scopes === undefined ? undefined : [...request.scopes]
-      const decided = await scopePolicy({
-        assertionScopes,
-        requestedScopes,
-        resource,
-        subject: sub,
-        clientId,
-        issuer: claimedIssuer,
-        claims: frozen,
-      })
+      const decided = await callHook(
+        'scopePolicy',
+        () =>
+          scopePolicy({
+            assertionScopes,
+            requestedScopes,
+            resource,
+            subject: sub,
+            clientId,
+            issuer: claimedIssuer,
+            claims: frozen,
+          }),
+        policyTimeout,
+        request.signal,
+      )
       if (!Array.isArray(decided) || !decided.every(isScopeToken)) {
         throw new TypeError('scopePolicy must return an array of scope strings')
       }
@@ -358,6 +381,54 @@ export function createIdentityAssertionVerifier(
       // Resolvers passed in belong to the caller, who may share them; only ours are released.
       for (const { keys, owned } of verifiers.values()) if (owned) keys.close()
     },
+  }
+}
+
+/**
+ * Runs an application hook (the `resources` predicate, the `scopePolicy`), bounded: its answer
+ * must come before `timeout` milliseconds and before `signal` aborts. A hook that throws, hangs
+ * or is aborted cannot decide, so the verification rejects with `VerifierUnavailableError`
+ * (503, reasons `policy_error`, `policy_timeout`, `aborted`) and never grants; the hook's own
+ * error is the `cause`, never part of the message. Its late answer is dropped.
+ */
+async function callHook<T>(
+  name: 'resources' | 'scopePolicy',
+  hook: () => T | Promise<T>,
+  timeout: number,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (signal?.aborted) {
+    throw new VerifierUnavailableError('The request was aborted', {
+      reason: 'aborted',
+      cause: signal.reason,
+    })
+  }
+  // An async wrapper: a synchronous throw is a failure of the hook like a rejection.
+  const work = (async (): Promise<T> => hook())()
+  try {
+    return await raceAbort(
+      raceDeadline(
+        work,
+        timeout,
+        () =>
+          new VerifierUnavailableError(`The ${name} hook did not answer in time`, {
+            reason: 'policy_timeout',
+          }),
+      ),
+      signal,
+    )
+  } catch (error) {
+    if (isVerifierUnavailable(error)) throw error
+    if (signal?.aborted === true) {
+      throw new VerifierUnavailableError('The request was aborted', {
+        reason: 'aborted',
+        cause: error,
+      })
+    }
+    throw new VerifierUnavailableError(`The ${name} hook failed`, {
+      reason: 'policy_error',
+      cause: error,
+    })
   }
 }
 

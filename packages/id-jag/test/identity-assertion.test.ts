@@ -643,3 +643,70 @@ t.test('unknown options are refused, with the nearest name', async (t) => {
     message: /must not contain "#"/,
   })
 })
+
+t.test('resources and scopePolicy hooks are bounded: hang, throw, abort', async (t) => {
+  // The deadline's sweep never keeps a process alive; a server would, this timer does here.
+  const alive = setInterval(() => {}, 1000)
+  t.teardown(() => clearInterval(alive))
+  const never = () => new Promise<never>(() => {})
+  let used = 0
+  const replayStore = {
+    markUsed: () => {
+      used++
+      return true
+    },
+  }
+  const cases: [string, Partial<IdentityAssertionVerifierOptions>, string][] = [
+    ['a resources predicate that hangs', { resources: never }, 'policy_timeout'],
+    ['a scopePolicy that hangs', { scopePolicy: never }, 'policy_timeout'],
+    [
+      'a resources predicate that throws',
+      {
+        resources: () => {
+          throw new Error('lookup failed for sEcReT')
+        },
+      },
+      'policy_error',
+    ],
+    [
+      'a scopePolicy that rejects',
+      { scopePolicy: () => Promise.reject(new Error('policy db down')) },
+      'policy_error',
+    ],
+  ]
+  for (const [name, options, reason] of cases) {
+    const verifier = make({ ...options, replayStore, policyTimeout: 30 })
+    const error = (await verifier.verify(await mint(), { client }).catch((e: unknown) => e)) as {
+      code: string
+      statusCode: number
+      reason: string
+      message: string
+    }
+    t.match(error, { code: 'ERR_VERIFIER_UNAVAILABLE', statusCode: 503, reason }, name)
+    t.notMatch(error.message, 'sEcReT', `${name}: the hook's message is not repeated`)
+  }
+  t.equal(used, 0, 'no assertion was spent on a request that could not be decided')
+
+  // The request goes away while a hook is pending: aborted, at once.
+  const controller = new AbortController()
+  const pending = make({ scopePolicy: never, replayStore }).verify(await mint(), {
+    client,
+    signal: controller.signal,
+  })
+  setImmediate(() => controller.abort(new Error('client went away')))
+  t.match(await pending.catch((e: unknown) => e), {
+    code: 'ERR_VERIFIER_UNAVAILABLE',
+    reason: 'aborted',
+  })
+
+  // A hook that answers in time decides as before.
+  const quick = make({
+    resources: async () => true,
+    scopePolicy: async () => ['read'],
+    replayStore,
+    policyTimeout: 1000,
+  })
+  const granted = await quick.verify(await mint(), { client })
+  t.same(granted.scopes, ['read'])
+  t.throws(() => make({ policyTimeout: 0 }), { message: /^options\.policyTimeout / })
+})
