@@ -116,6 +116,55 @@ export function readClientInformation(
   )
 }
 
+/**
+ * The key a client registers for `private_key_jwt` (RFC 7523 §2.2) and signs its assertions with:
+ * given to `registerClient` (and `obtainClient`, `createOAuthSession`) so that the client the
+ * server registers can authenticate, as its metadata (`jwks` or `jwks_uri`) says it will.
+ *
+ * @example
+ * ```ts
+ * const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+ * const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig' }
+ * await registerClient(server, { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] } },
+ *   { clientKey: { privateKey } })
+ * ```
+ */
+export interface ClientKey {
+  /** An EC private key (P-256, P-384 or P-521). */
+  privateKey: KeyObject | webcrypto.CryptoKey
+  /** `kid` of the assertion header. Default: the `kid` of the matching key in the sent `jwks`. */
+  keyId?: string | undefined
+  /** `aud` of the assertions, as in {@link OAuthClientInformation.assertionAudience}. */
+  assertionAudience?: 'issuer' | 'token_endpoint' | undefined
+}
+
+/** Checks a {@link ClientKey} once, up front, and returns a frozen, redacted copy. */
+export function readClientKey(option: string, value: unknown): Readonly<ClientKey> {
+  const input = readOptionsObject(option, value)
+  rejectUnknownOptions(option, input, ['privateKey', 'keyId', 'assertionAudience'])
+  const keyId = readOptionalString(`${option}.keyId`, input.keyId)
+  const audience = input.assertionAudience as 'issuer' | 'token_endpoint' | undefined
+  if (audience !== undefined && audience !== 'issuer' && audience !== 'token_endpoint') {
+    throw invalidArgument(`${option}.assertionAudience`, 'must be issuer or token_endpoint')
+  }
+  if (!isPrivateEcKey(input.privateKey)) {
+    throw invalidArgument(
+      `${option}.privateKey`,
+      'must be an EC private KeyObject or webcrypto.CryptoKey',
+    )
+  }
+  return Object.freeze(
+    redacted(
+      {
+        privateKey: input.privateKey as KeyObject | webcrypto.CryptoKey,
+        ...(keyId === undefined ? {} : { keyId }),
+        ...(audience === undefined ? {} : { assertionAudience: audience }),
+      },
+      ['privateKey'],
+    ),
+  )
+}
+
 function isPrivateEcKey(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false
   const key = value as {

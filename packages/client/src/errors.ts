@@ -34,6 +34,8 @@ export type OAuthClientErrorCode =
   | 'ERR_UNSUPPORTED_BY_SERVER'
   /** No way to obtain a client: nothing pre-registered, no usable metadata document, no DCR. */
   | 'ERR_CLIENT_REQUIRED'
+  /** The server registered the client for `private_key_jwt` and no key was given to sign with. */
+  | 'ERR_CLIENT_KEY_REQUIRED'
   /** The authorization response's `state` is not the one sent; the code is discarded. */
   | 'ERR_STATE_MISMATCH'
   /** RFC 9207: `iss` is missing although the server advertises it; the code is discarded. */

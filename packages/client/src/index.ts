@@ -23,7 +23,11 @@ export {
   type AuthorizationServerSource,
   type DiscoverAuthorizationServerOptions,
 } from './authorization-server.js'
-export { type ClientAuthMethod, type OAuthClientInformation } from './client-information.js'
+export {
+  type ClientAuthMethod,
+  type ClientKey,
+  type OAuthClientInformation,
+} from './client-information.js'
 export {
   createClientIdMetadataDocument,
   isClientIdMetadataUrl,
@@ -36,6 +40,7 @@ export {
   type ClientRegistrationMetadata,
   type ObtainClientOptions,
   type ObtainedClient,
+  type RegisterClientOptions,
   type RegisteredClient,
   type RegistrationMethod,
 } from './registration.js'

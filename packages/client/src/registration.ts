@@ -1,9 +1,12 @@
+import { KeyObject, createPublicKey, type webcrypto } from 'node:crypto'
 import { invalidArgument, isOptionsObject, readString } from '@bearerkit/core'
 import type { AuthorizationServerMetadata } from './authorization-server.js'
 import { isClientIdMetadataUrl } from './client-id-metadata-document.js'
 import {
   readClientInformation,
+  readClientKey,
   type ClientAuthMethod,
+  type ClientKey,
   type OAuthClientInformation,
 } from './client-information.js'
 import { OAuthClientError } from './errors.js'
@@ -24,6 +27,15 @@ export interface ClientRegistrationMetadata {
   [field: string]: unknown
 }
 
+/** Options of {@link registerClient}. */
+export interface RegisterClientOptions extends RequestOptions {
+  /**
+   * For `private_key_jwt`: the private key whose public half the metadata registers (`jwks` or
+   * `jwks_uri`). Required when the metadata asks for `private_key_jwt`.
+   */
+  clientKey?: ClientKey | undefined
+}
+
 /** A client the authorization server registered (RFC 7591 §3.2.1). */
 export interface RegisteredClient {
   client: Readonly<OAuthClientInformation>
@@ -39,9 +51,19 @@ const WHAT = 'Client registration request'
  * a JSON object holding a string `client_id`; an error answer carries the server's error JSON
  * (`invalid_redirect_uri`, `invalid_client_metadata` ...) intact.
  *
+ * The client's `authMethod` is the `token_endpoint_auth_method` the server registered (else the
+ * one asked for). For `private_key_jwt` (RFC 7523 §2.2) give `clientKey`: the returned client
+ * then signs its assertions with it. Before anything is sent, the key must be an EC private key,
+ * it is required when the metadata asks for `private_key_jwt` and refused with another method,
+ * and when the metadata carries `jwks` its public half must be one of them (the `kid` of that
+ * JWK is the default `keyId`). A `jwks_uri` is not fetched, so not checked.
+ *
+ * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for a missing, unusable or unregistered key.
  * @throws {@link OAuthClientError} `ERR_UNSUPPORTED_BY_SERVER` without a registration endpoint,
- *   `ERR_OAUTH_ERROR_RESPONSE`, `ERR_INVALID_RESPONSE`, request errors.
+ *   `ERR_CLIENT_KEY_REQUIRED` when the server registered `private_key_jwt` and no `clientKey` was
+ *   given, `ERR_OAUTH_ERROR_RESPONSE`, `ERR_INVALID_RESPONSE`, request errors.
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-3 RFC 7591 §3
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2 RFC 7523 §2.2 (private_key_jwt)
  * @example
  * ```ts
  * const { client } = await registerClient(metadata, {
@@ -53,13 +75,19 @@ const WHAT = 'Client registration request'
 export async function registerClient(
   server: Readonly<AuthorizationServerMetadata>,
   metadata: ClientRegistrationMetadata,
-  options: RequestOptions = {},
+  options: RegisterClientOptions = {},
 ): Promise<RegisteredClient> {
-  const { request } = readRequestOptions('options', options, [])
+  const { request, rest } = readRequestOptions('options', options, ['clientKey'])
   if (!isOptionsObject(server))
     throw invalidArgument('server', 'must be authorization server metadata')
   if (!isOptionsObject(metadata))
     throw invalidArgument('metadata', 'must be client metadata (RFC 7591 §2)')
+  const key = registrationKey(
+    metadata,
+    rest.clientKey === undefined ? undefined : readClientKey('options.clientKey', rest.clientKey),
+    'metadata',
+    'options.clientKey',
+  )
   const issuer = readString('server.issuer', server.issuer)
   if (server.registration_endpoint === undefined) {
     throw new OAuthClientError(
@@ -99,12 +127,22 @@ export async function registerClient(
       },
     )
   }
+  if (method === 'private_key_jwt' && key === undefined) {
+    // Without the key the client could only present itself as a public client, which the server
+    // refuses (or, worse, a server that accepts it is not the one the metadata described).
+    throw new OAuthClientError(
+      'ERR_CLIENT_KEY_REQUIRED',
+      `${WHAT}: the server registered the client for private_key_jwt; give the clientKey whose public half the metadata registers`,
+      { url: endpoint.href, status: response.status },
+    )
+  }
   let client: Readonly<OAuthClientInformation>
   try {
     client = readClientInformation('registration', {
       clientId,
       ...(secret === undefined ? {} : { clientSecret: secret }),
-      ...(method === undefined || method === 'private_key_jwt' ? {} : { authMethod: method }),
+      ...(method === undefined ? {} : { authMethod: method }),
+      ...(method === 'private_key_jwt' ? key : {}),
       issuer,
     })
   } catch (cause) {
@@ -126,6 +164,61 @@ export async function registerClient(
   })
 }
 
+/**
+ * Checks the key of a registration against its metadata before anything is sent, and returns it
+ * with its `keyId` defaulted to the `kid` of the matching JWK.
+ */
+export function registrationKey(
+  metadata: Record<string, unknown>,
+  key: Readonly<ClientKey> | undefined,
+  metadataOption: string,
+  keyOption: string,
+): Readonly<ClientKey> | undefined {
+  const method = metadata.token_endpoint_auth_method
+  if (key === undefined) {
+    if (method === 'private_key_jwt') {
+      throw invalidArgument(
+        keyOption,
+        `is required when ${metadataOption}.token_endpoint_auth_method is private_key_jwt (RFC 7523 §2.2)`,
+      )
+    }
+    return undefined
+  }
+  if (method !== undefined && method !== 'private_key_jwt') {
+    throw invalidArgument(
+      keyOption,
+      `is only for ${metadataOption}.token_endpoint_auth_method private_key_jwt`,
+    )
+  }
+  if (metadata.jwks === undefined) return key
+  const own = publicJwk(key.privateKey)
+  const keys = isOptionsObject(metadata.jwks) ? metadata.jwks.keys : undefined
+  const match = (Array.isArray(keys) ? keys : []).find(
+    (jwk): jwk is Record<string, unknown> =>
+      isOptionsObject(jwk) &&
+      jwk.kty === 'EC' &&
+      jwk.use !== 'enc' &&
+      jwk.crv === own.crv &&
+      jwk.x === own.x &&
+      jwk.y === own.y,
+  )
+  if (match === undefined) {
+    // The server would register keys the client cannot sign for: every token request would fail
+    // as invalid_client, long after the registration that caused it.
+    throw invalidArgument(
+      `${keyOption}.privateKey`,
+      `must be the private half of a signing key in ${metadataOption}.jwks`,
+    )
+  }
+  if (key.keyId !== undefined || typeof match.kid !== 'string' || match.kid === '') return key
+  return Object.freeze(redacted({ ...key, keyId: match.kid }, ['privateKey']))
+}
+
+function publicJwk(key: KeyObject | webcrypto.CryptoKey): Record<string, unknown> {
+  const object = key instanceof KeyObject ? key : KeyObject.from(key)
+  return createPublicKey(object).export({ format: 'jwk' })
+}
+
 /** The ways a client can come to exist at an authorization server, in the MCP priority order. */
 export type RegistrationMethod = 'pre-registered' | 'client-id-metadata-document' | 'dynamic'
 
@@ -137,6 +230,8 @@ export interface ObtainClientOptions extends RequestOptions {
   clientMetadataUrl?: string | undefined
   /** 3. Metadata for dynamic registration (RFC 7591). */
   clientMetadata?: ClientRegistrationMetadata | undefined
+  /** The key of a client registered for `private_key_jwt` (see {@link registerClient}). */
+  clientKey?: ClientKey | undefined
 }
 
 /** What {@link obtainClient} chose. */
@@ -169,10 +264,12 @@ export async function obtainClient(
     'client',
     'clientMetadataUrl',
     'clientMetadata',
+    'clientKey',
   ])
   if (!isOptionsObject(server))
     throw invalidArgument('server', 'must be authorization server metadata')
   const issuer = readString('server.issuer', server.issuer)
+  const clientKey = readRegistrationKey(rest.clientMetadata, rest.clientKey)
   if (rest.client !== undefined) {
     const client = readClientInformation('options.client', rest.client)
     if (client.issuer === undefined || client.issuer === issuer) {
@@ -196,7 +293,7 @@ export async function obtainClient(
     const { client, response } = await registerClient(
       server,
       rest.clientMetadata as ClientRegistrationMetadata,
-      request,
+      { ...request, ...(clientKey === undefined ? {} : { clientKey }) },
     )
     return Object.freeze({ method: 'dynamic', client, registration: response })
   }
@@ -204,4 +301,26 @@ export async function obtainClient(
     'ERR_CLIENT_REQUIRED',
     `No client for the authorization server ${issuer}: it offers neither a Client ID Metadata Document nor dynamic registration that this host can use; supply a pre-registered client`,
   )
+}
+
+/**
+ * Reads the `clientKey` option of `obtainClient` and `createOAuthSession` against their
+ * `clientMetadata`. A key without registration metadata is refused rather than ignored: it is not
+ * used for a pre-registered client (whose own information holds its key) nor for a Client ID
+ * Metadata Document.
+ */
+export function readRegistrationKey(
+  metadata: unknown,
+  value: unknown,
+): Readonly<ClientKey> | undefined {
+  const key = value === undefined ? undefined : readClientKey('options.clientKey', value)
+  if (metadata === undefined) {
+    if (key !== undefined) {
+      throw invalidArgument('options.clientKey', 'is only used with options.clientMetadata')
+    }
+    return undefined
+  }
+  // Metadata that is not an object is the registration's to refuse (as it always was).
+  if (!isOptionsObject(metadata)) return key
+  return registrationKey(metadata, key, 'options.clientMetadata', 'options.clientKey')
 }

@@ -17,7 +17,11 @@ import {
 } from './authorization-server.js'
 import { readBearerChallenge, type BearerChallenge } from './challenge.js'
 import { isClientIdMetadataUrl } from './client-id-metadata-document.js'
-import { readClientInformation, type OAuthClientInformation } from './client-information.js'
+import {
+  readClientInformation,
+  type ClientKey,
+  type OAuthClientInformation,
+} from './client-information.js'
 import { OAuthClientError } from './errors.js'
 import {
   exchangeAuthorizationCode,
@@ -31,6 +35,7 @@ import { readScope } from './lib/resource.js'
 import { discoverProtectedResource, type ProtectedResourceDiscovery } from './protected-resource.js'
 import {
   obtainClient,
+  readRegistrationKey,
   type ClientRegistrationMetadata,
   type ObtainedClient,
 } from './registration.js'
@@ -72,6 +77,8 @@ export interface OAuthSessionOptions extends RequestOptions {
   clientMetadataUrl?: string
   /** Metadata for dynamic registration (third choice). */
   clientMetadata?: ClientRegistrationMetadata
+  /** The key of a client registered for `private_key_jwt`, with `clientMetadata`. */
+  clientKey?: ClientKey
   /**
    * Scope when no challenge names one. Default: the resource's `scopes_supported`, else none
    * (the MCP scope selection order).
@@ -136,6 +143,7 @@ const OWN = [
   'client',
   'clientMetadataUrl',
   'clientMetadata',
+  'clientKey',
   'scope',
   'maxStepUps',
   'callbackTimeout',
@@ -213,18 +221,21 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   const expirySkew = readNumber('options.expirySkew', rest.expirySkew, 30, 0)
   const legacyFallback = readBoolean('options.legacyFallback', rest.legacyFallback, true)
   const now = readFunction<() => number>('options.now', rest.now) ?? Date.now
-  // The client and metadata URL are checked now, so that a typo fails at start-up rather than at
-  // the first request; the registration metadata is the server's to judge.
+  // The client, metadata URL and registration key are checked now, so that a typo fails at
+  // start-up rather than at the first request; the rest of the registration metadata is the
+  // server's to judge.
   let preRegistered =
     rest.client === undefined ? undefined : readClientInformation('options.client', rest.client)
   if (rest.clientMetadataUrl !== undefined && !isClientIdMetadataUrl(rest.clientMetadataUrl)) {
     throw invalidArgument('options.clientMetadataUrl', 'must be an https URL with a path (SEP-991)')
   }
+  const clientKey = readRegistrationKey(rest.clientMetadata, rest.clientKey)
   const registration = {
     ...(rest.clientMetadataUrl === undefined ? {} : { clientMetadataUrl: rest.clientMetadataUrl }),
     ...(rest.clientMetadata === undefined
       ? {}
       : { clientMetadata: rest.clientMetadata as ClientRegistrationMetadata }),
+    ...(clientKey === undefined ? {} : { clientKey }),
   }
   const baseFetch = request.fetch ?? fetch
   const stepOptions = pickRequestOptions(request)

@@ -1,4 +1,5 @@
 // The client against a real, certified authorization server (oidc-provider) on 127.0.0.1.
+import { generateKeyPairSync } from 'node:crypto'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import t from 'tap'
 import {
@@ -180,6 +181,60 @@ t.test(
         { resource: 'https://unknown.interop.test/' },
       ),
       { code: 'ERR_OAUTH_ERROR_RESPONSE', status: 400, error: 'invalid_target' },
+    )
+    t.same(op.serverErrors, [])
+  },
+)
+
+t.test(
+  'dynamic registration with private_key_jwt: the token request is authenticated by the assertion',
+  async (t) => {
+    const op = await startOp(t)
+    const { metadata } = await discoverAuthorizationServerMetadata(op.issuer)
+    t.ok(metadata.token_endpoint_auth_methods_supported?.includes('private_key_jwt'))
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const obtained = await obtainClient(metadata, {
+      clientMetadata: {
+        client_name: 'bearerkit private_key_jwt test',
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'svc-1', use: 'sig' }] },
+      },
+      clientKey: { privateKey },
+    })
+    t.match(obtained, {
+      method: 'dynamic',
+      client: { authMethod: 'private_key_jwt', keyId: 'svc-1', issuer: op.issuer },
+      registration: { token_endpoint_auth_method: 'private_key_jwt' },
+    })
+    const { client } = obtained
+    const tokens = await requestClientCredentials(
+      { server: metadata, client },
+      { resource: OP_RESOURCE, scope: 'mcp:tools' },
+    )
+    t.match(await verify(tokens.accessToken, op.issuer, metadata), {
+      aud: OP_RESOURCE,
+      client_id: client.clientId,
+      scope: 'mcp:tools',
+    })
+    // The server checks the assertion: signed with another key, or absent (what the client fell
+    // back to when registration dropped the key), the request is invalid_client.
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
+    await t.rejects(
+      requestClientCredentials(
+        { server: metadata, client: { ...client, privateKey: other } },
+        { resource: OP_RESOURCE },
+      ),
+      { code: 'ERR_OAUTH_ERROR_RESPONSE', status: 401, error: 'invalid_client' },
+    )
+    await t.rejects(
+      requestClientCredentials(
+        { server: metadata, client: { clientId: client.clientId, issuer: op.issuer } },
+        { resource: OP_RESOURCE },
+      ),
+      { code: 'ERR_OAUTH_ERROR_RESPONSE', status: 401, error: 'invalid_client' },
     )
     t.same(op.serverErrors, [])
   },

@@ -1,3 +1,5 @@
+import { generateKeyPairSync, webcrypto } from 'node:crypto'
+import { jwtVerify } from 'jose'
 import t from 'tap'
 import {
   createClientIdMetadataDocument,
@@ -6,8 +8,9 @@ import {
   probeResource,
   readBearerChallenge,
   registerClient,
+  requestClientCredentials,
 } from '../src/index.js'
-import { asMetadata, json, loopbackOnly, startServer } from './fixtures/server.js'
+import { asMetadata, json, loopbackOnly, startServer, type Recorded } from './fixtures/server.js'
 
 loopbackOnly(t)
 
@@ -125,10 +128,15 @@ t.test('dynamic registration: refusals and broken answers', async (t) => {
     code: 'ERR_INVALID_RESPONSE',
     message: /cannot use/,
   })
+  // The server chose private_key_jwt and no key was given: the client could only go on as a
+  // public one, so it is refused here rather than at its first token request.
   s.route('/register', json({ client_id: 'a', token_endpoint_auth_method: 'private_key_jwt' }, 200))
-  const jwt = await registerClient(server, METADATA)
-  t.same(jwt.client, { clientId: 'a', issuer: s.origin })
-  t.same(jwt.response, { client_id: 'a', token_endpoint_auth_method: 'private_key_jwt' })
+  await t.rejects(registerClient(server, METADATA), {
+    code: 'ERR_CLIENT_KEY_REQUIRED',
+    status: 200,
+    url: `${s.origin}/register`,
+    message: /registered the client for private_key_jwt; give the clientKey/,
+  })
   s.route('/register', { status: 302, headers: { location: 'https://evil.example/register' } })
   await t.rejects(registerClient(server, METADATA), { code: 'ERR_REDIRECT_REFUSED' })
   await t.rejects(
@@ -137,6 +145,168 @@ t.test('dynamic registration: refusals and broken answers', async (t) => {
   )
   await t.rejects(registerClient(server, null as never), { code: 'ERR_INVALID_ARG_VALUE' })
   await t.rejects(registerClient(null as never, METADATA), { code: 'ERR_INVALID_ARG_VALUE' })
+})
+
+t.test('dynamic registration with private_key_jwt: the client signs with the key', async (t) => {
+  const s = await startServer(t)
+  const server = asMetadata(s.origin) as never
+  const resource = 'https://mcp.example.com/mcp'
+  // RFC 7591 §3.2.1: the server answers with the metadata it registered.
+  s.route('/register', (request: Recorded) =>
+    json({ client_id: 'pk-1', ...(JSON.parse(request.body) as object) }, 201),
+  )
+  s.route('/token', json({ access_token: 'at-1', token_type: 'Bearer' }))
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig' }
+  const metadata = {
+    client_name: 'svc',
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'private_key_jwt' as const,
+    jwks: { keys: [{ ...other.publicKey.export({ format: 'jwk' }), kid: 'k0' }, jwk] },
+  }
+
+  const { client } = await registerClient(server, metadata, { clientKey: { privateKey } })
+  t.same(
+    { ...client },
+    { clientId: 'pk-1', authMethod: 'private_key_jwt', privateKey, keyId: 'k1', issuer: s.origin },
+    'the kid of the matching JWK',
+  )
+  t.same(JSON.parse(s.hits('/register')[0]?.body ?? ''), metadata, 'only the metadata is sent')
+  await requestClientCredentials({ server, client }, { resource })
+  const [token] = s.hits('/token')
+  t.equal(token?.headers.authorization, undefined, 'no Basic credentials')
+  t.same([...(token?.form.keys() ?? [])].sort(), [
+    'client_assertion',
+    'client_assertion_type',
+    'client_id',
+    'grant_type',
+    'resource',
+  ])
+  t.equal(token?.form.get('client_id'), 'pk-1')
+  const { payload, protectedHeader } = await jwtVerify(
+    token?.form.get('client_assertion') ?? '',
+    publicKey,
+    { issuer: 'pk-1', subject: 'pk-1', audience: s.origin },
+  )
+  t.same(protectedHeader, { alg: 'ES256', kid: 'k1' })
+  t.type(payload.jti, 'string')
+
+  // Through obtainClient, with an explicit kid and audience; and a webcrypto key.
+  const obtained = await obtainClient(server, {
+    clientMetadata: metadata,
+    clientKey: { privateKey, keyId: 'mine', assertionAudience: 'token_endpoint' },
+  })
+  t.match(obtained, {
+    method: 'dynamic',
+    client: { authMethod: 'private_key_jwt', keyId: 'mine', assertionAudience: 'token_endpoint' },
+  })
+  const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, [
+    'sign',
+    'verify',
+  ])
+  const crypto = await registerClient(
+    server,
+    { ...metadata, jwks: { keys: [await webcrypto.subtle.exportKey('jwk', pair.publicKey)] } },
+    { clientKey: { privateKey: pair.privateKey } },
+  )
+  t.equal(crypto.client.privateKey, pair.privateKey)
+  t.equal(crypto.client.keyId, undefined, 'no kid in the JWK, none in the header')
+  // A jwks_uri is not fetched, so the key cannot be checked against it.
+  const byUri = await registerClient(
+    server,
+    { ...metadata, jwks: undefined, jwks_uri: 'https://app.example.com/jwks.json' },
+    { clientKey: { privateKey } },
+  )
+  t.equal(byUri.client.authMethod, 'private_key_jwt')
+  // The server may register another method (RFC 7591 §3.2.1): its method, without the key.
+  s.route(
+    '/register',
+    json(
+      {
+        client_id: 'b',
+        client_secret: 'b-secret',
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+      201,
+    ),
+  )
+  const noMethod = { client_name: 'svc', grant_types: ['client_credentials'] }
+  const secret = await registerClient(server, noMethod, { clientKey: { privateKey } })
+  t.same(
+    { ...secret.client },
+    {
+      clientId: 'b',
+      clientSecret: 'b-secret',
+      authMethod: 'client_secret_basic',
+      issuer: s.origin,
+    },
+  )
+  t.equal(s.hits('/register').length, 5)
+})
+
+t.test('a private_key_jwt key that cannot work is refused before registering', async (t) => {
+  const s = await startServer(t)
+  const server = asMetadata(s.origin) as never
+  s.route('/register', json({ client_id: 'x', token_endpoint_auth_method: 'private_key_jwt' }, 201))
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  const pk = { ...METADATA, token_endpoint_auth_method: 'private_key_jwt' as const }
+  const own = { keys: [publicKey.export({ format: 'jwk' })] }
+  const cases: [string, Record<string, unknown>, unknown, RegExp][] = [
+    [
+      'no key',
+      pk,
+      undefined,
+      /options.clientKey is required when metadata.token_endpoint_auth_method is private_key_jwt/,
+    ],
+    ['a key for another method', METADATA, { privateKey }, /options.clientKey is only for/],
+    ['an RSA key', pk, { privateKey: rsa.privateKey }, /options.clientKey.privateKey/],
+    ['a public key', pk, { privateKey: publicKey }, /options.clientKey.privateKey/],
+    ['a PEM string', pk, { privateKey: 'pem' }, /options.clientKey.privateKey/],
+    [
+      'a key not in jwks',
+      { ...pk, jwks: { keys: [stranger.export({ format: 'jwk' })] } },
+      { privateKey },
+      /options.clientKey.privateKey must be the private half of a signing key in metadata.jwks/,
+    ],
+    [
+      'its JWK for encryption only',
+      { ...pk, jwks: { keys: [{ ...own.keys[0], use: 'enc' }] } },
+      { privateKey },
+      /metadata.jwks/,
+    ],
+    ['jwks without keys', { ...pk, jwks: { keys: 'x' } }, { privateKey }, /metadata.jwks/],
+    ['jwks null', { ...pk, jwks: null }, { privateKey }, /metadata.jwks/],
+    ['a misspelt option', pk, { privateKey, kid: 'k1' }, /keyId/],
+    ['a bad audience', pk, { privateKey, assertionAudience: 'aud' }, /assertionAudience/],
+    ['a bad kid', pk, { privateKey, keyId: '' }, /keyId/],
+  ]
+  for (const [name, metadata, clientKey, message] of cases) {
+    await t.rejects(
+      registerClient(server, metadata, clientKey === undefined ? {} : ({ clientKey } as never)),
+      { code: 'ERR_INVALID_ARG_VALUE', message },
+      name,
+    )
+  }
+  await t.rejects(obtainClient(server, { clientMetadataUrl: CIMD, clientKey: { privateKey } }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /options.clientKey is only used with options.clientMetadata/,
+  })
+  await t.rejects(obtainClient(server, { clientMetadata: pk }), {
+    message: /options.clientKey is required when options.clientMetadata.token_endpoint_auth_method/,
+  })
+  await t.rejects(
+    obtainClient(server, { clientMetadata: 'x' as never, clientKey: { privateKey } }),
+    {
+      message: /metadata must be client metadata/,
+    },
+  )
+  t.equal(s.hits('/register').length, 0, 'nothing was registered')
+  // With its own JWK the same key registers.
+  const ok = await registerClient(server, { ...pk, jwks: own }, { clientKey: { privateKey } })
+  t.equal(ok.client.authMethod, 'private_key_jwt')
 })
 
 t.test('the Client ID Metadata Document builder', async (t) => {

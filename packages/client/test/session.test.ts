@@ -1,7 +1,10 @@
 // The session against scriptable loopback servers: the authorization code flow with every
 // refusal (no token request follows any of them), JWT bearer, refresh on expiry from an injected
 // clock, host callbacks that misbehave, and shared authorizations.
+import { generateKeyPairSync } from 'node:crypto'
+import { jwtVerify } from 'jose'
 import t, { type Test } from 'tap'
+import { inspect } from 'node:util'
 import {
   createOAuthSession,
   type OAuthSessionOptions,
@@ -410,7 +413,6 @@ t.test(
 )
 
 t.test('session state, token sets and registrations print without secrets', async (t) => {
-  const { inspect } = await import('node:util')
   const { s, resource } = await world(t)
   s.route(
     '/register',
@@ -438,6 +440,90 @@ t.test('session state, token sets and registrations print without secrets', asyn
     t.match(text, /\[redacted\]/)
   }
   t.same(Object.keys(tokens).includes('toJSON'), false)
+})
+
+t.test('a session registering a private_key_jwt client authenticates with its key', async (t) => {
+  const { s, resource } = await world(t)
+  s.route('/register', (request: Recorded) =>
+    json({ client_id: 'pk-svc', ...(JSON.parse(request.body) as object) }, 201),
+  )
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const clientMetadata = {
+    client_name: 'svc',
+    grant_types: ['client_credentials'],
+    token_endpoint_auth_method: 'private_key_jwt' as const,
+    jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'svc-1' }] },
+  }
+  const one = createOAuthSession({
+    resource,
+    clientMetadata,
+    clientKey: { privateKey },
+    grant: { type: 'client_credentials' },
+  })
+  t.equal((await one.fetch(resource, { method: 'POST', body: '{}' })).status, 200)
+  t.equal(one.state.client?.method, 'dynamic')
+  const form = s.hits('/token')[0]?.form
+  t.equal(form?.get('client_id'), 'pk-svc')
+  const { protectedHeader } = await jwtVerify(form?.get('client_assertion') ?? '', publicKey, {
+    issuer: 'pk-svc',
+    subject: 'pk-svc',
+    audience: s.origin,
+  })
+  t.equal(protectedHeader.kid, 'svc-1')
+  for (const text of [JSON.stringify(one.state), inspect(one.state, { depth: 5 })]) {
+    t.notOk(text.includes('BEGIN'), 'no key material in prints')
+    t.match(text, /"privateKey": ?"\[redacted\]"|privateKey: '\[redacted\]'/)
+  }
+
+  // The metadata left the method to the server, which chose private_key_jwt, and no key was
+  // given: refused after the registration, before any token request.
+  s.route(
+    '/register',
+    json({ client_id: 'pk-2', token_endpoint_auth_method: 'private_key_jwt' }, 201),
+  )
+  const keyless = createOAuthSession({
+    resource,
+    clientMetadata: { client_name: 'svc', grant_types: ['client_credentials'] },
+    grant: { type: 'client_credentials' },
+  })
+  await t.rejects(keyless.getTokens(), { code: 'ERR_CLIENT_KEY_REQUIRED' })
+  t.equal(s.hits('/token').length, 1, 'no token request as a public client')
+  t.equal(keyless.state.client, undefined)
+
+  // Asked for in the metadata without a key, or a key without metadata: at creation.
+  t.throws(
+    () =>
+      createOAuthSession({
+        resource,
+        clientMetadata,
+        grant: { type: 'client_credentials' },
+      }),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /options.clientKey is required/ },
+  )
+  t.throws(
+    () =>
+      createOAuthSession({
+        resource,
+        client: { clientId: 'app' },
+        clientKey: { privateKey },
+        grant: { type: 'client_credentials' },
+      }),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /options.clientKey is only used with/ },
+  )
+  t.throws(
+    () =>
+      createOAuthSession({
+        resource,
+        clientMetadata: { ...clientMetadata, jwks: { keys: [] } },
+        clientKey: { privateKey },
+        grant: { type: 'client_credentials' },
+      }),
+    {
+      message:
+        /options.clientKey.privateKey must be the private half of a signing key in options.clientMetadata.jwks/,
+    },
+  )
+  t.equal(s.hits('/register').length, 2)
 })
 
 t.test('client and metadata URL mistakes fail at creation', async (t) => {
