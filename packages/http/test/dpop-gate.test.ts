@@ -336,6 +336,57 @@ t.test('a replay store that cannot answer is a 503, never a pass', async (t) => 
   )
 })
 
+t.test("a replay store of the user's: answered late, never, or at once", async (t) => {
+  // The guard's deadline timer does not hold the process open; this keeps the test alive for it.
+  const keepAlive = setInterval(() => {}, 1000)
+  t.teardown(() => clearInterval(keepAlive))
+  const request = async (key: Awaited<ReturnType<typeof proofKey>>) => ({
+    method: 'GET',
+    url: URL_,
+    headers: { authorization: 'DPoP bound', dpop: await proof(key, { ath: ath('bound') }) },
+  })
+  const hanging: ReplayStore = { markUsed: () => new Promise<boolean>(() => {}) }
+  const cut = await setup({ dpop: { now, replayStore: hanging, replayStoreTimeout: 20 } })
+  t.match(answer(await cut.gate.authenticate(await request(cut.key))), {
+    status: 503,
+    headers: { 'retry-after': '1' },
+    body: { error: 'temporarily_unavailable' },
+  })
+  const late: ReplayStore = {
+    markUsed: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 5)),
+  }
+  const slow = await setup({ dpop: { now, replayStore: late } })
+  t.equal(answer(await slow.gate.authenticate(await request(slow.key))), 'accepted')
+  const seen = new Set<string>()
+  const sync: ReplayStore = {
+    markUsed: (key) => (seen.has(key) ? false : (seen.add(key), true)),
+  }
+  const direct = await setup({ dpop: { now, replayStore: sync } })
+  const once = await request(direct.key)
+  t.equal(answer(await direct.gate.authenticate(once)), 'accepted')
+  t.match(answer(await direct.gate.authenticate(once)), {
+    status: 401,
+    body: { error: 'invalid_dpop_proof', error_description: 'The DPoP proof was already used' },
+  })
+})
+
+t.test('a clock that throws while a proof is checked is a 503, never a throw', async (t) => {
+  const { key, gate } = await setup({
+    dpop: {
+      now: () => {
+        throw new Error('no clock')
+      },
+    },
+  })
+  const pending = gate.authenticate({
+    method: 'GET',
+    url: URL_,
+    headers: { authorization: 'DPoP bound', dpop: await proof(key, { ath: ath('bound') }) },
+  })
+  t.ok(pending instanceof Promise)
+  t.match(answer(await pending), { status: 503, body: { error: 'temporarily_unavailable' } })
+})
+
 t.test(
   'dpop.required: the Bearer scheme is refused, only the DPoP challenge is sent',
   async (t) => {

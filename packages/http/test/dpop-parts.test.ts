@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto'
+import { createHash, generateKeyPairSync, sign as nodeSign, X509Certificate } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -92,7 +92,17 @@ t.test('the imported-key cache stays bounded and still serves correct keys', asy
   t.pass('1002 keys imported')
   // A key node:crypto cannot verify with (X25519 is for key agreement) is a failed check, not a throw.
   const x25519 = generateKeyPairSync('x25519').publicKey
-  t.equal(verifySignature(PROOF_ALGORITHMS.get('EdDSA')!, x25519, 'a.b', new Uint8Array(64)), false)
+  t.equal(
+    verifySignature(PROOF_ALGORITHMS.get('EdDSA')!, x25519, 'a.b.c', 3, new Uint8Array(64)),
+    false,
+  )
+  // A signing input that is not ASCII fails before any verification (a checked proof is ASCII).
+  const ed = generateKeyPairSync('ed25519')
+  const signed = (input: string) => nodeSign(null, Buffer.from(input), ed.privateKey)
+  const eddsa = PROOF_ALGORITHMS.get('EdDSA')!
+  t.equal(verifySignature(eddsa, ed.publicKey, 'ab.cd.x', 5, signed('ab.cd')), true)
+  // Its first 3 UTF-8 bytes are the signed 'é.': only the ASCII check refuses it.
+  t.equal(verifySignature(eddsa, ed.publicKey, 'é.b.x', 3, signed('é.')), false)
 })
 
 t.test('stateless nonces: fleet-wide, step-bounded, unforgeable, rotatable', async (t) => {

@@ -109,6 +109,13 @@ t.test('hostile proofs are refused with invalid_dpop_proof and a stable reason',
   t.equal(await check(`${h}.${p}.${s.slice(0, -1)}_`), `${bad}malformed`)
   t.equal(await check(`${h}.${p}.${s}AAA`), `${bad}malformed`)
   t.equal(await check(`${h}.${p}.${s}AA`), `${bad}bad_signature`)
+  // A comma (two field lines joined) in any one segment: the header (checked, and already
+  // cached from an earlier proof of this key), the claims, the signature.
+  t.equal(await check(`${h},.${p}.${s}`), `${bad}multiple`)
+  t.equal(await check(`${h}.${p},.${s}`), `${bad}multiple`)
+  t.equal(await check(`${h}.${p}.${s},`), `${bad}multiple`)
+  t.equal(await check(`e30,.${p}.${s}`), `${bad}multiple`)
+  t.equal(await check(`${h}.${p}.${s}`), `ok ${await calculateJwkThumbprint(key.publicJwk)}`)
   // typ (§4.3 check 4).
   t.equal(await check(await proof(key, {}, { header: { typ: 'JWT' } })), `${bad}wrong_type`)
   t.equal(await check(await proof(key, {}, { header: { typ: undefined } })), `${bad}wrong_type`)
@@ -350,6 +357,44 @@ t.test('a replay store that fails makes the proof undecidable (503), never accep
     verifier.verify({ method: 'GET', url: URL_, proof: await proof(key), signal: aborted }),
   )
 })
+
+t.test(
+  'a proof longer than the signing buffer (4 KiB) verifies, and a changed one does not',
+  async (t) => {
+    const key = await proofKey('ES256')
+    const verifier = createDpopProofVerifier(base)
+    const long = await proof(key, { pad: 'x'.repeat(4000) })
+    t.equal(
+      await verdict(verifier, { proof: long }),
+      `ok ${await calculateJwkThumbprint(key.publicJwk)}`,
+    )
+    const [h, p, s] = (await proof(key, { pad: 'y'.repeat(4000) })).split('.') as [
+      string,
+      string,
+      string,
+    ]
+    // Same length, three pad characters changed ('yyy' is eXl5, 'zzz' enp6, at a 4-aligned
+    // offset): the whole signing input is what was signed.
+    const at = p.indexOf('eXl5eXl5', 400) - (p.indexOf('eXl5eXl5', 400) % 4)
+    const forged = `${h}.${p.slice(0, at)}enp6${p.slice(at + 4)}.${s}`
+    t.equal(await verdict(verifier, { proof: forged }), 'invalid_dpop_proof/bad_signature')
+  },
+)
+
+t.test(
+  'verify rejects, never throws, when a check cannot be made (a clock that throws)',
+  async (t) => {
+    const key = await proofKey('ES256')
+    const verifier = createDpopProofVerifier({
+      now: () => {
+        throw new Error('no clock')
+      },
+    })
+    const pending = verifier.verify({ method: 'GET', url: URL_, proof: await proof(key) })
+    t.ok(pending instanceof Promise)
+    await t.rejects(pending, { message: 'no clock' })
+  },
+)
 
 t.test('server nonces: required, stale, forged, and accepted', async (t) => {
   const key = await proofKey('ES256')

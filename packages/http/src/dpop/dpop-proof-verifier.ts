@@ -14,11 +14,13 @@ import {
   PROOF_ALGORITHMS,
   type ImportedKey,
   type ProofAlgorithm,
+  type VerifyKey,
   decodeBase64url,
   decodeUtf8,
   importPublicKey,
   modulusLength,
   sha256Base64url,
+  verifyKeyFor,
   verifySignature,
 } from '../lib/dpop-crypto.js'
 import type { DpopNonces } from './dpop-nonce.js'
@@ -145,6 +147,16 @@ export interface DpopProofVerifier {
   verify(request: DpopProofRequest): Promise<DpopProofResult>
 }
 
+/**
+ * The checker behind a {@link DpopProofVerifier}, for the gate (not exported from the package):
+ * `verifyNow` answers at once when the replay store does (the built-in one always does), so a
+ * request pays for no promise, and returns a promise otherwise. It throws or rejects with
+ * `VerifierUnavailableError` where `verify` rejects.
+ */
+export interface DpopProofChecker extends DpopProofVerifier {
+  verifyNow(request: DpopProofRequest): DpopProofResult | Promise<DpopProofResult>
+}
+
 const OPTIONS: ReadonlySet<string> = new Set([
   'algorithms',
   'maxAge',
@@ -193,6 +205,21 @@ const refuse = (
  * ```
  */
 export function createDpopProofVerifier(options?: DpopProofVerifierOptions): DpopProofVerifier {
+  const checker = createDpopProofChecker(options)
+  return Object.freeze({
+    algorithms: checker.algorithms,
+    requireNonce: checker.requireNonce,
+    nonce: () => checker.nonce(),
+    verify: (request: DpopProofRequest) => checker.verify(request),
+  })
+}
+
+/**
+ * {@link createDpopProofVerifier} with the gate's `verifyNow` (see {@link DpopProofChecker}).
+ *
+ * @internal Not exported from the package.
+ */
+export function createDpopProofChecker(options?: DpopProofVerifierOptions): DpopProofChecker {
   const input = readOptionsObject('options', options)
   rejectUnknownOptions('options', input, OPTIONS)
   const algorithms = readAlgorithms(input.algorithms)
@@ -286,7 +313,13 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
     if (key === null || (algorithm.kty === 'RSA' && modulusLength(key.key) < MIN_RSA_BITS)) {
       return refuse('invalid_key', 'The DPoP proof jwk is not a usable public key')
     }
-    return { valid: true, alg: alg as string, algorithm, key }
+    return {
+      valid: true,
+      alg: alg as string,
+      algorithm,
+      key,
+      verifyKey: verifyKeyFor(algorithm, key.key),
+    }
   }
 
   const check = (request: DpopProofRequest): DpopProofRefused | Accepted => {
@@ -305,19 +338,19 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
       return refuse('missing', 'The request has no DPoP proof')
     } else return refuse('multiple', 'The request has more than one DPoP proof')
     if (proof.length > maxProofLength) return refuse('too_large', 'The DPoP proof is too large')
-    if (proof.includes(',')) return refuse('multiple', 'The request has more than one DPoP proof')
 
-    // §4.3 check 2: a well-formed JWT.
+    // §4.3 check 2: a well-formed JWT. A comma, which no segment may hold, makes each malformed
+    // proof "more than one" instead: every proof with a comma is refused as malformed before any
+    // other check, so looking for one only then spares a scan of every good proof.
     const first = proof.indexOf('.')
     const second = first === -1 ? -1 : proof.indexOf('.', first + 1)
-    if (second === -1 || proof.indexOf('.', second + 1) !== -1) {
-      return refuse('malformed', 'The DPoP proof is not a compact JWS')
-    }
+    if (second === -1 || proof.indexOf('.', second + 1) !== -1) return malformed(proof)
     const segment = proof.slice(0, first)
     let header = headers.get(segment)
     if (header === undefined) {
       const checked = checkHeader(segment)
-      if (checked.valid === false) return checked
+      if (checked.valid === false)
+        return checked.reason === 'malformed' ? malformed(proof) : checked
       header = checked
       if (segment.length <= MAX_CACHED_HEADER) {
         // A client signs every proof with one key, so its header repeats: parsing it, checking
@@ -328,11 +361,9 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
     }
     const claims = decodeJson(proof.slice(first + 1, second))
     const signature = decodeBase64url(proof.slice(second + 1))
-    if (claims === null || signature === null || signature.length === 0) {
-      return refuse('malformed', 'The DPoP proof is not a compact JWS')
-    }
+    if (claims === null || signature === null || signature.length === 0) return malformed(proof)
     const { alg, algorithm, key } = header
-    if (!verifySignature(algorithm, key.key, proof.slice(0, second), signature)) {
+    if (!verifySignature(algorithm, header.verifyKey, proof, second, signature)) {
       return refuse('bad_signature', 'The DPoP proof signature is invalid')
     }
 
@@ -388,28 +419,42 @@ export function createDpopProofVerifier(options?: DpopProofVerifierOptions): Dpo
     }
   }
 
+  const replayed = refuse('replayed', 'The DPoP proof was already used')
+  const settle = (result: Accepted, first: boolean): DpopProofResult =>
+    first
+      ? Object.freeze({
+          valid: true,
+          jkt: result.jkt,
+          alg: result.alg,
+          jti: result.jti,
+          iat: result.iat,
+        })
+      : replayed
+
+  const verifyNow = (request: DpopProofRequest): DpopProofResult | Promise<DpopProofResult> => {
+    const result = check(request)
+    if (!result.valid) return result
+    // Last, so that a refused proof never uses up its jti. Keyed by the key too: one client's
+    // jti cannot collide with (or be pre-claimed for) another's.
+    const first = markUsed(`dpop ${result.jkt} ${result.jti}`, result.replayUntil, request.signal)
+    return typeof first === 'boolean'
+      ? settle(result, first)
+      : first.then((answer) => settle(result, answer))
+  }
+
   return Object.freeze({
     algorithms,
     requireNonce,
     nonce: () => nonces?.issue(),
-    async verify(request: DpopProofRequest): Promise<DpopProofResult> {
-      const result = check(request)
-      if (!result.valid) return result
-      // Last, so that a refused proof never uses up its jti. Keyed by the key too: one client's
-      // jti cannot collide with (or be pre-claimed for) another's.
-      const first = await markUsed(
-        `dpop ${result.jkt} ${result.jti}`,
-        result.replayUntil,
-        request.signal,
-      )
-      if (!first) return refuse('replayed', 'The DPoP proof was already used')
-      return Object.freeze({
-        valid: true,
-        jkt: result.jkt,
-        alg: result.alg,
-        jti: result.jti,
-        iat: result.iat,
-      })
+    verifyNow,
+    verify(request: DpopProofRequest): Promise<DpopProofResult> {
+      try {
+        return Promise.resolve(verifyNow(request))
+      } catch (error) {
+        // The same rejection an async function gives: verify never throws.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return Promise.reject(error)
+      }
     },
   })
 }
@@ -419,11 +464,17 @@ interface ProofHeader {
   readonly alg: string
   readonly algorithm: ProofAlgorithm
   readonly key: ImportedKey
+  readonly verifyKey: VerifyKey
 }
 
 interface Accepted extends DpopProofAccepted {
   readonly replayUntil: number
 }
+
+const malformed = (proof: string): DpopProofRefused =>
+  proof.includes(',')
+    ? refuse('multiple', 'The request has more than one DPoP proof')
+    : refuse('malformed', 'The DPoP proof is not a compact JWS')
 
 function memoryMarkUsed(store: ReplayStore): (key: string, until: number) => boolean {
   return (key, until) => store.markUsed(key, until) as boolean

@@ -10,9 +10,10 @@ import { certificateThumbprint } from './certificate-thumbprint.js'
 import { parseClientCertHeader } from './client-cert-header.js'
 import { createDpopNonces } from './dpop-nonce.js'
 import {
-  createDpopProofVerifier,
+  createDpopProofChecker,
+  type DpopProofChecker,
   type DpopProofRefusalCode,
-  type DpopProofVerifier,
+  type DpopProofResult,
 } from './dpop-proof-verifier.js'
 import { normalizeHtu } from './htu.js'
 
@@ -120,7 +121,7 @@ export interface SenderConstraintRefusal {
 /** The sender-constraint part of the gate, resolved once from its options. */
 export interface SenderConstraint {
   /** The proof checker, or `null` when DPoP is off. */
-  readonly proofs: DpopProofVerifier | null
+  readonly proofs: DpopProofChecker | null
   /** Bearer scheme refused (`dpop_bound_access_tokens_required`). */
   readonly dpopRequired: boolean
   /** mTLS-bound tokens accepted. */
@@ -128,10 +129,13 @@ export interface SenderConstraint {
   /** Client-Cert header read from trusted proxies. */
   readonly clientCertHeader: boolean
   /**
-   * The proof context of a request, or why the request is refused. Rejects with
+   * The proof context of a request, or why the request is refused: at once when the replay store
+   * answers at once (the built-in one does), else a promise. Throws or rejects with
    * `VerifierUnavailableError` when the replay store cannot answer.
    */
-  context(request: SenderConstraintRequest): Promise<ProofContext | SenderConstraintRefusal>
+  context(
+    request: SenderConstraintRequest,
+  ): ProofContext | SenderConstraintRefusal | Promise<ProofContext | SenderConstraintRefusal>
   /** The `DPoP` challenge (RFC 9449 §7.1): `DPoP algs="..."`, with an error when given. */
   challenge(error?: string, description?: string): string
   /** The `DPoP-Nonce` to send, or `undefined` without nonces. */
@@ -206,7 +210,7 @@ export function resolveSenderConstraint(options: {
         : readOptionsObject('options.mtls', options.mtls)
   if (dpopInput === null && mtlsInput === null) return null
 
-  let proofs: DpopProofVerifier | null = null
+  let proofs: DpopProofChecker | null = null
   let dpopRequired = false
   let publicOrigin: string | null = null
   if (dpopInput !== null) {
@@ -223,7 +227,7 @@ export function resolveSenderConstraint(options: {
     if (dpopInput.nonceSecret === undefined && dpopInput.nonceStep !== undefined) {
       throw invalidArgument('options.dpop.nonceStep', 'needs `nonceSecret`')
     }
-    proofs = createDpopProofVerifier({
+    proofs = createDpopProofChecker({
       algorithms: dpopInput.algorithms as string[] | undefined,
       maxAge: dpopInput.maxAge as number | undefined,
       clockTolerance: dpopInput.clockTolerance as number | undefined,
@@ -296,7 +300,7 @@ export function resolveSenderConstraint(options: {
         'DPoP',
       )
     },
-    async context(request: SenderConstraintRequest) {
+    context(request: SenderConstraintRequest) {
       const thumbprint = certificate(request)
       if (request.scheme === 'bearer') {
         // RFC 9449 §7.2: with Bearer there is no proof, so no jkt reaches the verifier and a
@@ -306,23 +310,32 @@ export function resolveSenderConstraint(options: {
       }
       if (proofs === null) return DPOP_REFUSED
       const url = target(request.url)
-      const result = await proofs.verify({
+      const result = proofs.verifyNow({
         method: request.method,
         url: url ?? 'about:invalid',
         proof: request.dpop,
         accessToken: request.token,
         ...(request.signal === undefined ? {} : { signal: request.signal }),
       })
-      if (!result.valid) {
-        // RFC 9449 §7.1: every proof failure (repeated header included) is invalid_dpop_proof,
-        // or use_dpop_nonce when a fresh nonce would fix it.
-        return refusal(401, result.error, result.reason, result.description)
-      }
-      return thumbprint === undefined
-        ? { dpopJkt: result.jkt }
-        : { dpopJkt: result.jkt, certificateThumbprint: thumbprint }
+      return result instanceof Promise
+        ? result.then((answer) => proofContext(answer, thumbprint))
+        : proofContext(result, thumbprint)
     },
   })
+}
+
+function proofContext(
+  result: DpopProofResult,
+  thumbprint: string | undefined,
+): ProofContext | SenderConstraintRefusal {
+  if (!result.valid) {
+    // RFC 9449 §7.1: every proof failure (repeated header included) is invalid_dpop_proof, or
+    // use_dpop_nonce when a fresh nonce would fix it.
+    return refusal(401, result.error, result.reason, result.description)
+  }
+  return thumbprint === undefined
+    ? { dpopJkt: result.jkt }
+    : { dpopJkt: result.jkt, certificateThumbprint: thumbprint }
 }
 
 function readProxies(value: unknown): ReadonlySet<string> {

@@ -166,31 +166,51 @@ export function modulusLength(key: KeyObject): number {
   return key.asymmetricKeyDetails?.modulusLength ?? 0
 }
 
-/** Verifies a JWS signature over `signingInput` (ASCII) with `key`. Never throws. */
+/** What `crypto.verify` takes as its key for one algorithm: made once per checked proof header. */
+export type VerifyKey =
+  | KeyObject
+  | { readonly key: KeyObject; readonly dsaEncoding: 'ieee-p1363' }
+  | { readonly key: KeyObject; readonly padding: number; readonly saltLength: number }
+
+/** The `crypto.verify` key argument for `algorithm` (RFC 7518 §3.4 r || s, §3.5 PSS salt). */
+export function verifyKeyFor(algorithm: ProofAlgorithm, key: KeyObject): VerifyKey {
+  if (algorithm.kty === 'EC') return Object.freeze({ key, dsaEncoding: 'ieee-p1363' })
+  if (algorithm.pss) {
+    return Object.freeze({
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: hashLength(algorithm.hash),
+    })
+  }
+  return key
+}
+
+// Proofs are copied here for their signing input, not into a new Buffer each. Nothing between
+// the copy and the verification calls user code, so no other verification can use it meanwhile.
+let scratch = new Uint8Array(4096)
+const encoder = new TextEncoder()
+
+/**
+ * Verifies a JWS signature over the first `length` characters of `proof` (its signing input) with
+ * `key`, made by {@link verifyKeyFor}. The proof must be ASCII (the caller has checked its
+ * segments); anything else fails. Never throws.
+ */
 export function verifySignature(
   algorithm: ProofAlgorithm,
-  key: KeyObject,
-  signingInput: string,
+  key: VerifyKey,
+  proof: string,
+  length: number,
   signature: Uint8Array,
 ): boolean {
   if (algorithm.signatureLength !== 0 && signature.length !== algorithm.signatureLength) {
     return false
   }
+  if (scratch.length < proof.length) scratch = new Uint8Array(proof.length)
+  const { read, written } = encoder.encodeInto(proof, scratch)
+  // One byte per character, or it was not ASCII.
+  if (read !== proof.length || written !== proof.length) return false
   try {
-    return verify(
-      algorithm.hash,
-      Buffer.from(signingInput, 'latin1'),
-      algorithm.kty === 'EC'
-        ? { key, dsaEncoding: 'ieee-p1363' }
-        : algorithm.pss
-          ? {
-              key,
-              padding: constants.RSA_PKCS1_PSS_PADDING,
-              saltLength: hashLength(algorithm.hash),
-            }
-          : key,
-      signature,
-    )
+    return verify(algorithm.hash, scratch.subarray(0, length), key, signature)
   } catch {
     return false
   }
