@@ -65,9 +65,12 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
 
   const gateRequest = (request: FastifyRequest, scopes: readonly string[], body: unknown) => ({
     method: request.method,
-    // RFC 9449 §4.3: htu names the URL the client called; Fastify's protocol and host follow
-    // trustProxy. Only DPoP needs it, so the plain path keeps the relative URL.
-    url: dpop ? absoluteRequestUrl(request.protocol, request.host, request.url) : request.url,
+    // RFC 9449 §4.3: htu names the URL the client called (originalUrl: before rewriteUrl);
+    // Fastify's protocol and host follow trustProxy. Only DPoP needs it, so the plain path keeps
+    // the relative URL.
+    url: dpop
+      ? absoluteRequestUrl(request.protocol, request.host, request.originalUrl)
+      : request.url,
     headers: request.headers,
     authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
     scopes,
@@ -103,7 +106,9 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     const type = request.headers['content-type']
     const result = await gate.authenticate({
       method: request.method,
-      url: dpop ? absoluteRequestUrl(request.protocol, request.host, request.url) : request.url,
+      url: dpop
+        ? absoluteRequestUrl(request.protocol, request.host, request.originalUrl)
+        : request.url,
       headers: request.headers,
       authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
       ...(mtls ? nodeConnection(request.raw.socket) : undefined),
