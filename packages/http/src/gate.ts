@@ -267,9 +267,10 @@ export function gateOf(settings: Settings): BearerGate {
     if (senderConstraint !== null) {
       // RFC 9449 §4.3 / RFC 8705 §3: check the proof (and read the client certificate) first;
       // what was proven reaches the verifier, which compares it with the token's cnf.
-      let decided: ProofContext | SenderConstraintRefusal
+      let decided:
+        ProofContext | SenderConstraintRefusal | Promise<ProofContext | SenderConstraintRefusal>
       try {
-        decided = await senderConstraint.context({
+        decided = senderConstraint.context({
           method: request.method,
           url: request.url,
           scheme: dpop ? 'dpop' : 'bearer',
@@ -282,6 +283,8 @@ export function gateOf(settings: Settings): BearerGate {
           remoteAddress: request.remoteAddress,
           ...(request.signal === undefined ? {} : { signal: request.signal }),
         })
+        // The built-in replay store answers at once: then no promise is awaited here.
+        if (decided instanceof Promise) decided = await decided
       } catch (error) {
         return unavailableRefusal(error, scopes, request.method)
       }
@@ -397,14 +400,24 @@ export function gateOf(settings: Settings): BearerGate {
         request.authorization === undefined
           ? readHeader(request.headers, 'authorization')
           : request.authorization
-      let raw = parseAuthorization(header, settings.maxTokenLength)
-      let dpop = false
-      if (raw === OTHER_SCHEME && settings.senderConstraint?.proofs != null) {
-        // RFC 9449 §7.1: `Authorization: DPoP <token>` where DPoP is accepted.
-        const bound = parseAuthorization(header, settings.maxTokenLength, 'dpop')
-        if (bound !== OTHER_SCHEME) {
-          raw = bound
-          dpop = true
+      // RFC 9449 §7.1: `Authorization: DPoP <token>` where DPoP is accepted. A header spelt as
+      // RFC 9449 spells the scheme is read as DPoP first: a token found that way has no comma, so
+      // reading the header as Bearer (a scan of all of it for second credentials) could only
+      // have answered "another scheme". Anything else takes the general way.
+      const dpopAccepted = settings.senderConstraint?.proofs != null
+      let raw =
+        dpopAccepted && typeof header === 'string' && header.startsWith('DPoP ')
+          ? parseAuthorization(header, settings.maxTokenLength, 'dpop')
+          : OTHER_SCHEME
+      let dpop = typeof raw === 'string'
+      if (!dpop) {
+        raw = parseAuthorization(header, settings.maxTokenLength)
+        if (raw === OTHER_SCHEME && dpopAccepted) {
+          const bound = parseAuthorization(header, settings.maxTokenLength, 'dpop')
+          if (bound !== OTHER_SCHEME) {
+            raw = bound
+            dpop = true
+          }
         }
       }
       const form =

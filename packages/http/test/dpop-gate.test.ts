@@ -88,6 +88,46 @@ t.test('a DPoP-bound token with its proof is accepted', async (t) => {
   t.equal(lower.kind, 'accepted')
 })
 
+t.test('a header spelt DPoP is answered exactly as one spelt otherwise', async (t) => {
+  const { key, gate } = await setup({ maxTokenLength: 64 })
+  const send = async (authorization: string) =>
+    answer(
+      await gate.authenticate({
+        method: 'GET',
+        url: URL_,
+        headers: { authorization, dpop: await proof(key, { ath: ath('bound') }) },
+      }),
+    )
+  const tails = [
+    ' bound',
+    '   bound',
+    ' bound, Bearer plain',
+    ' bound,Bearer plain',
+    ' bound, DPoP bound',
+    ' bound,',
+    ' bo,und',
+    ' b@und',
+    ' ',
+    ` ${'b'.repeat(65)}`,
+    ` ${'b'.repeat(65)}, Bearer plain`,
+    ` ${'b'.repeat(200)}`,
+    ' plain',
+    ' bound realm="x"',
+  ]
+  for (const tail of tails) {
+    t.same(await send(`DPoP${tail}`), await send(`dPoP${tail}`), JSON.stringify(tail))
+  }
+  t.equal(await send('DPoP bound'), 'accepted')
+  t.match(await send('DPoP bound, Bearer plain'), {
+    status: 400,
+    body: { error_description: 'The Authorization header must be sent once' },
+  })
+  t.match(await send(`DPoP ${'b'.repeat(65)}`), {
+    status: 400,
+    body: { error_description: 'The bearer token is too large' },
+  })
+})
+
 t.test('hostile requests get the right error, challenge and status', async (t) => {
   const { key, gate } = await setup()
   const other = await proofKey('ES256')
