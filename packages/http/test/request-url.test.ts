@@ -43,3 +43,32 @@ t.test('an absolute-form target gives its path and query only', async (t) => {
   t.equal(absoluteRequestUrl('http', 'h', '*'), '*')
   t.equal(absoluteRequestUrl('http', 'h', 'mailto:x@y'), 'mailto:x@y')
 })
+
+t.test('a path with a dot segment or a backslash never makes a URL a proof can name', async (t) => {
+  // RFC 3986 normalisation reads /files/../admin as /admin; Express and Fastify route it under
+  // /files, so a proof made for /admin would reach the /files handler.
+  for (const target of [
+    '/files/../admin',
+    '/files/%2e%2E/admin',
+    '/files/.%2e/admin',
+    '/files/x/..',
+    '/files/./x',
+    '/files\\..\\admin',
+    '/files\\admin',
+    'http://other.example/files/../admin',
+  ]) {
+    t.equal(absoluteRequestUrl('https', 'api.example.com', target), '*', target)
+  }
+  t.equal(
+    absoluteRequestUrl('https', 'api.example.com', '/files/../admin?access_token=x'),
+    '*?access_token=x',
+    'the query stays, for the token-in-query check',
+  )
+  for (const target of ['/a.b/c', '/.well-known/x', '/a/...', '/a/.x', '/x?y=/../z']) {
+    t.equal(
+      absoluteRequestUrl('https', 'api.example.com', target),
+      `https://api.example.com${target}`,
+      target,
+    )
+  }
+})
