@@ -25,8 +25,11 @@ export function isScopeToken(value: unknown): value is string {
  */
 export function parseScopes(claim: unknown): string[] {
   let parts: unknown[]
-  if (typeof claim === 'string') parts = claim.split(' ')
-  else if (Array.isArray(claim)) parts = claim
+  if (typeof claim === 'string') {
+    // One scope, the most common claim: no list to split out and search.
+    if (!claim.includes(' ')) return isScopeToken(claim) ? [claim] : []
+    parts = claim.split(' ')
+  } else if (Array.isArray(claim)) parts = claim
   else return []
   // Real claims hold a handful of scopes: a linear duplicate check beats building a Set. Long
   // lists go through a Set so that a token with thousands of scopes costs linear time.
@@ -38,7 +41,8 @@ export function parseScopes(claim: unknown): string[] {
     return [...seen]
   }
   const scopes: string[] = []
-  for (const part of parts) {
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]
     if (isScopeToken(part) && !scopes.includes(part)) scopes.push(part)
   }
   return scopes

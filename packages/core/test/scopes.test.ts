@@ -10,6 +10,8 @@ import {
 
 t.test('parseScopes reads strings and arrays, drops junk and duplicates', async (t) => {
   t.same(parseScopes('read  write read'), ['read', 'write'])
+  t.same(parseScopes('read'), ['read'])
+  t.same(parseScopes('read"'), [])
   t.same(parseScopes(' a '), ['a'])
   t.same(parseScopes(['a', 'b', 'a']), ['a', 'b'])
   t.same(parseScopes(['a', 1, null, 'b c', '', 'd"e', 'f\\g', 'ok']), ['a', 'ok'])

@@ -129,6 +129,22 @@ t.test('the scratch decoder reads JSON segments and keeps the signing input', as
   ])
   const segment = invalid.toString('base64url')
   t.equal(readJsonSegment(`${segment}.e30.AAAA`, 0, segment.length, true), null)
+  // U+FFFD sent as such is text like any other; the same character standing in for a byte that
+  // is not UTF-8 (a lenient decoder's repair) is refused, also beside a real one.
+  const real = Buffer.from('{"a":"\uFFFD"}').toString('base64url')
+  t.same(readJsonSegment(`${real}.e30.AAAA`, 0, real.length, true), { a: '\uFFFD' })
+  for (const bytes of [[0xff], [0xed, 0xa0, 0x80], [0xef, 0xbf, 0xbd, 0x80], [0xc0, 0xaf]]) {
+    const repaired = Buffer.concat([
+      Buffer.from('{"a":"'),
+      Buffer.from(bytes),
+      Buffer.from('"}'),
+    ]).toString('base64url')
+    t.equal(
+      readJsonSegment(`${repaired}.e30.AAAA`, 0, repaired.length, true),
+      null,
+      bytes.join(' '),
+    )
+  }
   // A token longer than the scratch buffer grows it; the bytes are still right.
   const big = `${Buffer.from(JSON.stringify({ x: 'y'.repeat(20_000) })).toString('base64url')}.e30.AAAA`
   t.equal(loadToken(big), true)

@@ -50,6 +50,38 @@ t.test('an ID-JAG style assertion verified with the same key handling', async (t
   t.equal(server.count('/jwks'), 1, 'an aborted verification starts no fetch')
 })
 
+t.test('tokens with different headers, in turns, each get their own header', async (t) => {
+  const rsa = await pair('RS256')
+  const verifier = createJwsVerifier({ keys: createKeyResolver({ key: rsa.pem }), types: null })
+  const a = await signRaw(rsa, { alg: 'RS256', kid: 'a', x: 1 })
+  const b = await signRaw(rsa, { alg: 'RS256', kid: 'b', x: 2 })
+  for (const [token, x] of [
+    [a, 1],
+    [b, 2],
+    [a, 1],
+    [a, 1],
+    [b, 2],
+    [a, 1],
+  ] as const) {
+    const result = await verifier.verify(token)
+    t.notOk(result instanceof Refusal)
+    if (!(result instanceof Refusal)) t.equal(result.header.x, x)
+  }
+  // The header of the last token with the signature of another: refused, though both headers
+  // are known.
+  const [headerA, payloadA] = a.split('.')
+  const [, , signatureB] = b.split('.')
+  t.match(await verifier.verify(`${headerA}.${payloadA}.${signatureB}`), {
+    code: 'bad_signature',
+  })
+  // A header one character off the last one is parsed on its own, never taken for it.
+  const [headerB] = b.split('.') as [string]
+  t.ok(headerB.startsWith('e'))
+  t.match(await verifier.verify(`f${headerB.slice(1)}.${payloadA}.${signatureB}`), {
+    code: 'malformed',
+  })
+})
+
 t.test('criticalHeaders names extensions the caller checks', async (t) => {
   const rsa = await pair('RS256')
   const keys = createKeyResolver({ key: rsa.pem })

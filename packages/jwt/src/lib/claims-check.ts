@@ -58,10 +58,16 @@ export function checkClaims(
   const { audience, clockTolerance: skew } = policy
   if (audience !== null) {
     // RFC 9068 §4: the resource server MUST validate that aud contains its own identifier.
-    const aud = normalizeAudience(claims.aud)
-    if (aud === undefined) return refusals.audMissing
-    if (aud === false) return refusals.audType
-    if (!aud.some((a) => audience.includes(a))) return refusals.audWrong
+    const aud = claims.aud
+    if (typeof aud === 'string') {
+      // The common form, one audience: no array to build.
+      if (!audience.includes(aud)) return refusals.audWrong
+    } else {
+      const list = normalizeAudience(aud)
+      if (list === undefined) return refusals.audMissing
+      if (list === false) return refusals.audType
+      if (!list.some((a) => audience.includes(a))) return refusals.audWrong
+    }
   }
   const exp = numericDate(claims.exp)
   if (exp === false) return refusals.expType

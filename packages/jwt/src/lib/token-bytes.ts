@@ -45,6 +45,18 @@ export function releaseScratch(scratch: Buffer): void {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
+ * The UTF-8 text of `scratch[start, end)`; throws a `TypeError` when it is not valid UTF-8. The
+ * lenient decoder of Buffer writes U+FFFD for every ill-formed sequence, so text without U+FFFD
+ * came from valid UTF-8 (the usual case, and an O(1) test when the text is all Latin-1). Text
+ * holding U+FFFD, a real one or a repair, is decoded again by the strict decoder, which decides.
+ * A byte-order mark is kept by both (as U+FEFF, which JSON.parse refuses).
+ */
+function decodeUtf8(scratch: Buffer, start: number, end: number): string {
+  const text = scratch.toString('utf8', start, end)
+  return text.includes('\uFFFD') ? utf8.decode(scratch.subarray(start, end)) : text
+}
+
+/**
  * Copies `token` into `scratch` (from {@link acquireScratch} for this token's length). Returns `true` when the token is ASCII without `+` or
  * `/`: then the segment decoders below can check canonical base64url by counting bytes. Any other
  * token is still readable, but each segment is first checked the slow way (by regular expression),
@@ -105,7 +117,7 @@ export function readJsonSegment(
   if (written === -1) return null
   let value: unknown
   try {
-    value = JSON.parse(utf8.decode(scratch.subarray(offset, offset + written)))
+    value = JSON.parse(decodeUtf8(scratch, offset, offset + written))
   } catch {
     return null
   }
