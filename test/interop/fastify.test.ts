@@ -1,6 +1,9 @@
 // @bearerkit/fastify end to end with tokens oidc-provider issued: JWT access tokens through
 // @bearerkit/jwt, opaque ones through @bearerkit/introspection, RFC 6750 answers and the RFC 9728
 // metadata that leads a client to oidc-provider.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
 import {
   createCompositeVerifier,
   parseChallenge,
@@ -282,6 +285,56 @@ t.test('503 with Retry-After when oidc-provider refuses the introspection client
   t.equal(res.statusCode, 503)
   t.equal(res.headers['retry-after'], '5')
 })
+
+t.test(
+  'an introspection answer that is not JSON is a 503 whose logs quote none of it',
+  async (t) => {
+    // A token-looking string where V8's SyntaxError quotes the body around the fault; Fastify's
+    // error handler logs a 503 with its cause chain.
+    const secret = 'zQ9xSecretTokenValue.c2VjcmV0.c2ln'
+    const pieces = Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8))
+    const garbage = createServer((request, response) => {
+      request.resume()
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(secret)
+      })
+    })
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => garbage.close(() => resolve())))
+    const { port } = garbage.address() as AddressInfo
+    const verifier = createIntrospectionVerifier({
+      introspectionUrl: `http://127.0.0.1:${port}/introspect`,
+      issuer: op.issuer,
+      audience: RESOURCES.opaque,
+      clientId: 'rs',
+      clientSecret: 'rs-secret',
+      retries: 0,
+    })
+    t.teardown(() => verifier.close())
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'))
+        done()
+      },
+    })
+    const app = Fastify({ logger: { level: 'trace', stream } })
+    t.teardown(() => app.close())
+    await app.register(bearerAuth, {
+      verifier,
+      resource: { url: RESOURCES.opaque, authorizationServers: [op.issuer] },
+    })
+    app.get('/mcp', async () => ({ ok: true }))
+    const res = await app.inject({ url: '/mcp', headers: bearer('opaque-token-value') })
+    t.equal(res.statusCode, 503)
+    const log = lines.join('')
+    t.match(log, /invalid_json/, 'the 503 was logged, with its reason')
+    t.same(
+      pieces.filter((piece) => log.includes(piece) || res.body.includes(piece)),
+      [],
+    )
+  },
+)
 
 t.test('the provider reported no server errors', async (t) => {
   t.same(op.serverErrors, [])

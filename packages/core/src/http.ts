@@ -215,8 +215,10 @@ export async function fetchJson(
   }
   try {
     return JSON.parse(response.body) as unknown
-  } catch (error) {
-    throw unavailable(what, 'invalid_json', error)
+  } catch {
+    // No cause: the SyntaxError quotes the body around the fault, which may be anything the
+    // server sent (a token included), and loggers print causes.
+    throw unavailable(what, 'invalid_json')
   }
 }
 

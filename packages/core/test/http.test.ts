@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { inspect } from 'node:util'
 import nock from 'nock'
 import t from 'tap'
 import {
@@ -60,6 +61,18 @@ t.test('every upstream fault is VerifierUnavailableError with a reason', async (
     )
     t.ok(scope.isDone(), name)
   }
+})
+
+t.test('a body that is not JSON is quoted by no error, cause or member', async (t) => {
+  // V8's SyntaxError quotes about ten characters around the fault.
+  const secret = 'zQ9xSecretTokenValue.c2VjcmV0.c2ln'
+  nock(AS).get('/x').reply(200, secret, { 'content-type': 'application/json' })
+  const error = await fetchJson(`${AS}/x`, 'Test').then(
+    () => null,
+    (e: unknown) => e,
+  )
+  t.match(error, { reason: 'invalid_json' })
+  t.notOk(inspect(error, { depth: Infinity, showHidden: true }).includes(secret.slice(0, 8)))
 })
 
 t.test('429 and 5xx carry the upstream Retry-After', async (t) => {

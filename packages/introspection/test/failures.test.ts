@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import { isVerifierUnavailable } from '@bearerkit/core'
 import nock from 'nock'
 import t from 'tap'
@@ -72,6 +73,40 @@ t.test('non-JSON answers: text, no content type, broken JSON, empty body', async
   t.match(await failure(verifier.verifyToken(newToken())), { reason: 'content_type' })
   t.match(await failure(verifier.verifyToken(newToken())), { reason: 'invalid_json' })
   t.match(await failure(verifier.verifyToken(newToken())), { reason: 'invalid_json' })
+})
+
+t.test('a body that is not JSON is quoted by no error, cause or member', async (t) => {
+  useNock(t)
+  // A token-looking string where V8's SyntaxError quotes the body around the fault (about ten
+  // characters of it: every eight-character piece of the secret is looked for).
+  const secret = 'zQ9xSecretTokenValue.c2VjcmV0.c2ln'
+  const pieces = Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8))
+  const bodies = [
+    secret,
+    `{"active":true,"access_token":${secret}}`,
+    `{"active":true,"echo":"${secret}",}`,
+    `{"active":true,"echo":"${secret}" x}`,
+  ]
+  const scope = nock(AS)
+  for (const body of bodies) scope.post(PATH).reply(200, body, JSON_TYPE)
+  const verifier = createIntrospectionVerifier(baseOptions({ cache: false }))
+  for (const body of bodies) {
+    const error = await failure(verifier.verifyToken(newToken()))
+    t.match(error, { reason: 'invalid_json' }, body)
+    const chain: unknown[] = []
+    for (let e: unknown = error; e instanceof Error; e = e.cause) chain.push(e)
+    const seen = [
+      inspect(error, { depth: Infinity, showHidden: true }),
+      ...chain.map((e) => JSON.stringify(e)),
+      ...chain.map((e) => `${(e as Error).message} ${(e as Error).stack ?? ''}`),
+    ].join('\n')
+    t.same(
+      pieces.filter((piece) => seen.includes(piece)),
+      [],
+      body,
+    )
+  }
+  t.ok(scope.isDone())
 })
 
 t.test('application/*+json content types are JSON', async (t) => {

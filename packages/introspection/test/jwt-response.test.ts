@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { inspect } from 'node:util'
 import { SignJWT, exportJWK } from 'jose'
 import nock from 'nock'
 import t from 'tap'
@@ -125,6 +126,31 @@ t.test('a response that cannot be trusted makes the verifier unavailable', async
       { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'invalid_response', retryAfter: 5 },
       label,
     )
+  }
+  t.ok(scope.isDone())
+})
+
+t.test('a refused signed response is quoted by no error, cause or member', async (t) => {
+  useNock(t)
+  // jose's claim errors carry the payload: here an answer that echoes a token.
+  const secret = 'zQ9xSecretTokenValue.c2VjcmV0.c2ln'
+  const answer = activeAnswer({ username: secret, token: secret })
+  const cases: Array<[string, string]> = [
+    ['exp passed', await signed(answer, { claims: { exp: NOW_S - 60 } })],
+    ['aud of another client', await signed(answer, { claims: { aud: 'someone-else' } })],
+    ['typ JWT', await signed(answer, { header: { typ: 'JWT' } })],
+  ]
+  const scope = nock(AS)
+    .get('/jwks')
+    .reply(200, { keys: [publicJwk] })
+  for (const [, body] of cases) scope.post(PATH).reply(200, body, JWT_TYPE)
+  const verifier = jwtVerifier()
+  for (const [label] of cases) {
+    const error = await failure(verifier.verifyToken(newToken()))
+    t.match(error, { reason: 'invalid_response' }, label)
+    t.match((error as { cause?: unknown }).cause, { code: /^ERR_JWT_/ }, 'the cause keeps its code')
+    const text = inspect(error, { depth: Infinity, showHidden: true })
+    t.notOk(text.includes(secret.slice(0, 12)), label)
   }
   t.ok(scope.isDone())
 })

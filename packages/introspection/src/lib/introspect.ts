@@ -109,8 +109,10 @@ export async function introspect(
   }
   try {
     return JSON.parse(response.body) as unknown
-  } catch (cause) {
-    throw unavailable(`${WHAT}: the response body is not valid JSON`, 'invalid_json', { cause })
+  } catch {
+    // No cause: the SyntaxError quotes the body around the fault, and the body may hold a token
+    // (an answer that echoes it); loggers print causes (Fastify's does on a 503).
+    throw unavailable(`${WHAT}: the response body is not valid JSON`, 'invalid_json')
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type RemoteJWKSet,
 } from 'jose'
 import type { JwtResponseSettings } from './resolve-options.js'
-import { unavailable } from './unavailable.js'
+import { bareCause, unavailable } from './unavailable.js'
 
 /** RFC 9701 §4: media type of a signed introspection response, asked for and required. */
 export const JWT_RESPONSE_TYPE = 'application/token-introspection+jwt'
@@ -113,11 +113,11 @@ export async function verifyJwtResponse(
     const code = (error as { code?: unknown } | null)?.code
     if (code === 'ERR_JWKS_NO_MATCHING_KEY') {
       throw unavailable('The signed introspection response names no known key', 'no_key', {
-        cause: error,
+        cause: bareCause(error),
       })
     }
     throw unavailable('The signed introspection response is not valid', 'invalid_response', {
-      cause: error,
+      cause: bareCause(error),
     })
   }
   const answer = payload.token_introspection

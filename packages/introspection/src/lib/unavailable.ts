@@ -17,6 +17,20 @@ export function unavailable(
 }
 
 /**
+ * A dependency's error as a `cause` that quotes nothing it was given: its name, `code` and
+ * message (jose's are fixed texts), without its other members. jose's claim errors carry the
+ * whole payload, here the answer's members, which a server could fill with anything (a token
+ * included), and loggers print every member of a cause.
+ */
+export function bareCause(error: unknown): Error {
+  const source = error as { name?: unknown; code?: unknown; message?: unknown } | null
+  const bare = new Error(typeof source?.message === 'string' ? source.message : 'Unknown error')
+  if (typeof source?.name === 'string') bare.name = source.name
+  if (typeof source?.code === 'string') Object.assign(bare, { code: source.code })
+  return bare
+}
+
+/**
  * Makes sure whatever went wrong leaves as a `VerifierUnavailableError` carrying a retry hint:
  * errors from core's HTTP helpers get the default hint, anything else (a dependency's error) is
  * wrapped and kept as the cause.
