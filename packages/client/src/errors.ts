@@ -50,6 +50,8 @@ export type OAuthClientErrorCode =
   | 'ERR_STEP_UP_EXHAUSTED'
   /** An extension point (host callback, assertion source) failed or answered the wrong type. */
   | 'ERR_CALLBACK_FAILED'
+  /** A host callback called its session for a token that can only exist once it has answered. */
+  | 'ERR_REENTRANT_CALL'
 
 /** The OAuth error JSON of an authorization server (RFC 6749 §5.2, RFC 7591 §3.2.2), intact. */
 export interface OAuthErrorBody {

@@ -29,7 +29,7 @@ import {
   requestClientCredentials,
   requestJwtBearer,
 } from './grants.js'
-import { callHost } from './lib/callback.js'
+import { awaitedByCaller, callHost } from './lib/callback.js'
 import { pickRequestOptions, readRequestOptions } from './lib/options.js'
 import { readScope } from './lib/resource.js'
 import { discoverProtectedResource, type ProtectedResourceDiscovery } from './protected-resource.js'
@@ -86,7 +86,11 @@ export interface OAuthSessionOptions extends RequestOptions {
   scope?: string
   /** Re-authorizations allowed for one request before `ERR_STEP_UP_EXHAUSTED`. Default 2. */
   maxStepUps?: number
-  /** Deadline of a host callback (`authorize`, `assertion`), in milliseconds. Default 120,000. */
+  /**
+   * Deadline of a host callback (`authorize`, `assertion`), in milliseconds. Default 120,000. A
+   * callback that calls the session back for a token it does not have yet is refused at once
+   * (`ERR_REENTRANT_CALL`) rather than left to this deadline.
+   */
   callbackTimeout?: number
   /** Seconds before expiry at which a token counts as expired. Default 30. */
   expirySkew?: number
@@ -122,7 +126,8 @@ export interface OAuthSession {
   currentAccessToken(): string | undefined
   /**
    * A valid token: the current one, a refreshed one, or a new one from the grant. Concurrent
-   * callers share one authorization.
+   * callers share one authorization; a host callback of this session that the session is waiting
+   * for gets the current token only, else `ERR_REENTRANT_CALL` at once (as from `authorize`).
    */
   getTokens(): Promise<TokenSet>
   /**
@@ -248,6 +253,8 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   }
   let requestedScopes: string[] = []
   let inflight: Promise<TokenSet> | undefined
+  // Who this session is to the host callbacks it runs (see `shared`).
+  const identity = {}
 
   const fresh = (tokens: TokenSet | undefined): tokens is TokenSet =>
     tokens !== undefined &&
@@ -325,6 +332,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
           callbackTimeout,
           () => grant.assertion({ issuer: server.issuer, resource: target, scope }),
           isString,
+          identity,
         )
         return requestJwtBearer(ctx, {
           assertion,
@@ -345,6 +353,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
           callbackTimeout,
           () => grant.authorize(pending),
           isCallback,
+          identity,
         )
         // Any failure here (state, iss, error) discards the code: no token request is made.
         const code = readAuthorizationResponse(
@@ -384,6 +393,18 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   }
 
   function shared(work: () => Promise<TokenSet>): Promise<TokenSet> {
+    // A host callback of this session that asks it for a token it has not got yet would wait for
+    // the authorization that is waiting for the callback: neither could ever answer, and only the
+    // callback deadline would end it. Such a call is refused at once; concurrent callers elsewhere
+    // still share the authorization in progress.
+    if (awaitedByCaller(identity)) {
+      return Promise.reject(
+        new OAuthClientError(
+          'ERR_REENTRANT_CALL',
+          'A host callback called the session for a token while the session waits for that callback: the token cannot exist before the callback answers',
+        ),
+      )
+    }
     if (inflight !== undefined) return inflight
     const started = work().finally(() => {
       inflight = undefined

@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { inspect } from 'node:util'
 import {
   createOAuthSession,
+  type OAuthSession,
   type OAuthSessionOptions,
   type PendingAuthorization,
 } from '../src/index.js'
@@ -192,6 +193,128 @@ t.test('host callbacks that throw, hang or answer the wrong type fail closed', a
   const error = await bearer.authorize().catch((e: unknown) => e)
   t.match(error, { code: 'ERR_CALLBACK_FAILED', cause: { message: 'no idp' } })
   t.equal(s.hits('/token').length, 0)
+})
+
+t.test('a callback that calls its session back for a token is refused at once', async (t) => {
+  const { s, resource } = await world(t)
+  // Without the refusal each of these waits for the callback deadline: far longer than the test.
+  const slow = { callbackTimeout: 60_000 }
+  const reentrant = {
+    code: 'ERR_REENTRANT_CALL',
+    message: /while the session waits for that callback/,
+  }
+  const calls: [string, (one: OAuthSession) => Promise<unknown>][] = [
+    ['getTokens', (one) => one.getTokens()],
+    ['authorize', (one) => one.authorize()],
+    ['fetch', (one) => one.fetch(resource, { method: 'POST', body: '{}' })],
+  ]
+  for (const [name, call] of calls) {
+    const inner: unknown[] = []
+    const one: OAuthSession = session(
+      resource,
+      {
+        type: 'authorization_code',
+        redirectUri: REDIRECT,
+        authorize: async (pending) => {
+          inner.push(await call(one).catch((error: unknown) => error))
+          return answer(s)(pending)
+        },
+      },
+      slow,
+    )
+    const started = performance.now()
+    const tokens = await one.getTokens()
+    t.ok(performance.now() - started < 5_000, `${name}: not the callback deadline`)
+    t.match(inner, [reentrant], `${name}: the inner call is refused`)
+    t.equal(tokens.accessToken, one.state.tokens?.accessToken, `${name}: the outer one goes on`)
+  }
+  t.equal(s.hits('/token').length, 3, 'one token request per session, none for the inner calls')
+
+  // A callback that lets the refusal escape fails its step with it as the cause; nothing is sent.
+  const bearer: OAuthSession = session(
+    resource,
+    { type: 'jwt_bearer', assertion: async () => (await bearer.getTokens()).accessToken },
+    slow,
+  )
+  const started = performance.now()
+  const error = await bearer.getTokens().catch((e: unknown) => e)
+  t.ok(performance.now() - started < 5_000, 'not the callback deadline')
+  t.match(error, { code: 'ERR_CALLBACK_FAILED', cause: reentrant })
+  t.equal(s.hits('/token').length, 3)
+})
+
+t.test('what a callback may still do with its session, and with another', async (t) => {
+  const { s, resource } = await world(t)
+  // Authorizing again (as for a step-up): the first token is still current, and is answered;
+  // during the first authorization there is none yet, and the call is refused.
+  const seen: unknown[] = []
+  const one: OAuthSession = session(resource, {
+    type: 'authorization_code',
+    redirectUri: REDIRECT,
+    authorize: async (pending) => {
+      seen.push(
+        one.currentAccessToken(),
+        await one.getTokens().then(
+          (tokens) => tokens.accessToken,
+          (error: { code?: string }) => error.code,
+        ),
+      )
+      return answer(s)(pending)
+    },
+  })
+  t.equal((await one.getTokens()).accessToken, 'at-1')
+  t.equal((await one.authorize()).accessToken, 'at-2')
+  t.same(seen, [undefined, 'ERR_REENTRANT_CALL', 'at-1', 'at-1'])
+
+  // Callers elsewhere still wait for the authorization in progress, and share it.
+  let release: () => void = () => undefined
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let later: Promise<unknown> | undefined
+  const two: OAuthSession = session(resource, {
+    type: 'authorization_code',
+    redirectUri: REDIRECT,
+    authorize: async (pending) => {
+      await held
+      // Left running after the answer: by then the session no longer waits for this callback.
+      later = new Promise((resolve) => setImmediate(resolve)).then(() => two.getTokens())
+      return answer(s)(pending)
+    },
+  })
+  const first = two.getTokens()
+  const outside = two.getTokens()
+  release()
+  const [a, b] = await Promise.all([first, outside])
+  t.equal(a, b, 'one authorization for both callers')
+  t.equal(await later, a, 'the leftover call joined it')
+
+  // A callback may use another session; a cycle through two sessions is refused like one.
+  const helper = session(resource, { type: 'client_credentials' })
+  const outer = session(resource, {
+    type: 'jwt_bearer',
+    assertion: async () => (await helper.getTokens()).accessToken,
+  })
+  t.type((await outer.getTokens()).accessToken, 'string')
+  let cycleError: unknown
+  const x: OAuthSession = session(
+    resource,
+    { type: 'jwt_bearer', assertion: async () => (await y.getTokens()).accessToken },
+    { callbackTimeout: 60_000 },
+  )
+  const y: OAuthSession = session(
+    resource,
+    {
+      type: 'jwt_bearer',
+      assertion: async () => {
+        cycleError = await x.getTokens().catch((e: unknown) => e)
+        return 'y-assertion'
+      },
+    },
+    { callbackTimeout: 60_000 },
+  )
+  const started = performance.now()
+  t.type((await x.getTokens()).accessToken, 'string')
+  t.ok(performance.now() - started < 5_000, 'not the callback deadline')
+  t.match(cycleError, { code: 'ERR_REENTRANT_CALL' })
 })
 
 t.test('JWT bearer: the assertion callback is told issuer, resource and scope', async (t) => {
