@@ -205,22 +205,34 @@ export function accessTokenFromClaims(
   if (iss !== undefined && typeof iss !== 'string') {
     return new Refusal('invalid_claim', 'The access token iss claim is not a string')
   }
-  const audience = normalizeAudience(claims.aud)
-  if (audience === false) {
-    return new Refusal('invalid_claim', 'The access token aud claim is not a string or an array')
+  const aud = claims.aud
+  let audience: readonly string[] | undefined
+  if (typeof aud === 'string' && aud === lastAudience.claim) {
+    audience = lastAudience.value
+  } else {
+    const list = normalizeAudience(aud)
+    if (list === false) {
+      return new Refusal('invalid_claim', 'The access token aud claim is not a string or an array')
+    }
+    audience = list === undefined ? undefined : Object.freeze(list)
+    if (typeof aud === 'string') lastAudience = { claim: aud, value: audience as readonly string[] }
+  }
+  const scopeClaim = first(claims, mapping.scopes)
+  let scopes: readonly string[]
+  if (typeof scopeClaim === 'string' && scopeClaim === lastScopes.claim) {
+    scopes = lastScopes.value
+  } else {
+    scopes = Object.freeze(parseScopes(scopeClaim))
+    if (typeof scopeClaim === 'string') lastScopes = { claim: scopeClaim, value: scopes }
   }
   const resource = claims.resource
   // Built field by field rather than with conditional spreads: no temporary objects, and the few
   // shapes the result can take stay the same from token to token.
-  const accessToken = new AccessTokenRecord(
-    token,
-    clientId,
-    Object.freeze(parseScopes(first(claims, mapping.scopes))),
-  )
+  const accessToken = new AccessTokenRecord(token, clientId, scopes)
   if (exp !== undefined) accessToken.expiresAt = exp
   if (sub !== undefined && sub !== '') accessToken.subject = sub
   if (iss !== undefined) accessToken.issuer = iss
-  if (audience !== undefined) accessToken.audience = Object.freeze(audience)
+  if (audience !== undefined) accessToken.audience = audience
   if (typeof resource === 'string') accessToken.resource = resource
   accessToken.claims = safeClaims(claims)
   // RFC 7800 §3.1: the confirmation is an object; its members are the verifier's to check.
@@ -232,6 +244,19 @@ export function accessTokenFromClaims(
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** A claim in its text form and what it maps to, frozen. */
+interface Mapped {
+  readonly claim: string | undefined
+  readonly value: readonly string[]
+}
+
+// The audience and scopes of the last token built from a string `aud` and a string scope claim.
+// The tokens of one client carry the same ones over and over, and a frozen array can be shared by
+// every token that has them: a string comparison instead of a split, a check of every scope, a
+// new array and a freeze. Only synchronous code runs between reading and writing these.
+let lastAudience: Mapped = { claim: undefined, value: Object.freeze([]) }
+let lastScopes: Mapped = { claim: undefined, value: Object.freeze([]) }
 
 /**
  * Makes the AccessTokens of {@link accessTokenFromClaims}: on one shared prototype whose

@@ -201,3 +201,28 @@ t.test('safeClaims of primitive claims stays cheap', async (t) => {
   for (let i = 0; i < 100_000; i++) safeClaims(payload)
   t.ok(performance.now() - start < 2000, 'well under 20 µs per copy')
 })
+
+t.test('each token gets the audience and scopes of its own claims, in any order', async (t) => {
+  const build = (aud: unknown, scope: unknown) =>
+    accessTokenFromClaims('tok', { client_id: 'c', aud, scope })
+  const cases: [unknown, unknown, string[] | undefined, string[]][] = [
+    ['https://a', 'read write', ['https://a'], ['read', 'write']],
+    ['https://a', 'read write', ['https://a'], ['read', 'write']],
+    ['https://b', 'read', ['https://b'], ['read']],
+    [['https://a', 'https://b'], 'read', ['https://a', 'https://b'], ['read']],
+    ['https://a', ['write'], ['https://a'], ['write']],
+    [undefined, 'read write', undefined, ['read', 'write']],
+    ['https://b', 'x"y', ['https://b'], []],
+    ['https://b', 'read', ['https://b'], ['read']],
+  ]
+  for (const [aud, scope, audience, scopes] of cases) {
+    const at = ok(build(aud, scope))
+    t.same(at.audience, audience)
+    t.same(at.scopes, scopes)
+    t.ok(Object.isFrozen(at.scopes))
+    if (at.audience !== undefined) t.ok(Object.isFrozen(at.audience))
+  }
+  // A refused aud after an accepted one with the same scope: still refused.
+  t.match(build(42, 'read'), { code: 'invalid_claim' })
+  t.match(build(['https://a', 1], 'read'), { code: 'invalid_claim' })
+})
