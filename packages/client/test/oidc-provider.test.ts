@@ -4,6 +4,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose'
 import t from 'tap'
 import {
   createAuthorizationRequest,
+  createClientIdMetadataDocument,
   discoverAuthorizationServerMetadata,
   exchangeAuthorizationCode,
   followAuthorizationRedirects,
@@ -14,7 +15,7 @@ import {
   type AuthorizationServerMetadata,
 } from '../src/index.js'
 import { OP_RESOURCE, startOp } from './fixtures/oidc-provider.js'
-import { loopbackOnly } from './fixtures/server.js'
+import { json, loopbackOnly, startServer } from './fixtures/server.js'
 
 loopbackOnly(t)
 
@@ -236,6 +237,96 @@ t.test(
       ),
       { code: 'ERR_OAUTH_ERROR_RESPONSE', status: 401, error: 'invalid_client' },
     )
+    t.same(op.serverErrors, [])
+  },
+)
+
+t.test(
+  'a Client ID Metadata Document: oidc-provider fetches it, and the URL is the client id',
+  async (t) => {
+    const host = 'https://app.interop.test'
+    const clientId = `${host}/oauth/client.json`
+    const docs = await startServer(t)
+    docs.route(
+      '/oauth/client.json',
+      json(
+        createClientIdMetadataDocument({
+          clientId,
+          clientName: 'bearerkit metadata document test',
+          redirectUris: [REDIRECT],
+        }),
+      ),
+    )
+    // Served at one URL, naming another: the provider must refuse it (client_id must match).
+    const impostor = `${host}/oauth/impostor.json`
+    docs.route('/oauth/impostor.json', json({ client_id: clientId, redirect_uris: [REDIRECT] }))
+    const op = await startOp(t, OP_RESOURCE, {
+      // The client's https host is a loopback server: this fetch stands in for DNS and TLS. The
+      // provider's own fetch options are kept, but not its dispatcher, which refuses loopback.
+      clientIdMetadataDocuments: (url, init) => {
+        const target = new URL(url)
+        if (target.origin !== host) return Promise.reject(new Error('not the client host'))
+        return fetch(`${docs.origin}${target.pathname}`, {
+          method: init.method ?? 'GET',
+          headers: init.headers ?? {},
+          redirect: init.redirect ?? 'manual',
+          signal: init.signal ?? null,
+        })
+      },
+    })
+    const { metadata } = await discoverAuthorizationServerMetadata(op.issuer)
+    t.equal(metadata.client_id_metadata_document_supported, true)
+
+    // The metadata document comes before dynamic registration (the MCP priority order).
+    const obtained = await obtainClient(metadata, {
+      clientMetadataUrl: clientId,
+      clientMetadata: { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' },
+    })
+    t.same(obtained, {
+      method: 'client-id-metadata-document',
+      client: { clientId, authMethod: 'none', issuer: op.issuer },
+      registration: undefined,
+    })
+    const pending = createAuthorizationRequest({
+      server: metadata,
+      clientId,
+      redirectUri: REDIRECT,
+      resource: OP_RESOURCE,
+      scope: 'mcp:tools',
+    })
+    const callback = await followAuthorizationRedirects(pending.url, { redirectUri: REDIRECT })
+    const code = readAuthorizationResponse(pending, callback)
+    const tokens = await exchangeAuthorizationCode(
+      { server: metadata, client: obtained.client },
+      { code, codeVerifier: pending.codeVerifier, redirectUri: REDIRECT, resource: OP_RESOURCE },
+    )
+    t.match(await verify(tokens.accessToken, op.issuer, metadata), {
+      sub: 'alice',
+      aud: OP_RESOURCE,
+      scope: 'mcp:tools',
+      client_id: clientId,
+    })
+    const fetched = docs.hits('/oauth/client.json')
+    t.ok(fetched.length >= 1, 'the provider fetched the document')
+    t.match(fetched[0], { method: 'GET', headers: { accept: 'application/json' } })
+    t.equal(
+      op.count(new URL(metadata.registration_endpoint as string).pathname),
+      0,
+      'no registration',
+    )
+
+    const refused = createAuthorizationRequest({
+      server: metadata,
+      clientId: impostor,
+      redirectUri: REDIRECT,
+      resource: OP_RESOURCE,
+    })
+    await t.rejects(followAuthorizationRedirects(refused.url, { redirectUri: REDIRECT }), {
+      code: 'ERR_UNEXPECTED_STATUS',
+      status: 400,
+    })
+    t.ok(docs.hits('/oauth/impostor.json').length >= 1, 'fetched, then refused')
+    t.equal(op.count('/token'), 1)
     t.same(op.serverErrors, [])
   },
 )
