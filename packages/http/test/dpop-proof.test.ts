@@ -381,6 +381,36 @@ t.test(
   },
 )
 
+t.test('ath: a token hash seen before never answers for another token', async (t) => {
+  const key = await proofKey('EdDSA')
+  const verifier = createDpopProofVerifier({ ...base, algorithms: ['EdDSA'] })
+  const jkt = await calculateJwkThumbprint(key.publicJwk)
+  const send = async (accessToken: string, forToken: string) =>
+    verdict(verifier, { proof: await proof(key, { ath: ath(forToken) }), accessToken })
+  const first = `${'a'.repeat(700)}.one`
+  const second = `${'a'.repeat(700)}.two`
+  t.equal(await send(first, first), `ok ${jkt}`)
+  t.equal(await send(first, first), `ok ${jkt}`, 'again, from what was kept')
+  // Another token with the hash of one seen before, and the reverse.
+  t.equal(await send(second, first), 'invalid_dpop_proof/wrong_token_hash')
+  t.equal(await send(first, second), 'invalid_dpop_proof/wrong_token_hash')
+  t.equal(await send(second, second), `ok ${jkt}`)
+  // A token that differs in its last character only, and one that is a prefix of another.
+  t.equal(await send(`${first}x`, first), 'invalid_dpop_proof/wrong_token_hash')
+  t.equal(await send(first.slice(0, -1), first), 'invalid_dpop_proof/wrong_token_hash')
+  // Tokens too long to be kept are hashed every time.
+  const long = 'b'.repeat(5000)
+  t.equal(await send(long, long), `ok ${jkt}`)
+  t.equal(await send(long, long), `ok ${jkt}`)
+  t.equal(await send(`${long}c`, long), 'invalid_dpop_proof/wrong_token_hash')
+  // More tokens than are kept: the oldest go, and every answer stays right.
+  for (let i = 0; i < 1010; i++) {
+    if ((await send(`token-${i}`, `token-${i}`)) !== `ok ${jkt}`) t.fail(`token-${i}`)
+  }
+  t.equal(await send(first, first), `ok ${jkt}`, 'dropped, then hashed again')
+  t.equal(await send('token-1009', 'token-1008'), 'invalid_dpop_proof/wrong_token_hash')
+})
+
 t.test(
   'verify rejects, never throws, when a check cannot be made (a clock that throws)',
   async (t) => {

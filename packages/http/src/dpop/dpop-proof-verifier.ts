@@ -2,6 +2,7 @@ import {
   createMemoryReplayStore,
   guardReplayStore,
   invalidArgument,
+  processTokenKey,
   readFunction,
   readInteger,
   readOptionsObject,
@@ -16,7 +17,7 @@ import {
   type ProofAlgorithm,
   type VerifyKey,
   decodeBase64url,
-  decodeUtf8,
+  decodeBase64urlText,
   importPublicKey,
   modulusLength,
   sha256Base64url,
@@ -404,7 +405,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
       if (typeof claims.ath !== 'string') {
         return refuse('missing_claim', 'The DPoP proof must carry ath')
       }
-      if (claims.ath !== sha256Base64url(request.accessToken)) {
+      if (claims.ath !== tokenHash(request.accessToken)) {
         return refuse('wrong_token_hash', 'The DPoP proof was made for another access token')
       }
     }
@@ -471,6 +472,29 @@ interface Accepted extends DpopProofAccepted {
   readonly replayUntil: number
 }
 
+// The ath of each access token seen lately: a client sends one token with many proofs, and its
+// SHA-256 costs about a microsecond for a 750-character JWT. Keyed by core's per-process keyed
+// hash of the token, never by the token or by anything a client can aim at another's entry with;
+// an entry answers only for a token equal to its own (a key collision is a miss).
+const MAX_TOKEN_HASHES = 1000
+const MAX_HASHED_TOKEN = 4096
+const tokenHashes = new Map<string, { readonly token: string; readonly ath: string }>()
+
+/** base64url(SHA-256(token)), the `ath` a proof for `token` carries (RFC 9449 §4.2). */
+function tokenHash(token: string): string {
+  if (token.length > MAX_HASHED_TOKEN) return sha256Base64url(token)
+  const key = processTokenKey(token)
+  const known = tokenHashes.get(key)
+  if (known !== undefined && known.token === token) return known.ath
+  const ath = sha256Base64url(token)
+  if (known === undefined && tokenHashes.size >= MAX_TOKEN_HASHES) {
+    // Drop the oldest entry; a Map iterates in insertion order.
+    tokenHashes.delete(tokenHashes.keys().next().value as string)
+  }
+  tokenHashes.set(key, { token, ath })
+  return ath
+}
+
 const malformed = (proof: string): DpopProofRefused =>
   proof.includes(',')
     ? refuse('multiple', 'The request has more than one DPoP proof')
@@ -504,10 +528,10 @@ function readAlgorithms(value: unknown): readonly string[] {
 }
 
 function decodeJson(segment: string): Record<string, unknown> | null {
-  const bytes = decodeBase64url(segment)
-  if (bytes === null) return null
+  const json = decodeBase64urlText(segment)
+  if (json === null) return null
   try {
-    const value: unknown = JSON.parse(decodeUtf8(bytes))
+    const value: unknown = JSON.parse(json)
     return typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : null

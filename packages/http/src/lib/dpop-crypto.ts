@@ -110,17 +110,34 @@ function sextet(code: number): number {
  * signature has exactly one spelling.
  */
 export function decodeBase64url(segment: string): Buffer | null {
-  if (!BASE64URL.test(segment)) return null
+  return isCanonicalBase64url(segment) ? Buffer.from(segment, 'base64url') : null
+}
+
+// Decoded JSON segments pass through here rather than through a new Buffer each. Nothing between
+// the write and the read calls user code, so no other verification can use it meanwhile.
+let text = Buffer.alloc(4096)
+
+/**
+ * {@link decodeBase64url}, then the bytes as UTF-8 text (invalid sequences become U+FFFD, which no
+ * check accepts), or `null`.
+ */
+export function decodeBase64urlText(segment: string): string | null {
+  if (!isCanonicalBase64url(segment)) return null
+  // Every 4 characters are 3 bytes, and the last 2 or 3 are 1 or 2.
+  const size = (segment.length * 3) >>> 2
+  if (text.length < size) text = Buffer.alloc(size)
+  return text.toString('utf8', 0, text.write(segment, 0, 'base64url'))
+}
+
+function isCanonicalBase64url(segment: string): boolean {
+  if (!BASE64URL.test(segment)) return false
   const rest = segment.length & 3
-  if (rest === 1) return null
+  if (rest === 1) return false
   // RFC 4648 §3.5: the bits after the last full byte must be zero.
-  if (
-    rest !== 0 &&
-    (sextet(segment.charCodeAt(segment.length - 1)) & (rest === 2 ? 0x0f : 0x03)) !== 0
-  ) {
-    return null
-  }
-  return Buffer.from(segment, 'base64url')
+  return (
+    rest === 0 ||
+    (sextet(segment.charCodeAt(segment.length - 1)) & (rest === 2 ? 0x0f : 0x03)) === 0
+  )
 }
 
 /** A public key ready to verify with, and its RFC 7638 thumbprint. */
