@@ -421,6 +421,54 @@ t.test('probe: the challenge of a 401 and a 403; the token only in the header', 
     s.requests.every((r) => r.url.search === ''),
     'never a token in the URL',
   )
+  // A resource that is not an MCP server: a plain GET, no body, the token in the header only.
+  s.route('/api/notes', (request) =>
+    request.method !== 'GET'
+      ? { status: 405 }
+      : request.headers.authorization === 'Bearer small'
+        ? {
+            status: 403,
+            headers: {
+              'www-authenticate': 'Bearer error="insufficient_scope", scope="notes:read"',
+            },
+          }
+        : {
+            status: 401,
+            headers: { 'www-authenticate': 'Bearer resource_metadata="https://r/notes"' },
+          },
+  )
+  const api = await probeResource(`${s.origin}/api/notes`, { method: 'GET' })
+  t.same([api.status, api.challenge?.resourceMetadata], [401, 'https://r/notes'])
+  const apiSmall = await probeResource(`${s.origin}/api/notes`, { method: 'GET', token: 'small' })
+  t.match(apiSmall.challenge, { error: 'insufficient_scope', scopes: ['notes:read'] })
+  const gets = s.hits('/api/notes')
+  t.same(
+    gets.map((r) => [r.method, r.body, r.headers['content-type'], r.headers.accept]),
+    [
+      ['GET', '', undefined, '*/*'],
+      ['GET', '', undefined, '*/*'],
+    ],
+  )
+  t.same(
+    gets.map((r) => r.headers.authorization),
+    [undefined, 'Bearer small'],
+  )
+  t.equal((await probeResource(`${s.origin}/api/notes`)).status, 405, 'POST stays the default')
+  for (const [name, options, message] of [
+    ['method', { method: 'PUT' }, /options.method must be POST or GET/],
+    [
+      'protocolVersion with GET',
+      { method: 'GET', protocolVersion: '2025-11-25' },
+      /options.protocolVersion is only sent in the POST/,
+    ],
+  ] as const) {
+    await t.rejects(
+      probeResource(`${s.origin}/api/notes`, options as never),
+      { code: 'ERR_INVALID_ARG_VALUE', message },
+      name,
+    )
+  }
+  t.equal(s.hits('/api/notes').length, 3, 'nothing sent for a mistaken option')
   s.route('/mcp', { status: 401, headers: { 'www-authenticate': 'Basic realm="x"' } })
   t.same((await probeResource(`${s.origin}/mcp`)).challenge, undefined)
   await t.rejects(probeResource(`${s.origin}/mcp`, { token: '' }), {
