@@ -34,8 +34,9 @@ export interface AccessToken {
   readonly claims: Readonly<Record<string, unknown>>
   /**
    * The JSON form, with a fingerprint in place of the token (see {@link AccessTokenJson}). Every
-   * AccessToken bearerkit builds has it, and a `util.inspect` form to match; an AccessToken a
-   * custom verifier builds as a plain object may not: {@link accessTokenJson} works for both.
+   * AccessToken bearerkit builds has it, and a `util.inspect` form to match, and so has every one
+   * that leaves `defineVerifier` or an HTTP gate (see `safeAccessToken`); a plain object from a
+   * custom verifier called directly may not: {@link accessTokenJson} works for both.
    */
   readonly toJSON?: () => AccessTokenJson
 }

@@ -7,6 +7,7 @@ import {
 } from './access-token.js'
 import { verifyChannel, type VerificationEvent } from './diagnostics.js'
 import { isVerifierUnavailable } from './errors.js'
+import { safeAccessToken } from './safe-access-token.js'
 
 /**
  * The body of a verifier: returns the {@link AccessToken} for a valid token, a {@link Refusal}
@@ -24,8 +25,10 @@ const NO_OPTIONS: VerifyOptions = Object.freeze({})
 /**
  * Turns a {@link VerifyFunction} into a {@link TokenVerifier} that honours the whole contract:
  * refusals become `null` after `onRefusal` is called, every decision is published on
- * {@link VERIFY_CHANNEL} (never with the token), an aborted signal rejects before any work, and a
- * token that is not a non-empty string is refused as `malformed` without reaching `check`.
+ * {@link VERIFY_CHANNEL} (never with the token), an aborted signal rejects before any work, a
+ * token that is not a non-empty string is refused as `malformed` without reaching `check`, and an
+ * accepted AccessToken has the `toJSON` and `util.inspect` forms that show a fingerprint instead
+ * of the token, a plain object from `check` included (see {@link safeAccessToken}).
  * `verifyToken` never throws: every failure is a rejected promise.
  *
  * Every bearerkit verifier is built with it; use it for your own verifiers too.
@@ -67,7 +70,8 @@ export function defineVerifier(kind: string, check: VerifyFunction): TokenVerifi
         duration: performance.now() - start,
       })
     }
-    return result
+    // A custom check's plain object gets the forms that print a fingerprint, not the token.
+    return safeAccessToken(result)
   }
   const fail = (error: unknown, observed: boolean, start: number): Promise<never> => {
     if (observed && isVerifierUnavailable(error)) {

@@ -61,6 +61,7 @@ export {
 export { abortReason, raceAbort } from './abort.js'
 export { raceDeadline } from './deadline.js'
 export { defineVerifier, isPromiseLike, type VerifyFunction } from './define-verifier.js'
+export { safeAccessToken } from './safe-access-token.js'
 export { VERIFY_CHANNEL, type VerificationEvent } from './diagnostics.js'
 export {
   createCachedVerifier,

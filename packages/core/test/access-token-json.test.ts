@@ -5,6 +5,8 @@ import {
   accessTokenFromClaims,
   accessTokenJson,
   createCachedVerifier,
+  defineVerifier,
+  safeAccessToken,
   tokenFingerprint,
   type AccessToken,
 } from '../src/index.js'
@@ -146,4 +148,51 @@ t.test('a cached custom token gets the safe forms', async (t) => {
     assertNoToken(t, JSON.stringify(accessToken))
     assertNoToken(t, inspect(accessToken))
   }
+})
+
+t.test('a custom verifier’s token gets the safe forms from defineVerifier', async (t) => {
+  class ClassToken {
+    readonly clientId = 'c'
+    readonly scopes = ['a']
+    readonly claims = { sub: 'alice' }
+    get token(): string {
+      return TOKEN
+    }
+  }
+  const answers: (() => AccessToken)[] = [
+    () => ({ token: TOKEN, clientId: 'c', scopes: ['a'], claims: { sub: 'alice' } }),
+    // A toJSON of its own that prints the token: the safe form wins.
+    () => ({
+      token: TOKEN,
+      clientId: 'c',
+      scopes: ['a'],
+      claims: { sub: 'alice' },
+      toJSON: () => ({ token: TOKEN }) as never,
+      [Symbol.for('nodejs.util.inspect.custom')]: () => TOKEN,
+    }),
+    () => new ClassToken(),
+  ]
+  for (const [i, answer] of answers.entries()) {
+    for (const sync of [true, false]) {
+      const verifier = defineVerifier('custom', () => (sync ? answer() : Promise.resolve(answer())))
+      const accessToken = await verifier.verifyToken(TOKEN)
+      const label = `answer ${i}, ${sync ? 'sync' : 'async'}`
+      t.equal(accessToken?.token, TOKEN, label)
+      t.equal(accessToken?.clientId, 'c', label)
+      t.same(accessToken?.scopes, ['a'], label)
+      t.same(accessToken?.claims, { sub: 'alice' }, label)
+      assertNoToken(t, JSON.stringify(accessToken))
+      assertNoToken(t, JSON.stringify({ nested: accessToken }))
+      assertNoToken(t, inspect(accessToken, { depth: 10 }))
+      assertNoToken(t, format('%o %j', accessToken, accessToken))
+      t.match(JSON.parse(JSON.stringify(accessToken)), {
+        tokenFingerprint: tokenFingerprint(TOKEN),
+        clientId: 'c',
+      })
+    }
+  }
+  // bearerkit's own tokens pass through as they are.
+  const built = build()
+  t.equal(await defineVerifier('jwt', () => built).verifyToken(TOKEN), built)
+  t.equal(safeAccessToken(built), built)
 })

@@ -7,6 +7,7 @@ import {
   missingScopes,
   principalComponents,
   raceDeadline,
+  safeAccessToken,
   VerifierUnavailableError,
   type AccessToken,
   type BearerError,
@@ -361,7 +362,14 @@ export function gateOf(settings: Settings): BearerGate {
     if (httpChannel.hasSubscribers) {
       publish({ outcome: 'accepted', status: 200, clientId: token.clientId })
     }
-    return { kind: 'accepted', accessToken: token, principal: principalComponents(token), scopes }
+    // Any TokenVerifier may answer, one not built with defineVerifier too: what the application
+    // gets prints a fingerprint, never the token.
+    return {
+      kind: 'accepted',
+      accessToken: safeAccessToken(token),
+      principal: principalComponents(token),
+      scopes,
+    }
   }
 
   const gate: BearerGate = {

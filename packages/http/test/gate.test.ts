@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
+import { inspect } from 'node:util'
 import {
   BearerError,
   InsufficientScopeError,
@@ -575,3 +576,28 @@ t.test('a reused token is scanned again, not compared with the last one', async 
   t.equal((await gate.authenticate(get({ authorization: `Bearer ${token}` }))).kind, 'accepted')
   t.equal(scans - first, first, 'the same token is scanned as often the second time')
 })
+
+t.test(
+  'an accepted plain token from any verifier prints a fingerprint, never the token',
+  async (t) => {
+    const token = 'zQ9xSecretTokenValue.c2VjcmV0.c2ln'
+    // A TokenVerifier written by hand (not through defineVerifier) answering a frozen plain object.
+    const verifier: TokenVerifier = { verifyToken: async (raw) => accessToken(raw) }
+    const gate = createBearerGate({ verifier })
+    const result = accepted(await gate.authenticate(get({ authorization: `Bearer ${token}` })))
+    t.equal(result.accessToken.token, token)
+    t.same(result.principal, ['client-1', ISSUER, 'alice'])
+    for (const text of [
+      JSON.stringify(result.accessToken),
+      JSON.stringify({ request: result }),
+      inspect(result, { depth: 10 }),
+    ]) {
+      t.notOk(text.includes('zQ9xSecret'), text.slice(0, 40))
+    }
+    t.match(JSON.parse(JSON.stringify(result.accessToken)), {
+      tokenFingerprint: /^sha256:[0-9a-f]{16}$/,
+      clientId: 'client-1',
+      audience: [RESOURCE],
+    })
+  },
+)

@@ -43,6 +43,7 @@ t.test('revokeSubject never reaches introspected tokens whose answer has no iss'
   t.equal(before.accessToken?.claims.iss, undefined, 'the claims stay as the server sent them')
   t.same(principalComponents(before.accessToken!), ['mcp-client', ISSUER, 'alice'])
   t.ok(Object.isFrozen(before.accessToken))
+  t.notOk(JSON.stringify(before.accessToken).includes(token), 'the JSON form has no token')
   await revokeSubject(revocations, { issuer: ISSUER, subject: 'alice' }, { before: NOW_S })
   const after = await verify(verifier, token)
   t.same(after, { accessToken: null, refusal: 'revoked' })

@@ -3,6 +3,7 @@ import {
   accessTokenFromClaims,
   checkConfirmation,
   hasAllScopes,
+  safeAccessToken,
   type AccessToken,
   type ClaimMapping,
   type SenderConstraintContext,
@@ -127,7 +128,9 @@ export function parseAnswer(
   // it for the configured issuer), so the token must carry that issuer too: a principal of
   // (client, null, sub) would escape a subject revocation and differ from the same user's JWT.
   if (result.issuer === undefined && issuer !== undefined) {
-    return { accessToken: Object.freeze({ ...result, issuer }), refusal: null }
+    // A spread is a plain object: safeAccessToken puts it back on the prototype whose toJSON and
+    // util.inspect print a fingerprint, not the token.
+    return { accessToken: Object.freeze(safeAccessToken({ ...result, issuer })), refusal: null }
   }
   return { accessToken: result, refusal: null }
 }
