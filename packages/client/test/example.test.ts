@@ -26,6 +26,9 @@ async function mcpServer(t: Test, issuer: string): Promise<string> {
   })
   await app.listen({ host: '127.0.0.1', port })
   t.teardown(async () => {
+    // An MCP client's standalone SSE stream may still be open: it is not idle, so close() would
+    // wait for it.
+    app.server.closeAllConnections()
     await app.close()
     verifier.close()
   })
@@ -70,6 +73,9 @@ t.test(
     })
     await app.listen({ host: '127.0.0.1', port })
     t.teardown(async () => {
+      // An MCP client's standalone SSE stream may still be open: it is not idle, so close()
+      // would wait for it.
+      app.server.closeAllConnections()
       await app.close()
       verifier.close()
     })
