@@ -535,3 +535,33 @@ t.test(
     )
   },
 )
+
+t.test("the previous proof's header stands in only for the same header text", async (t) => {
+  const verifier = createDpopProofVerifier({ ...base, algorithms: ['ES256', 'EdDSA'] })
+  const a = await proofKey('ES256')
+  const b = await proofKey('EdDSA')
+  const jktA = await calculateJwkThumbprint(a.publicJwk)
+  const jktB = await calculateJwkThumbprint(b.publicJwk)
+  // Alternating keys, then the same key twice: each proof gets its own header's key.
+  for (const [key, jkt] of [
+    [a, jktA],
+    [b, jktB],
+    [a, jktA],
+    [a, jktA],
+    [b, jktB],
+  ] as const) {
+    t.equal(await verdict(verifier, { proof: await proof(key) }), `ok ${jkt}`)
+  }
+  // After a proof of b: a header that begins with b's header text but is longer (b's header text
+  // with characters added) is not b's, and one of equal length that differs is not either.
+  t.equal(await verdict(verifier, { proof: await proof(b) }), `ok ${jktB}`)
+  const [hb, pb, sb] = (await proof(b)).split('.') as [string, string, string]
+  t.equal(await verdict(verifier, { proof: `${hb}AA.${pb}.${sb}` }), 'invalid_dpop_proof/malformed')
+  t.equal(await verdict(verifier, { proof: await proof(b) }), `ok ${jktB}`)
+  const [ha] = (await proof(a)).split('.') as [string]
+  t.equal(
+    await verdict(verifier, { proof: `${ha}.${pb}.${sb}` }),
+    'invalid_dpop_proof/bad_signature',
+    "b's claims and signature under a's header",
+  )
+})
