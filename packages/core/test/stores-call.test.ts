@@ -132,6 +132,54 @@ t.test("the caller's abort rejects with its reason, before and during the call",
   answer(true)
 })
 
+t.test(
+  'a synchronous answer arms no timer; a promise is still cut off at its deadline',
+  async (t) => {
+    const real = globalThis.setTimeout
+    let armed = 0
+    globalThis.setTimeout = ((...args: Parameters<typeof real>) => {
+      armed++
+      return real(...args)
+    }) as typeof real
+    t.teardown(() => {
+      globalThis.setTimeout = real
+    })
+    t.equal(await callStore('replay', () => false, { timeout: 50 }), false)
+    t.equal(await callStore('replay', () => null, { timeout: 50 }), null)
+    t.same(await callStore('replay', () => ({ then: 'not a function' }), { timeout: 50 }), {
+      then: 'not a function',
+    })
+    t.equal(armed, 0, 'no timer for answers given at once')
+    t.equal(await callStore('replay', () => Promise.resolve(true), { timeout: 50 }), true)
+    t.equal(armed, 1, 'one timer for a promise')
+    await t.rejects(
+      callStore('replay', () => new Promise<boolean>(() => undefined), { timeout: 20 }),
+      { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'store_timeout' },
+    )
+    // A thenable that never calls back is cut off too; one whose then cannot be read is a failure.
+    await t.rejects(
+      callStore('replay', () => ({ then: () => undefined }), { timeout: 20 }),
+      { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'store_timeout' },
+    )
+    const hostile = {
+      get then(): never {
+        throw new Error('no then')
+      },
+    }
+    await t.rejects(
+      callStore('replay', () => hostile, { timeout: 20 }),
+      {
+        code: 'ERR_VERIFIER_UNAVAILABLE',
+        reason: 'store_error',
+      },
+    )
+    t.same(
+      events.map((event) => event.reason),
+      ['store_timeout', 'store_timeout', 'store_error'],
+    )
+  },
+)
+
 t.test('options and helpers', async (t) => {
   t.equal(DEFAULT_STORE_TIMEOUT, 100)
   t.equal(readStoreTimeout('x', undefined), 100)

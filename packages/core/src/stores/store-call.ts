@@ -73,7 +73,9 @@ export function invalidStoreAnswer(kind: StoreKind): VerifierUnavailableError {
  * the caller's signal does, and the returned promise settles by then whatever the store does (a
  * store that never answers, or ignores its signal, cannot hold a request).
  *
- * - the store answered: its value (check its type: a wrong type is a failure, not a yes);
+ * - the store answered: its value (check its type: a wrong type is a failure, not a yes); an
+ *   answer given synchronously (an in-memory store's) arms no timer, since only a promise can be
+ *   waited on past its deadline;
  * - the store threw, rejected or missed the deadline: `VerifierUnavailableError` (reasons
  *   `store_error`, `store_timeout`), published on {@link STORE_CHANNEL} as a degradation;
  * - the caller's signal aborted: the signal's reason, as `raceAbort` does.
@@ -94,6 +96,26 @@ export function callStore<T>(
   const outer = options.signal
   if (outer?.aborted === true) return Promise.reject(abortReason(outer))
   const controller = new AbortController()
+  const failure = (error: unknown): VerifierUnavailableError =>
+    isVerifierUnavailable(error) ? error : storeUnavailable(kind, 'store_error', error)
+  let answer: T | PromiseLike<T>
+  let thenable: boolean
+  try {
+    answer = work(controller.signal)
+    thenable = typeof (answer as { then?: unknown } | null)?.then === 'function'
+  } catch (error) {
+    const unavailable = failure(error)
+    publishStoreEvent({
+      store: kind,
+      event: 'failure',
+      reason: unavailable.reason ?? 'store_error',
+    })
+    controller.abort(unavailable)
+    return Promise.reject(unavailable)
+  }
+  // A store that answered synchronously (an in-memory one) needs no deadline: no timer is armed.
+  // Synchronous code cannot be cut off anyway, so the deadline only ever bounds a promise.
+  if (!thenable) return Promise.resolve(answer as T)
   return new Promise<T>((resolve, reject) => {
     let done = false
     const finish = (): boolean => {
@@ -118,19 +140,11 @@ export function callStore<T>(
     }
     const timer = setTimeout(() => fail(storeUnavailable(kind, 'store_timeout')), options.timeout)
     outer?.addEventListener('abort', onAbort, { once: true })
-    let answer: T | PromiseLike<T>
-    try {
-      answer = work(controller.signal)
-    } catch (error) {
-      fail(isVerifierUnavailable(error) ? error : storeUnavailable(kind, 'store_error', error))
-      return
-    }
     Promise.resolve(answer).then(
       (value) => {
         if (finish()) resolve(value)
       },
-      (error: unknown) =>
-        fail(isVerifierUnavailable(error) ? error : storeUnavailable(kind, 'store_error', error)),
+      (error: unknown) => fail(failure(error)),
     )
   })
 }
