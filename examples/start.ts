@@ -117,6 +117,8 @@ async function main(): Promise<void> {
       resources: [resourceUrl],
       defaultResource: resourceUrl,
       scopesSupported: [READ, WRITE],
+      // Its warning (for tests only) goes to stderr; the demo banner below says it instead.
+      quiet: true,
     })
     resource = {
       url: resourceUrl,
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
     const bearer = `-H 'Authorization: Bearer ${token}'`
     lines.push(
       'bearerkit demo',
-      `  authorization server  ${as.issuer}  (client ${DEMO_CLIENT.clientId} / ${DEMO_CLIENT.clientSecret})`,
+      `  authorization server  ${as.issuer}  (for this demo only; client ${DEMO_CLIENT.clientId} / ${DEMO_CLIENT.clientSecret})`,
       `  resource server       ${origin}  (tokens must be issued for ${resource.url})`,
       '',
       `Access token (subject demo-user, scope ${READ}, valid for one hour):`,

@@ -449,13 +449,33 @@ function checkServerMetadata(list: Checklist, found: AuthorizationServerDiscover
   }
   const interactive = metadata.authorization_endpoint !== undefined
   if (!interactive) {
-    list.add(
-      'as.authorization_endpoint',
-      'warn',
-      'There is an authorization endpoint',
-      'RFC 8414 §2',
-      'none: only non-interactive grants (client credentials); MCP clients acting for a user cannot sign in',
+    // RFC 8414 §2: authorization_endpoint is REQUIRED unless no supported grant type uses it, and
+    // grant_types_supported defaults to ["authorization_code", "implicit"]. A server that says it
+    // only has grants without one (client credentials) is right to have none: not a warning.
+    // (The client's discovery has checked that it is an array of strings when present.)
+    const listed = metadata.grant_types_supported
+    const redirecting = (listed ?? ['authorization_code', 'implicit']).filter(
+      (grant) => grant === 'authorization_code' || grant === 'implicit',
     )
+    if (listed !== undefined && redirecting.length === 0) {
+      list.add(
+        'as.authorization_endpoint',
+        'skip',
+        'There is an authorization endpoint',
+        'RFC 8414 §2',
+        `none needed: grant_types_supported is ${listed.join(', ') || 'empty'}; MCP clients acting for a user cannot sign in here`,
+      )
+    } else {
+      list.add(
+        'as.authorization_endpoint',
+        'warn',
+        'There is an authorization endpoint',
+        'RFC 8414 §2',
+        listed === undefined
+          ? 'none, and no grant_types_supported (authorization_code by default, which needs one); MCP clients acting for a user cannot sign in'
+          : `none, though grant_types_supported lists ${redirecting.join(', ')}; MCP clients acting for a user cannot sign in`,
+      )
+    }
   }
   const pkce = metadata.code_challenge_methods_supported
   if (!interactive) {

@@ -132,6 +132,46 @@ t.test('metadata variants: root, origin, OpenID fallback, scopes, registration',
   t.equal(verdict(path, 'as.dpop'), undefined, 'no DPoP check without DPoP metadata')
 })
 
+t.test('no authorization endpoint: skipped when no grant needs one (RFC 8414 §2)', async (t) => {
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [
+      { grant_types_supported: ['client_credentials'] },
+      'skip',
+      /^none needed: grant_types_supported is client_credentials; MCP clients acting for a user/,
+    ],
+    [
+      {
+        grant_types_supported: [
+          'client_credentials',
+          'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        ],
+      },
+      'skip',
+      /^none needed: /,
+    ],
+    // Absent, grant_types_supported means authorization_code and implicit, which need one.
+    [{}, 'warn', /^none, and no grant_types_supported \(authorization_code by default/],
+    [
+      { grant_types_supported: ['client_credentials', 'authorization_code'] },
+      'warn',
+      /^none, though grant_types_supported lists authorization_code;/,
+    ],
+    [{ grant_types_supported: ['implicit'] }, 'warn', /lists implicit;/],
+  ]
+  for (const [extra, status, detail] of cases) {
+    const r = await report(t, {
+      'POST /mcp': () => ({ status: 401, headers: { 'www-authenticate': 'Bearer' } }),
+      'GET /.well-known/oauth-protected-resource/mcp': (origin) =>
+        json({ resource: `${origin}/mcp`, authorization_servers: [origin] }),
+      'GET /.well-known/oauth-authorization-server': (origin) =>
+        json({ issuer: origin, token_endpoint: `${origin}/token`, ...extra }),
+    })
+    const label = JSON.stringify(extra)
+    t.match(verdict(r, 'as.authorization_endpoint'), [status, detail], label)
+    t.same(verdict(r, 'as.pkce'), ['skip', 'no authorization endpoint'], label)
+  }
+})
+
 t.test('an https authorization server passes the https check', async (t) => {
   nock.disableNetConnect()
   nock.enableNetConnect('127.0.0.1')
