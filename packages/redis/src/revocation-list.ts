@@ -11,43 +11,11 @@ import { randomUUID } from 'node:crypto'
 import type { Connection } from './lib/connection.js'
 import { FORMAT_VERSION } from './lib/codec.js'
 import type { Keys } from './lib/keys.js'
+import { CHANGES_AFTER, REVOKE, parseMark, type SequenceMark } from './lib/revocation-scripts.js'
 import type { Subscriber } from './lib/subscriber.js'
 
-// One revocation, atomically: merge with what is held for the same target (the later cutoff and
-// expiry win), index its expiry, drop expired entries, set a fresh change mark, give the three
-// keys the life of the longest entry, and announce the merged entry. All keys share the {rev}
-// hash tag, so this runs on one slot of a cluster.
-// KEYS: entries (hash), expiry (sorted set), mark. ARGV: field, JSON, until (ms), now (ms),
-// mark, channel.
-const REVOKE = `local value = ARGV[2]
-local untilMs = tonumber(ARGV[3])
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then
-  local ok, prev = pcall(cjson.decode, old)
-  if ok and type(prev) == 'table' then
-    local new = cjson.decode(value)
-    if type(prev.before) == 'number' and type(new.before) == 'number' and prev.before > new.before then
-      new.before = prev.before
-    end
-    if type(prev.expiresAt) == 'number' and prev.expiresAt > new.expiresAt then
-      new.expiresAt = prev.expiresAt
-      untilMs = math.ceil(prev.expiresAt * 1000)
-    end
-    value = cjson.encode(new)
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[1], value)
-redis.call('ZADD', KEYS[2], untilMs, ARGV[1])
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-for i = 1, #expired do redis.call('HDEL', KEYS[1], expired[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
-redis.call('SET', KEYS[3], ARGV[5])
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-if last[2] then
-  for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], last[2]) end
-end
-redis.call('PUBLISH', ARGV[6], value)
-return value`
+// Entries read per round trip when catching up: a gap of any size costs bounded reads.
+const BATCH = 500
 
 /** Settings of {@link createRedisRevocationList}. */
 export interface RevocationSettings {
@@ -61,8 +29,9 @@ export interface RevocationSettings {
 /** The revocation list on Redis, with its operational controls. */
 export interface RedisRevocationList extends RevocationList {
   /**
-   * Confirms the copy against Redis now (reloading it when anything changed); resolves when the
-   * copy is current, rejects (503) when Redis cannot be read.
+   * Confirms the copy against Redis now (reading what changed since the copy's mark, or the whole
+   * list when the sequence was broken); resolves when the copy is current, rejects (503) when
+   * Redis cannot be read.
    */
   sync(): Promise<void>
   /** Whether the copy is current enough to answer `isRevoked`. */
@@ -101,16 +70,29 @@ const decodeRevocation = (text: unknown): Revocation | undefined => {
   }
 }
 
+/** The sequence mark an announcement carries; `undefined` for an older release's. */
+const markOf = (message: string): SequenceMark | undefined => {
+  try {
+    return parseMark((JSON.parse(message) as { mark?: unknown } | null)?.mark)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The revocation list on Redis. Every instance keeps the whole list in memory (a
- * `RevocationSet`: the per-request check is a map lookup, no round trip):
+ * `RevocationSet`: the per-request check is a map lookup, no round trip), and keeps it current
+ * incrementally:
  *
- * - a revocation is one script (merge, index, new change mark, `PUBLISH`); every instance applies
- *   the announced entry the moment it arrives, within milliseconds;
- * - every `syncInterval` each instance reads the change mark; when it differs from the one it
- *   loaded, it reloads the list. A missed message (a dropped connection, a failover) therefore
- *   costs at most one interval, and an instance whose connection comes back reloads before its
- *   copy counts as current again;
+ * - a revocation is one script (merge, index, next sequence number, log, `PUBLISH`); the change
+ *   mark is `<epoch>:<sequence>` (see `lib/revocation-scripts.ts`). Every instance applies the
+ *   announced entry the moment it arrives; when the copy holds sequence n and the announcement
+ *   is n + 1, the copy advances to n + 1 with no read at all;
+ * - an announcement further ahead (a missed message), and every `syncInterval` a mark found ahead
+ *   of the copy, cost a read of the entries changed after n only, in batches of 500;
+ * - a mark behind the copy, of another epoch or of no sequence at all (Redis restarted empty, was
+ *   flushed or failed over; an instance of an older release changed the list), and every
+ *   (re)subscription, cost a full reload;
  * - the copy counts as current for `maxStaleness` after its last confirmation. Past it
  *   `isRevoked` throws `VerifierUnavailableError` (reason `store_stale`): every request is a 503
  *   until Redis answers again; it recovers on its own;
@@ -126,11 +108,18 @@ export function createRedisRevocationList(
   const { now, maxStaleness } = settings
   const copy = createRevocationSet()
   const listeners = new Set<(revocation: Revocation) => void>()
-  // When the copy was last known to be current (ms), and the change mark it was loaded at.
+  // When the copy was last known to be current (ms).
   let confirmedAt = -Infinity
+  // The copy holds every change of `held.epoch` up to `held.seq`; undefined when the list was
+  // loaded at a mark that is not a sequence (`loadedMark`: none yet, or an older release's).
+  let held: SequenceMark | undefined
   let loadedMark: string | null | undefined
+  // Set by a (re)subscription: the next confirmation reloads the whole list.
+  let reloadWanted = true
   let staleReported = false
   let syncing: Promise<void> | undefined
+  // A confirmation was asked for while one was running (whose read may predate the reason).
+  let again = false
 
   // Listeners hear of changes only: the announcement of a revocation made here, or one already
   // loaded by a resynchronisation, changes nothing.
@@ -145,24 +134,72 @@ export function createRedisRevocationList(
     }
   }
 
+  const invalidAnswer = (): void => {
+    publishStoreEvent({
+      store: 'revocation',
+      event: 'failure',
+      reason: 'store_invalid_answer',
+      source: 'redis',
+    })
+  }
+
+  // Applies stored entries; reports (once) those that do not parse.
+  const applyStored = (texts: Iterable<string>): void => {
+    let unreadable = 0
+    for (const text of texts) {
+      const revocation = decodeRevocation(text)
+      if (revocation === undefined) unreadable++
+      else apply(revocation)
+    }
+    if (unreadable > 0) invalidAnswer()
+  }
+
+  const sync = (): Promise<void> => {
+    syncing ??= confirm().finally(() => {
+      syncing = undefined
+      if (again) {
+        again = false
+        sync().catch(() => undefined)
+      }
+    })
+    return syncing
+  }
+  const syncSoon = (): void => {
+    if (syncing === undefined) sync().catch(() => undefined)
+    else again = true
+  }
+
   subscriber.route(keys.revocationChannel, (message) => {
     const revocation = decodeRevocation(message)
     if (revocation === undefined) {
-      publishStoreEvent({
-        store: 'revocation',
-        event: 'failure',
-        reason: 'store_invalid_answer',
-        source: 'redis',
-      })
+      invalidAnswer()
       return
     }
     apply(revocation)
+    const mark = markOf(message)
+    if (mark === undefined) return // an older release's announcement: the next check reloads
+    if (held !== undefined && mark.epoch === held.epoch && mark.seq === held.seq + 1) {
+      held = mark // the next change in sequence, and it is applied: nothing to read
+    } else if (held === undefined || mark.epoch !== held.epoch || mark.seq > held.seq) {
+      syncSoon() // a gap, or a new sequence: catch up now rather than at the next interval
+    }
+    // An announcement at or before the copy's sequence (its own, heard late) changes nothing.
   })
 
   const confirm = async (): Promise<void> => {
     const started = now()
     const mark = await connection.run('revocation', (client) => client.get(keys.revocationMark))
-    if (mark !== loadedMark) await reload()
+    const stored = parseMark(mark)
+    if (reloadWanted) {
+      await reload()
+    } else if (held !== undefined && stored !== undefined && stored.epoch === held.epoch) {
+      // Ahead: read what changed since. Behind: Redis lost changes (a failover to a replica that
+      // lagged), and the numbers after it will be reused: reload, and count from there.
+      if (stored.seq > held.seq) await catchUp(held)
+      else if (stored.seq < held.seq) await reload()
+    } else if (held !== undefined || stored !== undefined || mark !== loadedMark) {
+      await reload()
+    }
     confirmedAt = Math.max(confirmedAt, started)
     copy.prune(now())
     if (staleReported) {
@@ -177,41 +214,68 @@ export function createRedisRevocationList(
   }
 
   const reload = async (): Promise<void> => {
+    reloadWanted = false
     const results = await connection.run('revocation', (client) =>
       client.multi().hgetall(keys.revocationEntries).get(keys.revocationMark).exec(),
     )
     const [entries, mark] = results ?? []
-    if (entries?.[0] || mark?.[0])
+    if (entries?.[0] || mark?.[0]) {
+      reloadWanted = true
       throw storeUnavailable('revocation', 'store_error', entries?.[0] ?? mark?.[0])
-    const stored = (entries?.[1] ?? {}) as Record<string, string>
-    let unreadable = 0
-    for (const text of Object.values(stored)) {
-      const revocation = decodeRevocation(text)
-      if (revocation === undefined) unreadable++
-      else apply(revocation)
     }
-    if (unreadable > 0) {
-      publishStoreEvent({
-        store: 'revocation',
-        event: 'failure',
-        reason: 'store_invalid_answer',
-        source: 'redis',
-      })
-    }
+    applyStored(Object.values((entries?.[1] ?? {}) as Record<string, string>))
+    // Everything up to the mark read with the entries is in the copy now. A lower sequence than
+    // announcements may have advanced `held` to meanwhile only costs a read of a few entries.
     loadedMark = (mark?.[1] as string | null | undefined) ?? null
+    held = parseMark(loadedMark)
   }
 
-  const sync = (): Promise<void> => {
-    syncing ??= confirm().finally(() => {
-      syncing = undefined
-    })
-    return syncing
+  // Reads the changes after `from` in bounded batches, each atomic with the mark it belongs to.
+  const catchUp = async (from: SequenceMark): Promise<void> => {
+    let after = from.seq
+    for (;;) {
+      const answer = await connection.run('revocation', (client) =>
+        client.eval(
+          CHANGES_AFTER,
+          3,
+          keys.revocationLog,
+          keys.revocationEntries,
+          keys.revocationMark,
+          after,
+          BATCH,
+        ),
+      )
+      const rows = Array.isArray(answer) ? (answer as unknown[]) : []
+      const stored = parseMark(rows[0])
+      if (stored === undefined || stored.epoch !== from.epoch || stored.seq < after) {
+        // The sequence ended or went back between two reads: start from the whole list.
+        await reload()
+        return
+      }
+      const texts: string[] = []
+      let last = after
+      for (let i = 1; i + 1 < rows.length; i += 2) {
+        last = Number(rows[i])
+        const text = rows[i + 1]
+        // An empty entry expired and was dropped after it was logged: nothing to apply.
+        if (typeof text === 'string' && text !== '') texts.push(text)
+      }
+      applyStored(texts)
+      const complete = (rows.length - 1) / 2 < BATCH
+      const reached = complete ? stored.seq : last
+      // Announcements may have advanced the copy meanwhile; it holds the larger of the two.
+      if (held?.epoch === from.epoch && held.seq < reached)
+        held = { epoch: from.epoch, seq: reached }
+      if (complete || !Number.isSafeInteger(last) || last <= after) return
+      after = last
+    }
   }
 
-  // Every (re)subscription may have missed messages: reload before trusting the copy again.
+  // Every (re)subscription may have missed messages, or follow a failover: reload before
+  // trusting the copy again.
   subscriber.onSubscribed(() => {
-    loadedMark = undefined
-    sync().catch(() => undefined)
+    reloadWanted = true
+    syncSoon()
   })
 
   const timer =
@@ -248,10 +312,11 @@ export function createRedisRevocationList(
         (client) =>
           client.eval(
             REVOKE,
-            3,
+            4,
             keys.revocationEntries,
             keys.revocationExpiry,
             keys.revocationMark,
+            keys.revocationLog,
             fieldOf(revocation),
             value,
             Math.ceil(revocation.expiresAt * 1000),
@@ -261,8 +326,10 @@ export function createRedisRevocationList(
           ),
         options,
       )
-      // The announcement reaches this instance too; applying now makes it effective here at once.
-      apply(decodeRevocation(answer) ?? revocation)
+      // The announcement reaches this instance too (and advances its sequence); applying now
+      // makes the revocation effective here at once.
+      const merged = Array.isArray(answer) ? (answer as unknown[])[0] : undefined
+      apply(decodeRevocation(merged) ?? revocation)
     },
     subscribe(listener) {
       if (typeof listener !== 'function') throw invalidArgument('listener', 'must be a function')

@@ -1,5 +1,5 @@
 import { hash, randomUUID } from 'node:crypto'
-import { Cluster } from 'ioredis'
+import { Cluster, type Command } from 'ioredis'
 import t from 'tap'
 import {
   guardSharedCache,
@@ -8,6 +8,7 @@ import {
   type AccessToken,
 } from '@bearerkit/core'
 import { createRedisStores, type RedisStores } from '../src/index.js'
+import { REVOKE } from '../src/lib/revocation-scripts.js'
 import { testCluster } from './fixtures/redis-server.js'
 
 const cluster = await testCluster(t)
@@ -80,6 +81,51 @@ if (cluster !== undefined) {
     await revokeClient(a.revocations, { clientId: 'leaky' })
     await heard
     t.equal(b.revocations.isRevoked(token), true, 'announced through the cluster')
+  })
+
+  t.test('revocations follow their sequence: an announcement costs no read', async (t) => {
+    await b.revocations.sync()
+    await b.revocations.sync()
+    const sent: string[] = []
+    const send = clientB.sendCommand.bind(clientB)
+    clientB.sendCommand = ((command: Command, ...rest: unknown[]) => {
+      sent.push(command.name)
+      return (send as (...args: unknown[]) => unknown)(command, ...rest)
+    }) as typeof clientB.sendCommand
+    t.teardown(() => {
+      clientB.sendCommand = send
+    })
+    const heard = new Promise<void>((resolve) => {
+      const off = b.revocations.subscribe(() => {
+        off?.()
+        resolve()
+      })
+    })
+    await revokeClient(a.revocations, { clientId: 'in-sequence' })
+    await heard
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    t.same(sent, [], 'applied in sequence, nothing read')
+    // A revocation whose announcement B misses: the next check reads only what changed.
+    const rev = `${prefix}:{rev}`
+    const exp = Math.floor(Date.now() / 1000) + 60
+    await clientA.eval(
+      REVOKE,
+      4,
+      `${rev}:entries`,
+      `${rev}:expiry`,
+      `${rev}:mark`,
+      `${rev}:log`,
+      'c:missed',
+      JSON.stringify({ v: 1, type: 'client', clientId: 'missed', before: exp, expiresAt: exp }),
+      exp * 1000,
+      Date.now(),
+      randomUUID(),
+      `${prefix}:nobody-listens`,
+    )
+    await b.revocations.sync()
+    t.same(sent, ['get', 'eval'], 'the mark, then the changes after it (no HGETALL)')
+    const missed: AccessToken = { token: 'x', clientId: 'missed', scopes: [], claims: { iat: 1 } }
+    t.equal(b.revocations.isRevoked(missed), true)
   })
 
   t.test('a slot moves under the clients: MOVED is followed', async (t) => {

@@ -230,6 +230,7 @@ if (redis !== undefined) {
     t.same(keys.sort(), [
       `${prefix}:{rev}:entries`,
       `${prefix}:{rev}:expiry`,
+      `${prefix}:{rev}:log`,
       `${prefix}:{rev}:mark`,
     ])
     for (const key of keys) t.ok((await admin.pttl(key)) > 0, key)

@@ -8,8 +8,8 @@ import { hash } from 'node:crypto'
  * - `{p}:s:{h}`        session owner (h: SHA-256 of the session id)
  * - `{p}:c:{h}`        shared cache value (h: SHA-256 of the caller's key, itself a token hash)
  * - `{p}:c:{h}:lock`   load lock of that value, in the same slot
- * - `{p}:{rev}:*`      the revocation list: entries, expiry index, change mark (one slot, so a
- *                      revocation is one atomic script)
+ * - `{p}:{rev}:*`      the revocation list: entries, expiry index, change mark, change log (one
+ *                      slot, so a revocation is one atomic script)
  *
  * Identifiers are hashed so that whatever a caller passes (a session id is a bearer secret too;
  * a careless caller might pass a raw token) never reaches Redis in the clear.
@@ -21,6 +21,7 @@ export interface Keys {
   readonly revocationEntries: string
   readonly revocationExpiry: string
   readonly revocationMark: string
+  readonly revocationLog: string
   readonly revocationChannel: string
   readonly cacheChannel: string
 }
@@ -39,6 +40,7 @@ export function createKeys(prefix: string): Keys {
     revocationEntries: `${prefix}:{rev}:entries`,
     revocationExpiry: `${prefix}:{rev}:expiry`,
     revocationMark: `${prefix}:{rev}:mark`,
+    revocationLog: `${prefix}:{rev}:log`,
     revocationChannel: `${prefix}:revocations`,
     cacheChannel: `${prefix}:cache-loaded`,
   }
