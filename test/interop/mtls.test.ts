@@ -201,7 +201,7 @@ const rsUrl = `https://127.0.0.1:${rsPort}/mcp`
 t.test('oidc-provider binds the token to the client certificate (x5t#S256)', async (t) => {
   const issued = await issueToken(clientPem)
   // On failure the error code tells why; the body of a success holds a token, never printed.
-  t.equal(issued.status, 200, `token request: ${String(issued.body.error ?? 'ok')}`)
+  t.equal(issued.status, 200, `token request: ${JSON.stringify(issued.body.error ?? 'ok')}`)
   const token = issued.body.access_token as string
   const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
     cnf?: Record<string, unknown>
