@@ -68,9 +68,10 @@ export function jsonObject(
   let value: unknown
   try {
     value = JSON.parse(response.body)
-  } catch (cause) {
+  } catch {
+    // No cause: the SyntaxError quotes the body around the fault, and a token endpoint's body
+    // holds tokens; loggers print causes.
     throw new OAuthClientError('ERR_INVALID_RESPONSE', `${what}: the body is not valid JSON`, {
-      cause,
       status: response.status,
       url: url.href,
     })
