@@ -1,54 +1,29 @@
 // Red-team finding: Fastify routes /files/../admin to a /files/* route, but the DPoP htu check
 // normalises it (RFC 3986 §6.2.2.3) to /admin, so a proof made for /admin passed on the /files
 // handler.
-import { createHash, randomUUID } from 'node:crypto'
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createJwtVerifier } from '@bearerkit/jwt'
-import { createToken, generateKeyPair } from '@bearerkit/testing'
 import Fastify from 'fastify'
-import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose'
 import t from 'tap'
+import {
+  CLIENT_JKT,
+  dpopProof as suiteProof,
+  mint,
+  suiteVerifier,
+} from '../../http/test/fixtures/sender-constraint-suite.js'
 import { bearerAuth } from '../src/index.js'
 
-const ISSUER = 'https://login.example.com/'
-const RESOURCE = 'https://api.example.com/mcp'
-const issuerKey = await generateKeyPair('ES256')
-const clientKey = await generateKeyPair('ES256')
-const jkt = await calculateJwkThumbprint(clientKey.publicJwk)
-
-async function dpopProof(htu: string, token: string): Promise<string> {
-  const { kty, crv, x, y } = clientKey.publicJwk as JWK
-  return new SignJWT({
-    htm: 'GET',
-    htu,
-    ath: createHash('sha256').update(token).digest('base64url'),
-    jti: randomUUID(),
-  })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } })
-    .setIssuedAt()
-    .sign(clientKey.privateKey)
-}
+// The shared suite's issuer, client key and verifier: a proof made with jose for htm GET.
+const dpopProof = (htu: string, token: string) => suiteProof('GET', htu, token)
 
 t.test('a dot segment cannot take a proof for /admin to the /files/* handler', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
-  const verifier = createJwtVerifier({
-    issuer: ISSUER,
-    audience: RESOURCE,
-    key: issuerKey.publicPem,
-  })
-  t.teardown(() => verifier.close())
+  const verifier = suiteVerifier(t)
   await app.register(bearerAuth, { verifier, dpop: { publicOrigin: 'https://api.example.com' } })
   app.get('/files/*', async () => ({ handler: 'files' }))
   app.get('/admin', async () => ({ handler: 'admin' }))
-  const bound = await createToken({
-    key: issuerKey,
-    issuer: ISSUER,
-    audience: RESOURCE,
-    scopes: ['mcp'],
-    claims: { cnf: { jkt } },
-  })
+  const bound = await mint({ cnf: { jkt: CLIENT_JKT } })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
   // Over the wire: inject would normalise the path before routing.

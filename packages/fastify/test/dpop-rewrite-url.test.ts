@@ -2,53 +2,28 @@
 // the one the client called (RFC 9449 §4.3). A client's proof for /public was refused on
 // /public, and a proof made for /admin passed there; Express (req.originalUrl) decided the other
 // way round.
-import { createHash, randomUUID } from 'node:crypto'
-import { createJwtVerifier } from '@bearerkit/jwt'
-import { createToken, generateKeyPair } from '@bearerkit/testing'
 import Fastify from 'fastify'
-import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose'
 import t from 'tap'
+import {
+  CLIENT_JKT,
+  dpopProof as suiteProof,
+  mint,
+  suiteVerifier,
+} from '../../http/test/fixtures/sender-constraint-suite.js'
 import { bearerAuth } from '../src/index.js'
 
-const ISSUER = 'https://login.example.com/'
-const RESOURCE = 'https://api.example.com/mcp'
-const issuerKey = await generateKeyPair('ES256')
-const clientKey = await generateKeyPair('ES256')
-const jkt = await calculateJwkThumbprint(clientKey.publicJwk)
-
-async function dpopProof(htu: string, token: string): Promise<string> {
-  const { kty, crv, x, y } = clientKey.publicJwk as JWK
-  return new SignJWT({
-    htm: 'GET',
-    htu,
-    ath: createHash('sha256').update(token).digest('base64url'),
-    jti: randomUUID(),
-  })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } })
-    .setIssuedAt()
-    .sign(clientKey.privateKey)
-}
+// The shared suite's issuer, client key and verifier: a proof made with jose for htm GET.
+const dpopProof = (htu: string, token: string) => suiteProof('GET', htu, token)
 
 t.test('rewriteUrl: htu names the URL the client called, not the rewritten one', async (t) => {
   const app = Fastify({
     rewriteUrl: (req) => (req.url === '/public' ? '/admin' : (req.url ?? '/')),
   })
   t.teardown(() => app.close())
-  const verifier = createJwtVerifier({
-    issuer: ISSUER,
-    audience: RESOURCE,
-    key: issuerKey.publicPem,
-  })
-  t.teardown(() => verifier.close())
+  const verifier = suiteVerifier(t)
   await app.register(bearerAuth, { verifier, dpop: { publicOrigin: 'https://api.example.com' } })
   app.get('/admin', async () => ({ ok: true }))
-  const bound = await createToken({
-    key: issuerKey,
-    issuer: ISSUER,
-    audience: RESOURCE,
-    scopes: ['mcp'],
-    claims: { cnf: { jkt } },
-  })
+  const bound = await mint({ cnf: { jkt: CLIENT_JKT } })
   const status = async (path: string, htu: string) =>
     (
       await app.inject({
