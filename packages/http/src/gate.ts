@@ -16,7 +16,13 @@ import {
   type VerifyOptions,
 } from '@bearerkit/core'
 import { httpChannel, type GateEvent } from './diagnostics.js'
-import type { ProofContext, SenderConstraintRefusal } from './dpop/sender-constraint.js'
+import type { DpopProofChecked } from './dpop/dpop-proof-verifier.js'
+import type {
+  ProofContext,
+  ProvenRequest,
+  SenderConstraint,
+  SenderConstraintRefusal,
+} from './dpop/sender-constraint.js'
 import {
   NO_CREDENTIALS,
   OTHER_SCHEME,
@@ -257,6 +263,14 @@ export function gateOf(settings: Settings): BearerGate {
     )
   }
 
+  // A refused DPoP proof: 401 with `invalid_dpop_proof` or `use_dpop_nonce` (RFC 9449 §7.1).
+  const proofRefused = (
+    refusal: SenderConstraintRefusal,
+    scopes: readonly string[],
+    method: string,
+  ): GateRefused =>
+    refused(dpopRefusal(settings, refusal, scopes), `dpop_${refusal.reason}`, scopes, method)
+
   const verify = async (
     request: GateRequest,
     raw: string,
@@ -264,14 +278,15 @@ export function gateOf(settings: Settings): BearerGate {
     dpop: boolean,
   ): Promise<GateAccepted | GateRefused> => {
     let context: ProofContext | undefined
+    let proof: DpopProofChecked | null = null
     const senderConstraint = settings.senderConstraint
     if (senderConstraint !== null) {
       // RFC 9449 §4.3 / RFC 8705 §3: check the proof (and read the client certificate) first;
-      // what was proven reaches the verifier, which compares it with the token's cnf.
-      let decided:
-        ProofContext | SenderConstraintRefusal | Promise<ProofContext | SenderConstraintRefusal>
+      // what was proven reaches the verifier, which compares it with the token's cnf. The
+      // proof's jti is claimed only once the token is accepted (below).
+      let proven: ProvenRequest | SenderConstraintRefusal
       try {
-        decided = senderConstraint.context({
+        proven = senderConstraint.context({
           method: request.method,
           url: request.url,
           scheme: dpop ? 'dpop' : 'bearer',
@@ -282,22 +297,13 @@ export function gateOf(settings: Settings): BearerGate {
             : undefined,
           clientCertificate: request.clientCertificate,
           remoteAddress: request.remoteAddress,
-          ...(request.signal === undefined ? {} : { signal: request.signal }),
         })
-        // The built-in replay store answers at once: then no promise is awaited here.
-        if (decided instanceof Promise) decided = await decided
       } catch (error) {
         return unavailableRefusal(error, scopes, request.method)
       }
-      if ('status' in decided) {
-        return refused(
-          dpopRefusal(settings, decided, scopes),
-          `dpop_${decided.reason}`,
-          scopes,
-          request.method,
-        )
-      }
-      context = decided
+      if ('status' in proven) return proofRefused(proven, scopes, request.method)
+      context = proven.context
+      proof = proven.proof
     }
     let refusal: Refusal | undefined
     let token: unknown
@@ -347,6 +353,21 @@ export function gateOf(settings: Settings): BearerGate {
       // An unbound token sent with the DPoP scheme: the client claims a binding the token does
       // not have (see the README: refused rather than silently taken as a bearer token).
       return tokenRefusal(NOT_DPOP_BOUND, 'not_dpop_bound', scopes, request.method, true)
+    }
+    if (proof !== null) {
+      // RFC 9449 §11.1: the proof's jti is claimed last of the authentication checks, so that
+      // only the holder of a valid token can write to the replay store (a made-up token with a
+      // self-signed proof writes nothing). Before the scope check: the client is authenticated
+      // then, a replayed proof is a 401 whatever the scopes, and a proof refused for its scopes
+      // cannot be sent again.
+      let claimed: SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
+      try {
+        claimed = (senderConstraint as SenderConstraint).claim(proof, request.signal)
+        if (claimed instanceof Promise) claimed = await claimed
+      } catch (error) {
+        return unavailableRefusal(error, scopes, request.method)
+      }
+      if (claimed !== null) return proofRefused(claimed, scopes, request.method)
     }
     if (!hasAllScopes(token.scopes, scopes)) {
       return refused(

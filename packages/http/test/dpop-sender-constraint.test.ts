@@ -8,6 +8,7 @@ import { calculateJwkThumbprint } from 'jose'
 import { createMemoryReplayStore, parseChallenge } from '@bearerkit/core'
 import {
   resolveSenderConstraint,
+  type SenderConstraint,
   type SenderConstraintRequest,
 } from '../src/dpop/sender-constraint.js'
 import { NOW, URL_, ath, proof, proofKey } from './fixtures/dpop.js'
@@ -38,6 +39,12 @@ const request = (extra: Partial<SenderConstraintRequest>): SenderConstraintReque
   ...extra,
 })
 
+/** The proof context a request yields, or its refusal (the checked proof left aside). */
+const contextOf = (sc: SenderConstraint, given: SenderConstraintRequest) => {
+  const proven = sc.context(given)
+  return 'status' in proven ? proven : proven.context
+}
+
 t.test('off unless configured', async (t) => {
   t.equal(resolveSenderConstraint({}), null)
   t.equal(resolveSenderConstraint({ dpop: false, mtls: false }), null)
@@ -51,23 +58,23 @@ t.test('DPoP: the proof context, the refusals and the challenge', async (t) => {
   t.equal(sc.dpopRequired, false)
   t.equal(sc.mtls, false)
   t.equal(sc.nonce(), undefined)
-  t.same(await sc.context(request({ dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+  t.same(contextOf(sc, request({ dpop: await proof(key, { ath: ath(TOKEN) }) })), {
     dpopJkt: jkt,
   })
   // Bearer: no proof context (the verifier then refuses a bound token), even with a DPoP header.
   t.same(
-    await sc.context(request({ scheme: 'bearer', dpop: await proof(key, { ath: ath(TOKEN) }) })),
+    contextOf(sc, request({ scheme: 'bearer', dpop: await proof(key, { ath: ath(TOKEN) }) })),
     {},
   )
-  t.same(await sc.context(request({})), {
+  t.same(contextOf(sc, request({})), {
     status: 401,
     error: 'invalid_dpop_proof',
     reason: 'missing',
     description: 'The request has no DPoP proof',
   })
-  const twice = await sc.context(request({ dpop: [await proof(key), await proof(key)] }))
+  const twice = contextOf(sc, request({ dpop: [await proof(key), await proof(key)] }))
   t.match(twice, { status: 401, error: 'invalid_dpop_proof', reason: 'multiple' })
-  t.match(await sc.context(request({ dpop: await proof(key, { ath: ath('other') }) })), {
+  t.match(contextOf(sc, request({ dpop: await proof(key, { ath: ath('other') }) })), {
     status: 401,
     error: 'invalid_dpop_proof',
     reason: 'wrong_token_hash',
@@ -84,7 +91,7 @@ t.test('DPoP: the proof context, the refusals and the challenge', async (t) => {
     },
   ])
   // A relative URL cannot be checked without a public origin.
-  t.match(await sc.context(request({ url: '/mcp', dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+  t.match(contextOf(sc, request({ url: '/mcp', dpop: await proof(key, { ath: ath(TOKEN) }) })), {
     reason: 'wrong_uri',
   })
 })
@@ -95,16 +102,17 @@ t.test('DPoP: the public origin replaces whatever origin the request names', asy
   const sc = resolveSenderConstraint({ dpop: { now, publicOrigin: 'HTTPS://RS.example.com:443' } })
   if (sc === null) throw new Error('expected a sender constraint')
   const good = { ath: ath(TOKEN) }
-  t.same(await sc.context(request({ url: '/mcp?x=1', dpop: await proof(key, good) })), {
+  t.same(contextOf(sc, request({ url: '/mcp?x=1', dpop: await proof(key, good) })), {
     dpopJkt: jkt,
   })
   // The Host header or an internal origin never decides: the proof must name the public URL.
   t.same(
-    await sc.context(request({ url: 'http://10.0.0.7:8080/mcp', dpop: await proof(key, good) })),
+    contextOf(sc, request({ url: 'http://10.0.0.7:8080/mcp', dpop: await proof(key, good) })),
     { dpopJkt: jkt },
   )
   t.match(
-    await sc.context(
+    contextOf(
+      sc,
       request({
         url: '/mcp',
         dpop: await proof(key, { ...good, htu: 'http://10.0.0.7:8080/mcp' }),
@@ -112,7 +120,7 @@ t.test('DPoP: the public origin replaces whatever origin the request names', asy
     ),
     { reason: 'wrong_uri' },
   )
-  t.match(await sc.context(request({ url: 'not a url', dpop: await proof(key, good) })), {
+  t.match(contextOf(sc, request({ url: 'not a url', dpop: await proof(key, good) })), {
     reason: 'wrong_uri',
   })
   for (const bad of ['https://rs.example.com/mcp', 'ftp://x', 'https://rs.example.com?x', 42]) {
@@ -136,19 +144,19 @@ t.test('DPoP required: Bearer is refused; nonces are issued and demanded', async
   })
   if (sc === null) throw new Error('expected a sender constraint')
   t.equal(sc.dpopRequired, true)
-  t.match(await sc.context(request({ scheme: 'bearer' })), {
+  t.match(contextOf(sc, request({ scheme: 'bearer' })), {
     status: 401,
     error: 'invalid_token',
     reason: 'bearer_not_accepted',
   })
-  t.match(await sc.context(request({ dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+  t.match(contextOf(sc, request({ dpop: await proof(key, { ath: ath(TOKEN) }) })), {
     status: 401,
     error: 'use_dpop_nonce',
     reason: 'nonce_required',
   })
   const nonce = sc.nonce()
   t.match(nonce, /^[A-Za-z0-9_-]{32}$/)
-  t.same(await sc.context(request({ dpop: await proof(key, { ath: ath(TOKEN), nonce }) })), {
+  t.same(contextOf(sc, request({ dpop: await proof(key, { ath: ath(TOKEN), nonce }) })), {
     dpopJkt: await calculateJwkThumbprint(key.publicJwk),
   })
   t.throws(() => resolveSenderConstraint({ dpop: { nonceStep: 30 } }), {
@@ -178,12 +186,12 @@ t.test('mTLS only: the DPoP scheme is refused, certificates give the context', a
   t.equal(sc.clientCertHeader, false)
   t.equal(sc.proofs, null)
   t.equal(sc.challenge(), 'DPoP algs=""')
-  t.same(await sc.context(request({ scheme: 'bearer', clientCertificate: der })), {
+  t.same(contextOf(sc, request({ scheme: 'bearer', clientCertificate: der })), {
     certificateThumbprint: thumbprint,
   })
-  t.same(await sc.context(request({ scheme: 'bearer', clientCertificate: new Uint8Array(0) })), {})
-  t.same(await sc.context(request({ scheme: 'bearer' })), {})
-  t.match(await sc.context(request({ scheme: 'dpop' })), {
+  t.same(contextOf(sc, request({ scheme: 'bearer', clientCertificate: new Uint8Array(0) })), {})
+  t.same(contextOf(sc, request({ scheme: 'bearer' })), {})
+  t.match(contextOf(sc, request({ scheme: 'dpop' })), {
     status: 401,
     error: 'invalid_token',
     reason: 'dpop_not_accepted',
@@ -191,7 +199,8 @@ t.test('mTLS only: the DPoP scheme is refused, certificates give the context', a
   // The Client-Cert header is ignored unless configured, and then only from a trusted proxy.
   const header = `:${der.toString('base64')}:`
   t.same(
-    await sc.context(
+    contextOf(
+      sc,
       request({ scheme: 'bearer', clientCert: header, remoteAddress: '::ffff:10.0.0.2' }),
     ),
     {},
@@ -200,9 +209,10 @@ t.test('mTLS only: the DPoP scheme is refused, certificates give the context', a
     mtls: { clientCertHeader: true, trustedProxies: ['10.0.0.2', '::1'] },
   })
   if (proxied === null) throw new Error('expected a sender constraint')
-  t.same(await proxied.context(request({ scheme: 'bearer', clientCert: header })), {})
+  t.same(contextOf(proxied, request({ scheme: 'bearer', clientCert: header })), {})
   t.same(
-    await proxied.context(
+    contextOf(
+      proxied,
       request({ scheme: 'bearer', clientCert: header, remoteAddress: '::ffff:10.0.0.2' }),
     ),
     {
@@ -210,7 +220,8 @@ t.test('mTLS only: the DPoP scheme is refused, certificates give the context', a
     },
   )
   t.same(
-    await proxied.context(
+    contextOf(
+      proxied,
       request({ scheme: 'bearer', clientCert: ':AAAA:', remoteAddress: '::ffff:10.0.0.2' }),
     ),
     {},
@@ -220,10 +231,10 @@ t.test('mTLS only: the DPoP scheme is refused, certificates give the context', a
   })
   // From anyone else, the header is not believed.
   const from = (remoteAddress: string | undefined) =>
-    proxied.context(request({ scheme: 'bearer', clientCert: header, remoteAddress }))
-  t.same(await from('10.0.0.3'), {})
-  t.same(await from(undefined), {})
-  t.same(await from('::1'), { certificateThumbprint: thumbprint })
+    contextOf(proxied, request({ scheme: 'bearer', clientCert: header, remoteAddress }))
+  t.same(from('10.0.0.3'), {})
+  t.same(from(undefined), {})
+  t.same(from('::1'), { certificateThumbprint: thumbprint })
   t.throws(() => resolveSenderConstraint({ mtls: { clientCertHeader: true } }), {
     message: /options\.mtls\.trustedProxies must list/,
   })
@@ -247,9 +258,7 @@ t.test('DPoP and mTLS together: both thumbprints reach the verifier', async (t) 
   const sc = resolveSenderConstraint({ dpop: { now }, mtls: true })
   if (sc === null) throw new Error('expected a sender constraint')
   t.same(
-    await sc.context(
-      request({ clientCertificate: der, dpop: await proof(key, { ath: ath(TOKEN) }) }),
-    ),
+    contextOf(sc, request({ clientCertificate: der, dpop: await proof(key, { ath: ath(TOKEN) }) })),
     {
       dpopJkt: await calculateJwkThumbprint(key.publicJwk),
       certificateThumbprint: createHash('sha256').update(der).digest('base64url'),

@@ -149,12 +149,36 @@ export interface DpopProofVerifier {
 }
 
 /**
- * The checker behind a {@link DpopProofVerifier}, for the gate (not exported from the package):
- * `verifyNow` answers at once when the replay store does (the built-in one always does), so a
- * request pays for no promise, and returns a promise otherwise. It throws or rejects with
- * `VerifierUnavailableError` where `verify` rejects.
+ * A proof that passed every check of RFC 9449 §4.3 but the last: its `jti` is not claimed yet.
+ *
+ * @internal Not exported from the package.
+ */
+export interface DpopProofChecked extends DpopProofAccepted {
+  /** Until when (seconds since the epoch) the claim of `jti` holds: the proof is too old then. */
+  readonly replayUntil: number
+}
+
+/**
+ * The checker behind a {@link DpopProofVerifier}, for the gate (not exported from the package).
+ * The gate checks a proof in two steps, so that only the proof of an accepted token uses up a
+ * replay store entry: `check` runs every check but the replay claim, and `claim` claims the `jti`
+ * once the token is verified. `verifyNow` does both, like `verify`, but answers at once when the
+ * replay store does (the built-in one always does), so a request pays for no promise. Each throws
+ * or rejects with `VerifierUnavailableError` where `verify` rejects.
  */
 export interface DpopProofChecker extends DpopProofVerifier {
+  /** Every check of RFC 9449 §4.3 but the replay claim; synchronous (throws if the clock does). */
+  check(request: DpopProofRequest): DpopProofChecked | DpopProofRefused
+  /**
+   * Claims the `jti` of a checked proof: `null` when this is its first use, the `replayed` refusal
+   * when it was used before, `too_old` when the proof went out of its `iat` window since it was
+   * checked (its claim would already have lapsed, so two copies could both pass). At once when the
+   * replay store answers at once, else a promise.
+   */
+  claim(
+    checked: DpopProofChecked,
+    signal?: AbortSignal,
+  ): DpopProofRefused | null | Promise<DpopProofRefused | null>
   verifyNow(request: DpopProofRequest): DpopProofResult | Promise<DpopProofResult>
 }
 
@@ -193,6 +217,10 @@ const refuse = (
  * `jti`, `htm`, `htu`, `iat` (or a server nonce, §9); `ath` against the presented token; and,
  * last, `jti` claimed once in the replay store. Comparing the returned `jkt` with the token's
  * `cnf.jkt` (§6.1) is the token verifier's part.
+ *
+ * `verify` claims the `jti` as it checks: call it once the access token itself is verified (and
+ * compare `jkt` with its `cnf.jkt` then), or anyone could fill the replay store with proofs they
+ * signed for tokens they made up. The gate does so.
  *
  * Not checked: anything the proof carries beyond these claims.
  *
@@ -324,7 +352,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     }
   }
 
-  const check = (request: DpopProofRequest): DpopProofRefused | Accepted => {
+  const check = (request: DpopProofRequest): DpopProofRefused | DpopProofChecked => {
     // §4.3 check 1: exactly one DPoP field. Node joins repeated fields with ", " and a compact
     // JWS has no comma, so a comma means two fields.
     const field = request.proof
@@ -433,32 +461,50 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
   }
 
   const replayed = refuse('replayed', 'The DPoP proof was already used')
-  const settle = (result: Accepted, first: boolean): DpopProofResult =>
-    first
+  const stale = refuse('too_old', 'The DPoP proof is too old')
+  const claimed = (first: boolean): DpopProofRefused | null => (first ? null : replayed)
+
+  const claim = (
+    checked: DpopProofChecked,
+    signal?: AbortSignal,
+  ): DpopProofRefused | null | Promise<DpopProofRefused | null> => {
+    // The token was verified between the check and this claim, which may have taken a while: a
+    // proof past its iat window now would be held by the store for no time at all, and a copy of
+    // it claimed at the same moment would pass too.
+    if (now() >= checked.replayUntil * 1000) return stale
+    // Keyed by the key too: one client's jti cannot collide with (or be pre-claimed for)
+    // another's.
+    const first = markUsed(`dpop ${checked.jkt} ${checked.jti}`, checked.replayUntil, signal)
+    return typeof first === 'boolean' ? claimed(first) : first.then(claimed)
+  }
+
+  const settle = (checked: DpopProofChecked, refusal: DpopProofRefused | null): DpopProofResult =>
+    refusal === null
       ? Object.freeze({
           valid: true,
-          jkt: result.jkt,
-          alg: result.alg,
-          jti: result.jti,
-          iat: result.iat,
+          jkt: checked.jkt,
+          alg: checked.alg,
+          jti: checked.jti,
+          iat: checked.iat,
         })
-      : replayed
+      : refusal
 
   const verifyNow = (request: DpopProofRequest): DpopProofResult | Promise<DpopProofResult> => {
-    const result = check(request)
-    if (!result.valid) return result
-    // Last, so that a refused proof never uses up its jti. Keyed by the key too: one client's
-    // jti cannot collide with (or be pre-claimed for) another's.
-    const first = markUsed(`dpop ${result.jkt} ${result.jti}`, result.replayUntil, request.signal)
-    return typeof first === 'boolean'
-      ? settle(result, first)
-      : first.then((answer) => settle(result, answer))
+    const checked = check(request)
+    if (!checked.valid) return checked
+    // Last, so that a refused proof never uses up its jti.
+    const refusal = claim(checked, request.signal)
+    return refusal instanceof Promise
+      ? refusal.then((answer) => settle(checked, answer))
+      : settle(checked, refusal)
   }
 
   return Object.freeze({
     algorithms,
     requireNonce,
     nonce: () => nonces?.issue(),
+    check,
+    claim,
     verifyNow,
     verify(request: DpopProofRequest): Promise<DpopProofResult> {
       try {
@@ -478,10 +524,6 @@ interface ProofHeader {
   readonly algorithm: ProofAlgorithm
   readonly key: ImportedKey
   readonly verifyKey: VerifyKey
-}
-
-interface Accepted extends DpopProofAccepted {
-  readonly replayUntil: number
 }
 
 // The ath of each access token seen lately: a client sends one token with many proofs, and its

@@ -11,9 +11,10 @@ import { parseClientCertHeader } from './client-cert-header.js'
 import { createDpopNonces } from './dpop-nonce.js'
 import {
   createDpopProofChecker,
+  type DpopProofChecked,
   type DpopProofChecker,
   type DpopProofRefusalCode,
-  type DpopProofResult,
+  type DpopProofRefused,
 } from './dpop-proof-verifier.js'
 import { normalizeHtu } from './htu.js'
 
@@ -90,6 +91,16 @@ export interface ProofContext {
   readonly certificateThumbprint?: string
 }
 
+/**
+ * What the sender-constraint checks proved about a request before its token is verified: the
+ * context for the verifier, and the checked DPoP proof whose `jti` is still to be claimed (`null`
+ * without one).
+ */
+export interface ProvenRequest {
+  readonly context: ProofContext
+  readonly proof: DpopProofChecked | null
+}
+
 /** What the gate knows about one request, for the sender-constraint checks. */
 export interface SenderConstraintRequest {
   readonly method: string
@@ -106,7 +117,6 @@ export interface SenderConstraintRequest {
   readonly clientCertificate?: Uint8Array | undefined
   /** The address the connection comes from (the peer of the socket, not `X-Forwarded-For`). */
   readonly remoteAddress?: string | undefined
-  readonly signal?: AbortSignal
 }
 
 /** A request refused before its token is verified: 401 with a DPoP challenge. */
@@ -129,13 +139,21 @@ export interface SenderConstraint {
   /** Client-Cert header read from trusted proxies. */
   readonly clientCertHeader: boolean
   /**
-   * The proof context of a request, or why the request is refused: at once when the replay store
-   * answers at once (the built-in one does), else a promise. Throws or rejects with
-   * `VerifierUnavailableError` when the replay store cannot answer.
+   * What a request proves, or why it is refused: every check of its DPoP proof (RFC 9449 §4.3)
+   * but the replay claim, and its client certificate. Synchronous; throws when the clock does.
    */
-  context(
-    request: SenderConstraintRequest,
-  ): ProofContext | SenderConstraintRefusal | Promise<ProofContext | SenderConstraintRefusal>
+  context(request: SenderConstraintRequest): ProvenRequest | SenderConstraintRefusal
+  /**
+   * Claims the `jti` of a checked proof, once its token is accepted: `null` when this is the
+   * proof's first use, else the refusal (`replayed`, or `too_old` when the proof aged out of its
+   * window meanwhile). At once when the replay store answers at once (the built-in one does),
+   * else a promise. Throws or rejects with `VerifierUnavailableError` when the store cannot
+   * answer.
+   */
+  claim(
+    proof: DpopProofChecked,
+    signal?: AbortSignal,
+  ): SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
   /** The `DPoP` challenge (RFC 9449 §7.1): `DPoP algs="..."`, with an error when given. */
   challenge(error?: string, description?: string): string
   /** The `DPoP-Nonce` to send, or `undefined` without nonces. */
@@ -158,6 +176,7 @@ const DPOP_OPTIONS: ReadonlySet<string> = new Set([
 ])
 const MTLS_OPTIONS: ReadonlySet<string> = new Set(['clientCertHeader', 'trustedProxies'])
 const NO_CONTEXT: ProofContext = Object.freeze({})
+const NOTHING_PROVEN: ProvenRequest = Object.freeze({ context: NO_CONTEXT, proof: null })
 
 const refusal = (
   status: 401,
@@ -300,42 +319,51 @@ export function resolveSenderConstraint(options: {
         'DPoP',
       )
     },
-    context(request: SenderConstraintRequest) {
+    context(request: SenderConstraintRequest): ProvenRequest | SenderConstraintRefusal {
       const thumbprint = certificate(request)
       if (request.scheme === 'bearer') {
         // RFC 9449 §7.2: with Bearer there is no proof, so no jkt reaches the verifier and a
         // DPoP-bound token is refused there.
         if (dpopRequired) return BEARER_REFUSED
-        return thumbprint === undefined ? NO_CONTEXT : { certificateThumbprint: thumbprint }
+        return thumbprint === undefined
+          ? NOTHING_PROVEN
+          : { context: { certificateThumbprint: thumbprint }, proof: null }
       }
       if (proofs === null) return DPOP_REFUSED
       const url = target(request.url)
-      const result = proofs.verifyNow({
+      // The jti is not claimed here: a request whose token is refused must not use up a replay
+      // store entry (anyone can sign a proof for a token they made up).
+      const checked = proofs.check({
         method: request.method,
         url: url ?? 'about:invalid',
         proof: request.dpop,
         accessToken: request.token,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
       })
-      return result instanceof Promise
-        ? result.then((answer) => proofContext(answer, thumbprint))
-        : proofContext(result, thumbprint)
+      if (!checked.valid) return proofRefusal(checked)
+      return {
+        context:
+          thumbprint === undefined
+            ? { dpopJkt: checked.jkt }
+            : { dpopJkt: checked.jkt, certificateThumbprint: thumbprint },
+        proof: checked,
+      }
+    },
+    claim(proof: DpopProofChecked, signal?: AbortSignal) {
+      // Only reached with DPoP on: a checked proof comes from `proofs`.
+      const answer = (proofs as DpopProofChecker).claim(proof, signal)
+      return answer instanceof Promise ? answer.then(claimRefusal) : claimRefusal(answer)
     },
   })
 }
 
-function proofContext(
-  result: DpopProofResult,
-  thumbprint: string | undefined,
-): ProofContext | SenderConstraintRefusal {
-  if (!result.valid) {
-    // RFC 9449 §7.1: every proof failure (repeated header included) is invalid_dpop_proof, or
-    // use_dpop_nonce when a fresh nonce would fix it.
-    return refusal(401, result.error, result.reason, result.description)
-  }
-  return thumbprint === undefined
-    ? { dpopJkt: result.jkt }
-    : { dpopJkt: result.jkt, certificateThumbprint: thumbprint }
+// RFC 9449 §7.1: every proof failure (repeated header included) is invalid_dpop_proof, or
+// use_dpop_nonce when a fresh nonce would fix it.
+function proofRefusal(result: DpopProofRefused): SenderConstraintRefusal {
+  return refusal(401, result.error, result.reason, result.description)
+}
+
+function claimRefusal(result: DpopProofRefused | null): SenderConstraintRefusal | null {
+  return result === null ? null : proofRefusal(result)
 }
 
 function readProxies(value: unknown): ReadonlySet<string> {
