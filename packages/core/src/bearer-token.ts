@@ -1,3 +1,4 @@
+import { isB64Token } from './b64token.js'
 import { InvalidRequestError } from './errors.js'
 
 /** Default upper bound on the size of an `Authorization` header value, in bytes. */
@@ -8,9 +9,6 @@ export interface ExtractBearerTokenOptions {
   /** Largest accepted token, in characters. Default 16 KiB. */
   maxLength?: number
 }
-
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
 /**
  * Takes the token out of an `Authorization` header value (RFC 6750 §2.1).
@@ -59,7 +57,7 @@ export function extractBearerToken(
   if (token.length > maxLength) {
     throw new InvalidRequestError('The bearer token is too large')
   }
-  if (!B64TOKEN.test(token)) {
+  if (!isB64Token(token)) {
     throw new InvalidRequestError('The bearer token is malformed')
   }
   return token

@@ -11,7 +11,7 @@ import { raceAbort } from './abort.js'
 import { immutableAccessToken } from './claims.js'
 import { processTokenKey } from './token-key.js'
 import { checkConfirmation, type SenderConstraintContext } from './confirmation.js'
-import { defineVerifier } from './define-verifier.js'
+import { answerNowWith, defineVerifier, verifyTokenNow } from './define-verifier.js'
 import { VerifierUnavailableError, invalidArgument } from './errors.js'
 import {
   readFunction,
@@ -311,8 +311,12 @@ export function createCachedVerifier(
   }
 
   const inner = defineVerifier('cache', check)
+  const verifyToken: TokenVerifier['verifyToken'] = (token, verifyOptions) =>
+    inner.verifyToken(token, verifyOptions)
+  // A hit answers at once through verifyTokenNow too (the HTTP gate's way).
+  answerNowWith(verifyToken, (token, verifyOptions) => verifyTokenNow(inner, token, verifyOptions))
   return {
-    verifyToken: (token, verifyOptions) => inner.verifyToken(token, verifyOptions),
+    verifyToken,
     get size() {
       return cache.size
     },

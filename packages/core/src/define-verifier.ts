@@ -73,7 +73,7 @@ export function defineVerifier(kind: string, check: VerifyFunction): TokenVerifi
     // A custom check's plain object gets the forms that print a fingerprint, not the token.
     return safeAccessToken(result)
   }
-  const fail = (error: unknown, observed: boolean, start: number): Promise<never> => {
+  const failed = (error: unknown, observed: boolean, start: number): void => {
     if (observed && isVerifierUnavailable(error)) {
       publish({
         verifier: kind,
@@ -82,43 +82,103 @@ export function defineVerifier(kind: string, check: VerifyFunction): TokenVerifi
         duration: performance.now() - start,
       })
     }
-    // Whatever the check threw is passed on as it is, as an async function would.
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-    return Promise.reject(error)
   }
 
-  return {
-    verifyToken(token: string, options: VerifyOptions = NO_OPTIONS) {
-      let observed = false
-      let start = 0
-      let answer: AccessToken | Refusal | PromiseLike<AccessToken | Refusal>
-      try {
-        options.signal?.throwIfAborted()
-        observed = verifyChannel.hasSubscribers
-        start = observed ? performance.now() : 0
-        answer =
-          typeof token !== 'string' || token.length === 0
-            ? new Refusal('malformed', 'The access token is malformed')
-            : check(token, options)
-      } catch (error) {
-        return fail(error, observed, start)
-      }
-      if (isPromiseLike(answer)) {
-        return Promise.resolve(answer).then(
-          (result) => settle(result, options, observed, start),
-          (error: unknown) => fail(error, observed, start),
-        )
-      }
-      // Answered synchronously: settle now, so the caller's await is the only tick it costs.
-      try {
-        return Promise.resolve(settle(answer, options, observed, start))
-      } catch (error) {
-        // onRefusal threw: the promise rejects with its error, as from an async function.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-        return Promise.reject(error)
-      }
-    },
+  // Throws (after publishing) where verifyToken rejects; answers at once when `check` does.
+  const verifyNow = (
+    token: string,
+    options: VerifyOptions = NO_OPTIONS,
+  ): AccessToken | null | Promise<AccessToken | null> => {
+    let observed = false
+    let start = 0
+    let answer: AccessToken | Refusal | PromiseLike<AccessToken | Refusal>
+    try {
+      options.signal?.throwIfAborted()
+      observed = verifyChannel.hasSubscribers
+      start = observed ? performance.now() : 0
+      answer =
+        typeof token !== 'string' || token.length === 0
+          ? new Refusal('malformed', 'The access token is malformed')
+          : check(token, options)
+    } catch (error) {
+      failed(error, observed, start)
+      throw error
+    }
+    if (isPromiseLike(answer)) {
+      return Promise.resolve(answer).then(
+        (result) => settle(result, options, observed, start),
+        (error: unknown) => {
+          failed(error, observed, start)
+          // Whatever the check threw is passed on as it is, as an async function would.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          return Promise.reject(error)
+        },
+      )
+    }
+    // Answered synchronously: settled now (an onRefusal that throws throws here).
+    return settle(answer, options, observed, start)
   }
+
+  const verifyToken = (token: string, options?: VerifyOptions): Promise<AccessToken | null> => {
+    try {
+      const answer = verifyNow(token, options)
+      // Answered synchronously: the caller's await is the only tick it costs.
+      return answer instanceof Promise ? answer : Promise.resolve(answer)
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error)
+    }
+  }
+  answersNow.set(verifyToken, verifyNow)
+  return { verifyToken }
+}
+
+type VerifyNow = (
+  token: string,
+  options?: VerifyOptions,
+) => AccessToken | null | PromiseLike<AccessToken | null>
+
+// The synchronous form of each verifyToken function built here, keyed by that very function: a
+// verifier object whose verifyToken was replaced (a user's wrapper, a spread with another
+// verifyToken) has no entry, so no check of a wrapper is ever skipped.
+const answersNow = new WeakMap<TokenVerifier['verifyToken'], VerifyNow>()
+
+/**
+ * Registers `verifyNow` as the synchronous form of `verifyToken`, which must be a function only
+ * this caller holds (a wrapper's own `verifyToken`): {@link verifyTokenNow} then calls it.
+ *
+ * @internal For the wrappers of this package (cache, factory).
+ */
+export function answerNowWith(
+  verifyToken: TokenVerifier['verifyToken'],
+  verifyNow: VerifyNow,
+): void {
+  answersNow.set(verifyToken, verifyNow)
+}
+
+/**
+ * `verifier.verifyToken(token, options)`, except that a verifier of this package that can answer
+ * at once (a verified-token cache hit, a static-key JWT) answers with the AccessToken or `null`
+ * itself rather than a promise of it, and throws where `verifyToken` would reject. Any other
+ * verifier's answer is returned as it is (a promise, as the contract says). For request paths
+ * that pay for every microtask: the HTTP gate and the adapters.
+ *
+ * @example
+ * ```ts
+ * const answer = verifyTokenNow(verifier, token, { signal })
+ * const accessToken = isPromiseLike(answer) ? await answer : answer
+ * ```
+ */
+export function verifyTokenNow(
+  verifier: TokenVerifier,
+  token: string,
+  options?: VerifyOptions,
+): AccessToken | null | PromiseLike<AccessToken | null> {
+  // Read once: the function looked up is the function called.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const verifyToken = verifier.verifyToken
+  const now = answersNow.get(verifyToken)
+  return now === undefined ? verifyToken.call(verifier, token, options) : now(token, options)
 }
 
 /**

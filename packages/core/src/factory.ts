@@ -1,8 +1,9 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { TokenVerifier, VerifyOptions } from './access-token.js'
+import type { AccessToken, TokenVerifier, VerifyOptions } from './access-token.js'
 import { createCachedVerifier, type CachedVerifierOptions } from './cache.js'
 import { createCompositeVerifier } from './composite.js'
+import { answerNowWith, verifyTokenNow } from './define-verifier.js'
 import { invalidArgument } from './errors.js'
 import { isOptionsObject, nearestName, readOptionsObject, rejectUnknownOptions } from './options.js'
 import type { RevocationList } from './stores/revocation-list.js'
@@ -311,9 +312,19 @@ async function createSingle(
   const checked = outer
   // Keep the inner verifier's extras (ready, close ...) reachable on the result.
   return Object.assign(Object.create(verifier) as TokenVerifier, {
-    verifyToken: (token: string, verifyOptions?: VerifyOptions) =>
-      checked.verifyToken(token, verifyOptions),
+    verifyToken: forwardTo(checked),
   })
+}
+
+/**
+ * A verifyToken that forwards to `target`, answering at once through verifyTokenNow when the
+ * target can (the wrappers of a configured verifier must not cost the gate its synchronous hit).
+ */
+function forwardTo(target: TokenVerifier): TokenVerifier['verifyToken'] {
+  const verifyToken = (token: string, verifyOptions?: VerifyOptions): Promise<AccessToken | null> =>
+    target.verifyToken(token, verifyOptions)
+  answerNowWith(verifyToken, (token, verifyOptions) => verifyTokenNow(target, token, verifyOptions))
+  return verifyToken
 }
 
 const OWN_KEYS = ['type', 'cache', 'provider', 'providerModule'] as const
@@ -465,8 +476,7 @@ function managed(inner: TokenVerifier, parts: readonly ConfiguredVerifier[]): Co
     if (failed !== undefined) throw failed.reason
   }
   return Object.assign(Object.create(inner) as ConfiguredVerifier, {
-    verifyToken: (token: string, verifyOptions?: VerifyOptions) =>
-      inner.verifyToken(token, verifyOptions),
+    verifyToken: forwardTo(inner),
     ready,
     close,
   })

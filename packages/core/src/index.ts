@@ -60,7 +60,12 @@ export {
 } from './claims.js'
 export { abortReason, raceAbort } from './abort.js'
 export { raceDeadline } from './deadline.js'
-export { defineVerifier, isPromiseLike, type VerifyFunction } from './define-verifier.js'
+export {
+  defineVerifier,
+  isPromiseLike,
+  verifyTokenNow,
+  type VerifyFunction,
+} from './define-verifier.js'
 export { safeAccessToken } from './safe-access-token.js'
 export { VERIFY_CHANNEL, type VerificationEvent } from './diagnostics.js'
 export {
@@ -70,6 +75,7 @@ export {
   type CachedVerifierOptions,
 } from './cache.js'
 export { processTokenKey } from './token-key.js'
+export { isB64Token } from './b64token.js'
 export { createCompositeVerifier, type CompositeVerifierOptions } from './composite.js'
 export { decodeJwtHeader, isCompactJwt, peekIssuer } from './token-shape.js'
 export {

@@ -2,6 +2,7 @@ import {
   DEFAULT_MAX_TOKEN_LENGTH,
   Refusal,
   defineVerifier,
+  isB64Token,
   loadThroughSharedCache,
   processTokenKey,
   raceAbort,
@@ -25,9 +26,6 @@ import type { IntrospectionVerifier, IntrospectionVerifierOptions } from './opti
  */
 type Entry = Answer & { readonly token: string; readonly until: number }
 
-// RFC 6750 §2.1 b64token: anything else cannot have come from an Authorization header and is
-// refused before it costs a request.
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 const MALFORMED = new Refusal('malformed', 'The access token is malformed')
 
 /**
@@ -184,7 +182,9 @@ export function createIntrospectionVerifier(
         cache.delete(key)
       }
     }
-    if (!B64TOKEN.test(token)) return MALFORMED
+    // RFC 6750 §2.1 b64token: anything else cannot have come from an Authorization header and is
+    // refused before it costs a request.
+    if (!isB64Token(token)) return MALFORMED
     let pending = inFlight.get(key)
     if (pending === undefined) {
       const started = load(key, token)

@@ -1,3 +1,5 @@
+import { isB64Token } from '@bearerkit/core'
+
 /** Why the `Authorization` header yields no token. Frozen constants: nothing is allocated. */
 export interface HeaderProblem {
   /** Log-safe reason code. */
@@ -24,8 +26,6 @@ const TOKEN_TOO_LARGE = problem('malformed_header', 400, 'The bearer token is to
 const MALFORMED_TOKEN = problem('malformed_header', 400, 'The bearer token is malformed')
 const MALFORMED = problem('malformed_header', 400, 'The Authorization header is malformed')
 
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 // RFC 9110 §11.1: auth-scheme = token
 const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 // A comma, then a scheme followed by a space and something other than `=`, or by nothing: the
@@ -78,7 +78,8 @@ export function parseAuthorization(
   // a string the client chooses (a timing channel on another client's token), and a comparison
   // that does not stop early (timingSafeEqual, a keyed hash) costs as much as the scan it skips.
   if (token.length > maxLength) return TOKEN_TOO_LARGE
-  if (!B64TOKEN.test(token)) {
+  // RFC 6750 §2.1: b64token.
+  if (!isB64Token(token)) {
     // A b64token has no comma: a comma after Bearer means credentials were sent more than once.
     return token.includes(',') ? REPEATED : MALFORMED_TOKEN
   }
