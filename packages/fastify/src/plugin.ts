@@ -78,45 +78,85 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     ...(mtls ? nodeConnection(request.raw.socket) : undefined),
   })
 
+  // The hook's end: settle (which throws the refusal) and go on, or into the error path. `done`
+  // runs the next hooks at once, so it is called outside the try: their errors are theirs.
+  const finish = (
+    request: FastifyRequest,
+    result: GateResult,
+    done: (error?: Error) => void,
+  ): void => {
+    let failure: Error | undefined
+    try {
+      settle(request, result)
+    } catch (error) {
+      failure = error as Error
+    }
+    done(failure)
+  }
+
   // Authentication runs in onRequest, before the body is read: an anonymous request costs no body
-  // parsing, and the query string and headers are all it needs.
-  fastify.addHook('onRequest', async (request) => {
-    // routeOptions is a getter that builds a new object on every read: read it once.
-    const options = request.routeOptions
-    const own = routeScopes(
-      () => `${request.method} ${options.url ?? '(not found)'}`,
-      options.config,
-    )
-    if (own === null) return
-    if (
-      request.method === 'OPTIONS' &&
-      request.headers['access-control-request-method'] &&
-      request.server.hasPlugin('@fastify/cors')
-    ) {
-      // A CORS preflight carries no credentials. @fastify/cors answers it in its own onRequest
-      // hook, and then nothing of the application runs (registered after this plugin, hooks
-      // added between the two still run first: the README says to register it before). A
-      // preflight that reaches preValidation is about to run a handler (an all('/admin') route),
-      // so it is authenticated there like any other request. Without @fastify/cors nobody
-      // answers the preflight, and deferring would run the application's later onRequest and
-      // preParsing hooks unauthenticated: it is decided right here like any other request.
-      deferred.set(request, { kind: 'preflight', scopes: own })
+  // parsing, and the query string and headers are all it needs. A callback hook rather than an
+  // async one: a verified-token cache hit is decided at once (gate.authenticateNow), and the
+  // request then goes on without a promise or a round through the microtask queue.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    let answer: GateResult | Promise<GateResult>
+    try {
+      // routeOptions is a getter that builds a new object on every read: read it once.
+      const options = request.routeOptions
+      const own = routeScopes(
+        () => `${request.method} ${options.url ?? '(not found)'}`,
+        options.config,
+      )
+      if (own === null) {
+        done()
+        return
+      }
+      if (
+        request.method === 'OPTIONS' &&
+        request.headers['access-control-request-method'] &&
+        request.server.hasPlugin('@fastify/cors')
+      ) {
+        // A CORS preflight carries no credentials. @fastify/cors answers it in its own onRequest
+        // hook, and then nothing of the application runs (registered after this plugin, hooks
+        // added between the two still run first: the README says to register it before). A
+        // preflight that reaches preValidation is about to run a handler (an all('/admin')
+        // route), so it is authenticated there like any other request. Without @fastify/cors
+        // nobody answers the preflight, and deferring would run the application's later
+        // onRequest and preParsing hooks unauthenticated: it is decided right here like any
+        // other request.
+        deferred.set(request, { kind: 'preflight', scopes: own })
+        done()
+        return
+      }
+      const type = request.headers['content-type']
+      answer = gate.authenticateNow({
+        method: request.method,
+        url: dpop
+          ? absoluteRequestUrl(request.protocol, request.host, request.originalUrl)
+          : request.url,
+        headers: request.headers,
+        authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
+        ...(mtls ? nodeConnection(request.raw.socket) : undefined),
+        scopes: own,
+        // Without a form parser Fastify answers 415 itself and nobody reads the body.
+        bodyPending: type !== undefined && request.server.hasContentTypeParser(FORM),
+      })
+    } catch (error) {
+      done(error as Error)
       return
     }
-    const type = request.headers['content-type']
-    const result = await gate.authenticate({
-      method: request.method,
-      url: dpop
-        ? absoluteRequestUrl(request.protocol, request.host, request.originalUrl)
-        : request.url,
-      headers: request.headers,
-      authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
-      ...(mtls ? nodeConnection(request.raw.socket) : undefined),
-      scopes: own,
-      // Without a form parser Fastify answers 415 itself and nobody reads the body.
-      bodyPending: type !== undefined && request.server.hasContentTypeParser(FORM),
-    })
-    settle(request, result)
+    if (answer instanceof Promise) {
+      answer.then(
+        (result) => {
+          finish(request, result, done)
+        },
+        (error: unknown) => {
+          done(error as Error)
+        },
+      )
+      return
+    }
+    finish(request, answer, done)
   })
 
   // RFC 6750 §2.2 form-body tokens are not accepted; a token there, alone or next to the header,

@@ -8,6 +8,7 @@ import {
   principalComponents,
   raceDeadline,
   safeAccessToken,
+  verifyTokenNow,
   VerifierUnavailableError,
   type AccessToken,
   type BearerError,
@@ -102,6 +103,13 @@ export interface BearerGate {
    * verifier; audience (RFC 8707); scopes.
    */
   authenticate(request: GateRequest): Promise<GateResult>
+  /**
+   * {@link BearerGate.authenticate}, answered at once when nothing has to be waited for (a
+   * verified-token cache hit, any refusal decided from the headers, the built-in DPoP replay
+   * store), and as a promise otherwise: for adapters whose framework takes a synchronous answer
+   * without a round through the microtask queue. It throws only where `authenticate` rejects.
+   */
+  authenticateNow(request: GateRequest): GateResult | Promise<GateResult>
   /**
    * The second half of a request answered `pending`, or of an accepted one whose form body was
    * parsed after authentication: a token in the form body is refused (RFC 6750 §2.2 is not
@@ -271,61 +279,15 @@ export function gateOf(settings: Settings): BearerGate {
   ): GateRefused =>
     refused(dpopRefusal(settings, refusal, scopes), `dpop_${refusal.reason}`, scopes, method)
 
-  const verify = async (
+  // The verifier's answer, once it is at hand: audience, binding, the proof's jti, scopes.
+  const decide = (
     request: GateRequest,
-    raw: string,
+    token: unknown,
+    refusal: Refusal | undefined,
     scopes: readonly string[],
     dpop: boolean,
-  ): Promise<GateAccepted | GateRefused> => {
-    let context: ProofContext | undefined
-    let proof: DpopProofChecked | null = null
-    const senderConstraint = settings.senderConstraint
-    if (senderConstraint !== null) {
-      // RFC 9449 §4.3 / RFC 8705 §3: check the proof (and read the client certificate) first;
-      // what was proven reaches the verifier, which compares it with the token's cnf. The
-      // proof's jti is claimed only once the token is accepted (below).
-      let proven: ProvenRequest | SenderConstraintRefusal
-      try {
-        proven = senderConstraint.context({
-          method: request.method,
-          url: request.url,
-          scheme: dpop ? 'dpop' : 'bearer',
-          token: raw,
-          dpop: dpop ? readHeader(request.headers, 'dpop') : undefined,
-          clientCert: senderConstraint.clientCertHeader
-            ? readHeader(request.headers, 'client-cert')
-            : undefined,
-          clientCertificate: request.clientCertificate,
-          remoteAddress: request.remoteAddress,
-        })
-      } catch (error) {
-        return unavailableRefusal(error, scopes, request.method)
-      }
-      if ('status' in proven) return proofRefused(proven, scopes, request.method)
-      context = proven.context
-      proof = proven.proof
-    }
-    let refusal: Refusal | undefined
-    let token: unknown
-    try {
-      const answer: unknown = settings.verifier.verifyToken(
-        raw,
-        verifyOptions(
-          request,
-          (given) => {
-            refusal = given
-          },
-          context,
-        ),
-      )
-      // A verifier that never answers (a custom one, a provider, a key resolver) must not hold
-      // the request: past verifierTimeout it is a 503, never an acceptance.
-      token = isThenable(answer)
-        ? await raceDeadline(answer, settings.verifierTimeout, verifierTimedOut)
-        : answer
-    } catch (error) {
-      return unavailableRefusal(error, scopes, request.method)
-    }
+    proof: DpopProofChecked | null,
+  ): GateAccepted | GateRefused | Promise<GateAccepted | GateRefused> => {
     if (token === null || token === undefined) {
       const code = (refusal as { code?: unknown } | undefined)?.code
       const reason = typeof code === 'string' && REASON.test(code) ? code : 'invalid_token'
@@ -354,31 +316,40 @@ export function gateOf(settings: Settings): BearerGate {
       // not have (see the README: refused rather than silently taken as a bearer token).
       return tokenRefusal(NOT_DPOP_BOUND, 'not_dpop_bound', scopes, request.method, true)
     }
-    if (proof !== null) {
-      // RFC 9449 §11.1: the proof's jti is claimed last of the authentication checks, so that
-      // only the holder of a valid token can write to the replay store (a made-up token with a
-      // self-signed proof writes nothing). Before the scope check: the client is authenticated
-      // then, a replayed proof is a 401 whatever the scopes, and a proof refused for its scopes
-      // cannot be sent again.
-      let claimed: SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
-      try {
-        claimed = (senderConstraint as SenderConstraint).claim(proof, request.signal)
-        if (claimed instanceof Promise) claimed = await claimed
-      } catch (error) {
-        return unavailableRefusal(error, scopes, request.method)
-      }
-      if (claimed !== null) return proofRefused(claimed, scopes, request.method)
+    if (proof === null) return admit(token, scopes, request.method)
+    // RFC 9449 §11.1: the proof's jti is claimed last of the authentication checks, so that
+    // only the holder of a valid token can write to the replay store (a made-up token with a
+    // self-signed proof writes nothing). Before the scope check: the client is authenticated
+    // then, a replayed proof is a 401 whatever the scopes, and a proof refused for its scopes
+    // cannot be sent again.
+    const claimedBy = (claimed: SenderConstraintRefusal | null): GateAccepted | GateRefused =>
+      claimed === null
+        ? admit(token, scopes, request.method)
+        : proofRefused(claimed, scopes, request.method)
+    let claimed: SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
+    try {
+      claimed = (settings.senderConstraint as SenderConstraint).claim(proof, request.signal)
+    } catch (error) {
+      return unavailableRefusal(error, scopes, request.method)
     }
+    // The built-in replay store answers at once: then no promise is awaited.
+    return claimed instanceof Promise
+      ? claimed.then(claimedBy, (error: unknown) =>
+          unavailableRefusal(error, scopes, request.method),
+        )
+      : claimedBy(claimed)
+  }
+
+  // Scopes last: an authenticated token that lacks one is a 403 naming them all.
+  const admit = (
+    token: AccessToken,
+    scopes: readonly string[],
+    method: string,
+  ): GateAccepted | GateRefused => {
     if (!hasAllScopes(token.scopes, scopes)) {
-      return refused(
-        insufficientScope(settings, scopes),
-        'insufficient_scope',
-        scopes,
-        request.method,
-        {
-          missing: missingScopes(token.scopes, scopes),
-        },
-      )
+      return refused(insufficientScope(settings, scopes), 'insufficient_scope', scopes, method, {
+        missing: missingScopes(token.scopes, scopes),
+      })
     }
     if (httpChannel.hasSubscribers) {
       publish({ outcome: 'accepted', status: 200, clientId: token.clientId })
@@ -391,6 +362,66 @@ export function gateOf(settings: Settings): BearerGate {
       principal: principalComponents(token),
       scopes,
     }
+  }
+
+  // Answers at once when every step does (a verified-token cache hit, the built-in replay
+  // store): a request then pays for no promise of ours.
+  const verify = (
+    request: GateRequest,
+    raw: string,
+    scopes: readonly string[],
+    dpop: boolean,
+  ): GateAccepted | GateRefused | Promise<GateAccepted | GateRefused> => {
+    let context: ProofContext | undefined
+    let proof: DpopProofChecked | null = null
+    const senderConstraint = settings.senderConstraint
+    if (senderConstraint !== null) {
+      // RFC 9449 §4.3 / RFC 8705 §3: check the proof (and read the client certificate) first;
+      // what was proven reaches the verifier, which compares it with the token's cnf. The
+      // proof's jti is claimed only once the token is accepted (decide).
+      let proven: ProvenRequest | SenderConstraintRefusal
+      try {
+        proven = senderConstraint.context({
+          method: request.method,
+          url: request.url,
+          scheme: dpop ? 'dpop' : 'bearer',
+          token: raw,
+          dpop: dpop ? readHeader(request.headers, 'dpop') : undefined,
+          clientCert: senderConstraint.clientCertHeader
+            ? readHeader(request.headers, 'client-cert')
+            : undefined,
+          clientCertificate: request.clientCertificate,
+          remoteAddress: request.remoteAddress,
+        })
+      } catch (error) {
+        return unavailableRefusal(error, scopes, request.method)
+      }
+      if ('status' in proven) return proofRefused(proven, scopes, request.method)
+      context = proven.context
+      proof = proven.proof
+    }
+    let refusal: Refusal | undefined
+    const options = verifyOptions(
+      request,
+      (given) => {
+        refusal = given
+      },
+      context,
+    )
+    let answer: unknown
+    try {
+      // A cache hit of a verifier built by core answers at once; any other answer is a promise.
+      answer = verifyTokenNow(settings.verifier, raw, options)
+    } catch (error) {
+      return unavailableRefusal(error, scopes, request.method)
+    }
+    if (!isThenable(answer)) return decide(request, answer, refusal, scopes, dpop, proof)
+    // A verifier that never answers (a custom one, a provider, a key resolver) must not hold
+    // the request: past verifierTimeout it is a 503, never an acceptance.
+    return raceDeadline(answer, settings.verifierTimeout, verifierTimedOut).then(
+      (token) => decide(request, token, refusal, scopes, dpop, proof),
+      (error: unknown) => unavailableRefusal(error, scopes, request.method),
+    )
   }
 
   const gate: BearerGate = {
@@ -406,7 +437,7 @@ export function gateOf(settings: Settings): BearerGate {
             settings.metadata.allowOrigin,
           ),
 
-    authenticate(request) {
+    authenticateNow(request) {
       const scopes = scopesFor(request.scopes)
       const method = request.method
       if (
@@ -417,13 +448,11 @@ export function gateOf(settings: Settings): BearerGate {
         // Fetch: a CORS preflight never carries credentials. It passes only when nothing of the
         // application runs for it; otherwise it is authenticated like any request.
         if (httpChannel.hasSubscribers) publish({ outcome: 'preflight', status: 204 })
-        return Promise.resolve(PREFLIGHT)
+        return PREFLIGHT
       }
       if (queryHasToken(request.url)) {
         // RFC 6750 §2.3 / MCP authorization (access token usage): URLs leak into logs and history.
-        return Promise.resolve(
-          refused(invalidRequest(settings, TOKEN_IN_QUERY), 'token_in_query', scopes, method),
-        )
+        return refused(invalidRequest(settings, TOKEN_IN_QUERY), 'token_in_query', scopes, method)
       }
       const header =
         request.authorization === undefined
@@ -455,18 +484,26 @@ export function gateOf(settings: Settings): BearerGate {
           : false
       if (form && request.body !== undefined && formHasToken(request.body)) {
         const description = typeof raw === 'string' ? TOKEN_TWICE : TOKEN_IN_BODY
-        return Promise.resolve(
-          refused(invalidRequest(settings, description), 'token_in_body', scopes, method),
-        )
+        return refused(invalidRequest(settings, description), 'token_in_body', scopes, method)
       }
       if (typeof raw !== 'string') {
         if (raw === NO_CREDENTIALS && form && request.body === undefined) {
           // RFC 6750 §2.2: the token may be in the form body; decide once it is parsed.
-          return Promise.resolve({ kind: 'pending', scopes })
+          return { kind: 'pending', scopes }
         }
-        return Promise.resolve(headerRefusal(raw, scopes, method))
+        return headerRefusal(raw, scopes, method)
       }
       return verify(request, raw, scopes, dpop)
+    },
+
+    authenticate(request) {
+      try {
+        const result = gate.authenticateNow(request)
+        return result instanceof Promise ? result : Promise.resolve(result)
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return Promise.reject(error)
+      }
     },
 
     checkBody(request, result) {
@@ -534,7 +571,9 @@ function isAccessToken(value: unknown): value is AccessToken {
     typeof value === 'object' &&
     value !== null &&
     typeof (value as AccessToken).clientId === 'string' &&
-    Array.isArray((value as AccessToken).scopes)
+    Array.isArray((value as AccessToken).scopes) &&
+    typeof (value as AccessToken).claims === 'object' &&
+    (value as AccessToken).claims !== null
   )
 }
 

@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel'
-import { inspect } from 'node:util'
+import { TextEncoder, inspect } from 'node:util'
 import {
   BearerError,
   InsufficientScopeError,
@@ -7,6 +7,7 @@ import {
   MissingTokenError,
   Refusal,
   VerifierUnavailableError,
+  createCachedVerifier,
   defineVerifier,
   type AccessToken,
   type TokenVerifier,
@@ -558,16 +559,20 @@ t.test('a reused token is scanned again, not compared with the last one', async 
   const gate = createBearerGate({ verifier })
   const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
   let scans = 0
-  const descriptor = Object.getOwnPropertyDescriptor(RegExp.prototype, 'test') as PropertyDescriptor
-  const original = descriptor.value as (this: RegExp, input: string) => boolean
+  // core's isB64Token reads the token's bytes through TextEncoder#encodeInto.
+  const descriptor = Object.getOwnPropertyDescriptor(
+    TextEncoder.prototype,
+    'encodeInto',
+  ) as PropertyDescriptor
+  const original = descriptor.value as TextEncoder['encodeInto']
   t.teardown(() => {
-    Object.defineProperty(RegExp.prototype, 'test', descriptor)
+    Object.defineProperty(TextEncoder.prototype, 'encodeInto', descriptor)
   })
-  Object.defineProperty(RegExp.prototype, 'test', {
+  Object.defineProperty(TextEncoder.prototype, 'encodeInto', {
     ...descriptor,
-    value: function (this: RegExp, input: string): boolean {
+    value: function (this: TextEncoder, input: string, into: Uint8Array) {
       if (input === token) scans++
-      return original.call(this, input)
+      return original.call(this, input, into)
     },
   })
   t.equal((await gate.authenticate(get({ authorization: `Bearer ${token}` }))).kind, 'accepted')
@@ -601,3 +606,51 @@ t.test(
     })
   },
 )
+
+t.test(
+  'authenticateNow answers at once when nothing is awaited, and agrees with authenticate',
+  async (t) => {
+    let calls = 0
+    const inner = defineVerifier('inner', async (token) => {
+      calls++
+      return token === 'good' ? accessToken(token) : new Refusal('rejected', 'no')
+    })
+    const gate = createBearerGate({
+      verifier: createCachedVerifier(inner),
+      resource: { url: RESOURCE, authorizationServers: [ISSUER] },
+    })
+    const first = gate.authenticateNow(get({ authorization: 'Bearer good' }))
+    t.ok(first instanceof Promise, 'a miss waits for the verifier')
+    t.equal((await first).kind, 'accepted')
+    const hit = gate.authenticateNow(get({ authorization: 'Bearer good' }))
+    t.notOk(hit instanceof Promise, 'a verified-token cache hit is decided at once')
+    t.equal((hit as GateResult).kind, 'accepted')
+    t.equal((hit as GateAccepted).accessToken.token, 'good')
+    t.same((hit as GateAccepted).principal, ['client-1', ISSUER, 'alice'])
+    t.equal(calls, 1)
+    // Refusals decided from the request itself are at once too, with the same answers.
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer a b' }]) {
+      const now = gate.authenticateNow(get(headers))
+      t.notOk(now instanceof Promise)
+      t.same(now, await gate.authenticate(get(headers)))
+    }
+    const bad = await gate.authenticateNow(get({ authorization: 'Bearer bad' }))
+    t.equal(bad.kind, 'refused')
+    t.equal((bad as GateRefused).response.status, 401)
+    // authenticate keeps its contract: always a promise.
+    t.ok(gate.authenticate(get({ authorization: 'Bearer good' })) instanceof Promise)
+  },
+)
+
+t.test('a verifier answer without claims is an untrusted result: 503, never a crash', async (t) => {
+  const verifier: TokenVerifier = {
+    verifyToken: async (token: string) =>
+      ({ token, clientId: 'c', scopes: [], claims: null }) as unknown as AccessToken,
+  }
+  const gate = createBearerGate({ verifier })
+  const result = (await gate.authenticate(get({ authorization: 'Bearer tok' }))) as GateRefused
+  t.equal(result.kind, 'refused')
+  t.equal(result.response.status, 503)
+  t.equal(result.reason, 'verifier_error')
+  t.same(result.log, { reason: 'verifier_error', statusCode: 503, errorName: 'invalid_result' })
+})
