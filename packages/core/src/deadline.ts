@@ -103,7 +103,11 @@ export function raceDeadline<T>(
       // Node: the sweep never keeps a process alive. Other runtimes have no unref.
       ;(sweeper as { unref?: () => void }).unref?.()
     }
-    work.then(
+    // Promise.resolve follows a thenable's answer to its end: a thenable that answers with
+    // another thenable (which may never answer) settles nothing before the deadline does, and a
+    // `then` that throws, calls back twice or synchronously is a promise's business. A native
+    // promise is passed through as it is.
+    Promise.resolve(work).then(
       (value) => {
         if (unlink(waiter)) resolve(value)
       },
