@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Confirmation, SenderConstraintContext } from './confirmation.js'
+import type { TokenKey } from './scanned-token.js'
 
 /**
  * A verified bearer token, as every bearerkit verifier returns it.
@@ -181,6 +182,13 @@ export interface VerifyOptions {
    * @see https://www.rfc-editor.org/rfc/rfc8705#section-3 RFC 8705 §3
    */
   readonly senderConstraint?: SenderConstraintContext
+  /**
+   * The token's in-process cache key, computed while its syntax was checked
+   * (`scanBearerToken`, which the HTTP gate calls for every request): an in-process cache in front
+   * of the verifier uses it rather than hashing the token again. Used only for the token it was
+   * made for; a verifier that keeps no cache ignores it.
+   */
+  readonly tokenKey?: TokenKey
 }
 
 /**

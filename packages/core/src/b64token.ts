@@ -2,10 +2,10 @@
  * RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
  *
  * Every request's token is checked against this grammar, so the check is on the request path of
- * every adapter. A regular expression reads about one character per nanosecond; reading the token
- * as 32-bit words of its UTF-8 bytes (one native copy) and looking each byte up in a table reads
- * about twice as fast. The expression is kept for what the table does not cover (see below), and
- * a test holds the two to the same answers.
+ * every adapter. A regular expression reads about one character per nanosecond; copying the
+ * token's UTF-8 bytes once (natively) and looking them up two at a time in a table, as halves of
+ * 32-bit words, reads two to three times as fast. The expression is kept for values longer than
+ * the scratch buffer, and a test holds the two to the same answers.
  */
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
@@ -15,6 +15,13 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 const OUTSIDE = new Uint8Array(256).fill(1)
 for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/') {
   OUTSIDE[char.charCodeAt(0)] = 0
+}
+
+// The same for two bytes at once, indexed by a 16-bit half of a word (either byte order): 64 KiB,
+// of which the pairs of b64token characters touch a few kilobytes.
+const OUTSIDE_PAIR = new Uint8Array(65536)
+for (let pair = 0; pair < 65536; pair++) {
+  OUTSIDE_PAIR[pair] = (OUTSIDE[pair & 0xff] as number) | (OUTSIDE[pair >>> 8] as number)
 }
 
 /** Longest value checked through the table; longer ones (rare, and refused by size anyway) take the expression. */
@@ -48,23 +55,34 @@ export function isB64Token(value: string): boolean {
   const { read, written } = utf8.encodeInto(value, scratch)
   // Anything but one byte per character: not ASCII, so not a b64token.
   if (read !== length || written !== length) return false
+  return b64TokenBytes(scratch, words, value, length)
+}
+
+/**
+ * Whether the first `length` bytes of `bytes` (the ASCII text `value`, one byte per character,
+ * `words` the same memory as 32-bit words) are a b64token.
+ *
+ * @internal For the key of core's caches, which reads the same bytes (token-key.ts).
+ */
+export function b64TokenBytes(
+  bytes: Uint8Array,
+  words: Int32Array,
+  value: string,
+  length: number,
+): boolean {
   // The padding: from the first '=' to the end, nothing else.
   let end = value.indexOf('=')
   if (end === -1) end = length
   else {
     if (end === 0) return false
-    for (let i = end; i < length; i++) if (scratch[i] !== EQUALS) return false
+    for (let i = end; i < length; i++) if (bytes[i] !== EQUALS) return false
   }
   let outside = 0
   const whole = end >>> 2
   for (let i = 0; i < whole; i++) {
     const word = words[i] as number
-    outside |=
-      (OUTSIDE[word & 0xff] as number) |
-      (OUTSIDE[(word >>> 8) & 0xff] as number) |
-      (OUTSIDE[(word >>> 16) & 0xff] as number) |
-      (OUTSIDE[word >>> 24] as number)
+    outside |= (OUTSIDE_PAIR[word & 0xffff] as number) | (OUTSIDE_PAIR[word >>> 16] as number)
   }
-  for (let i = whole << 2; i < end; i++) outside |= OUTSIDE[scratch[i] as number] as number
+  for (let i = whole << 2; i < end; i++) outside |= OUTSIDE[bytes[i] as number] as number
   return outside === 0
 }

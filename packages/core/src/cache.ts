@@ -9,7 +9,7 @@ import {
 } from './access-token.js'
 import { raceAbort } from './abort.js'
 import { immutableAccessToken } from './claims.js'
-import { processTokenKey } from './token-key.js'
+import { TokenKey } from './scanned-token.js'
 import { checkConfirmation, type SenderConstraintContext } from './confirmation.js'
 import { answerNowWith, defineVerifier, verifyTokenNow } from './define-verifier.js'
 import { VerifierUnavailableError, invalidArgument } from './errors.js'
@@ -277,7 +277,8 @@ export function createCachedVerifier(
     token: string,
     opts: VerifyOptions,
   ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
-    const key = processTokenKey(token)
+    // The key the gate computed while it checked the token's syntax, or the token's own.
+    const key = TokenKey.of(token, opts.tokenKey)
     const hit = cache.get(key)
     // Another token under the same key (a collision, never seen in practice) is a miss, and
     // outside [from, until) the entry says nothing: the inner verifier decides again.

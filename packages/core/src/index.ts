@@ -76,6 +76,7 @@ export {
 } from './cache.js'
 export { processTokenKey } from './token-key.js'
 export { isB64Token } from './b64token.js'
+export { TokenKey, scanBearerToken } from './scanned-token.js'
 export { createCompositeVerifier, type CompositeVerifierOptions } from './composite.js'
 export { decodeJwtHeader, isCompactJwt, peekIssuer } from './token-shape.js'
 export {

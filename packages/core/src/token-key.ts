@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { hash, randomFillSync } from 'node:crypto'
+import { b64TokenBytes, isB64Token } from './b64token.js'
 
 /*
  * The key of a token in this process's in-memory caches: a 128-bit hash keyed with a secret drawn
@@ -82,7 +83,30 @@ export function processTokenKey(token: string): string {
   // As many bytes as characters: all ASCII. Anything else (never a valid bearer token) takes the
   // slow way, since UTF-8 encodes every lone surrogate as U+FFFD and so is not injective.
   if (length !== token.length) return slowKey(token)
-  // Zero-pad to a whole block of 16 bytes (the length is mixed in below, so padding is harmless).
+  return mixScratch(length)
+}
+
+/**
+ * {@link processTokenKey} of `token` when it is an RFC 6750 b64token, or `null` when it is not:
+ * the syntax check and the key in one reading of the token's bytes, for the request path (the
+ * HTTP gate checks every token's syntax, and a cache in front of the verifier then needs its key).
+ *
+ * @internal Not exported from the package: reached through `scanBearerToken`.
+ */
+export function b64TokenKey(token: string): string | null {
+  const length = token.length
+  if (length === 0) return null
+  if (length > MAX_CHARS) return isB64Token(token) ? slowKey(token) : null
+  const { read, written } = utf8.encodeInto(token, scratch)
+  if (read !== length || written !== length) return null
+  return b64TokenBytes(scratch, words, token, length) ? mixScratch(length) : null
+}
+
+// The 128-bit hash of the first `length` bytes of the scratch buffer (ASCII, one per character):
+// MurmurHash3 x86_128 with the secret seed, zero-padded to a whole block (the length is mixed in,
+// so padding is harmless), as eight UTF-16 code units. Nothing in between calls user code, so no
+// other verification can start while the buffer is in use.
+function mixScratch(length: number): string {
   const end = (length + 15) & ~15
   for (let i = length; i < end; i++) scratch[i] = 0
   let h1 = S0

@@ -8,6 +8,7 @@ import {
   principalComponents,
   raceDeadline,
   safeAccessToken,
+  TokenKey,
   verifyTokenNow,
   VerifierUnavailableError,
   type AccessToken,
@@ -368,10 +369,11 @@ export function gateOf(settings: Settings): BearerGate {
   // store): a request then pays for no promise of ours.
   const verify = (
     request: GateRequest,
-    raw: string,
+    scanned: TokenKey,
     scopes: readonly string[],
     dpop: boolean,
   ): GateAccepted | GateRefused | Promise<GateAccepted | GateRefused> => {
+    const raw = scanned.token
     let context: ProofContext | undefined
     let proof: DpopProofChecked | null = null
     const senderConstraint = settings.senderConstraint
@@ -407,6 +409,7 @@ export function gateOf(settings: Settings): BearerGate {
         refusal = given
       },
       context,
+      scanned,
     )
     let answer: unknown
     try {
@@ -467,7 +470,7 @@ export function gateOf(settings: Settings): BearerGate {
         dpopAccepted && typeof header === 'string' && header.startsWith('DPoP ')
           ? parseAuthorization(header, settings.maxTokenLength, 'dpop')
           : OTHER_SCHEME
-      let dpop = typeof raw === 'string'
+      let dpop = raw instanceof TokenKey
       if (!dpop) {
         raw = parseAuthorization(header, settings.maxTokenLength)
         if (raw === OTHER_SCHEME && dpopAccepted) {
@@ -483,10 +486,10 @@ export function gateOf(settings: Settings): BearerGate {
           ? isFormType(readHeader(request.headers, 'content-type'))
           : false
       if (form && request.body !== undefined && formHasToken(request.body)) {
-        const description = typeof raw === 'string' ? TOKEN_TWICE : TOKEN_IN_BODY
+        const description = raw instanceof TokenKey ? TOKEN_TWICE : TOKEN_IN_BODY
         return refused(invalidRequest(settings, description), 'token_in_body', scopes, method)
       }
-      if (typeof raw !== 'string') {
+      if (!(raw instanceof TokenKey)) {
         if (raw === NO_CREDENTIALS && form && request.body === undefined) {
           // RFC 6750 §2.2: the token may be in the form body; decide once it is parsed.
           return { kind: 'pending', scopes }
@@ -552,18 +555,22 @@ function verifyOptions(
   request: GateRequest,
   onRefusal: (refusal: Refusal) => void,
   context: ProofContext | undefined,
+  tokenKey: TokenKey,
 ): VerifyOptions {
   const senderConstraint =
     context === undefined ||
     (context.dpopJkt === undefined && context.certificateThumbprint === undefined)
       ? undefined
       : context
+  const signal = request.signal
+  // One shape per case, each with every member defined: no `undefined` member reaches a verifier
+  // that tells an absent option from an undefined one.
   if (senderConstraint === undefined) {
-    return request.signal === undefined ? { onRefusal } : { signal: request.signal, onRefusal }
+    return signal === undefined ? { onRefusal, tokenKey } : { signal, onRefusal, tokenKey }
   }
-  return request.signal === undefined
-    ? { onRefusal, senderConstraint }
-    : { signal: request.signal, onRefusal, senderConstraint }
+  return signal === undefined
+    ? { onRefusal, senderConstraint, tokenKey }
+    : { signal, onRefusal, senderConstraint, tokenKey }
 }
 
 function isAccessToken(value: unknown): value is AccessToken {

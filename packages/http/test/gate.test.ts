@@ -6,9 +6,11 @@ import {
   InvalidRequestError,
   MissingTokenError,
   Refusal,
+  TokenKey,
   VerifierUnavailableError,
   createCachedVerifier,
   defineVerifier,
+  processTokenKey,
   type AccessToken,
   type TokenVerifier,
   type VerifyOptions,
@@ -654,3 +656,23 @@ t.test('a verifier answer without claims is an untrusted result: 503, never a cr
   t.equal(result.reason, 'verifier_error')
   t.same(result.log, { reason: 'verifier_error', statusCode: 503, errorName: 'invalid_result' })
 })
+
+t.test(
+  'the verifier gets the token key the gate computed while it checked the syntax',
+  async (t) => {
+    const seen: unknown[] = []
+    const verifier: TokenVerifier = {
+      verifyToken: async (token: string, options?: VerifyOptions) => {
+        seen.push(options?.tokenKey)
+        t.equal(TokenKey.of(token, options?.tokenKey), processTokenKey(token))
+        return accessToken(token)
+      },
+    }
+    const gate = createBearerGate({ verifier })
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl'
+    t.equal((await gate.authenticate(get({ authorization: `Bearer ${token}` }))).kind, 'accepted')
+    t.equal(seen.length, 1)
+    t.ok(seen[0] instanceof TokenKey)
+    t.equal((seen[0] as TokenKey).token, token)
+  },
+)

@@ -4,7 +4,7 @@ import {
   defineVerifier,
   isB64Token,
   loadThroughSharedCache,
-  processTokenKey,
+  TokenKey,
   raceAbort,
   tokenCacheKey,
   type SharedCacheValue,
@@ -171,7 +171,7 @@ export function createIntrospectionVerifier(
     // Checked before hashing so an oversized token costs nothing.
     if (token.length > DEFAULT_MAX_TOKEN_LENGTH) return MALFORMED
     // The per-process keyed hash: never the token, and cheaper than SHA-256 on every hit.
-    const key = processTokenKey(token)
+    const key = TokenKey.of(token, verifyOptions.tokenKey)
     if (cache !== null) {
       const hit = cache.get(key)
       // Another token under the same key (a collision, never seen in practice) is a miss.

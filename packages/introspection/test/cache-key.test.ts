@@ -1,5 +1,5 @@
 // The keys of the two cache tiers: the in-process cache keys by core's per-process keyed hash
-// (processTokenKey), the shared tier of a fleet by SHA-256 (tokenCacheKey), which every process
+// (processTokenKey, through TokenKey.of), the shared tier of a fleet by SHA-256 (tokenCacheKey), which every process
 // computes alike. No static import of ../src here: the verifier is loaded through t.mockImport
 // (mocks reach only the direct importer of core's key functions).
 import * as core from '@bearerkit/core'
@@ -26,9 +26,12 @@ async function load(
         sha.push(input)
         return core.tokenCacheKey(input)
       },
-      processTokenKey: (input: string) => {
-        own.push(input)
-        return processKey(input)
+      // The in-process key, from the TokenKey the gate hands over or else from the token.
+      TokenKey: {
+        of: (input: string, given: unknown) => {
+          own.push(input)
+          return given === undefined ? processKey(input) : core.TokenKey.of(input, given)
+        },
       },
     },
   })

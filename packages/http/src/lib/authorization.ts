@@ -1,4 +1,4 @@
-import { isB64Token } from '@bearerkit/core'
+import { scanBearerToken, type TokenKey } from '@bearerkit/core'
 
 /** Why the `Authorization` header yields no token. Frozen constants: nothing is allocated. */
 export interface HeaderProblem {
@@ -33,7 +33,8 @@ const SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SECOND_CREDENTIALS = /,[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: +[^ =]| *(?:,|$))/
 
 /**
- * The bearer token of an `Authorization` header value, or why there is none (RFC 6750 §2.1).
+ * The bearer token of an `Authorization` header value (with its in-process cache key), or why
+ * there is none (RFC 6750 §2.1).
  * Scheme case-insensitive (RFC 9110 §11.1), one space or more before the token. No description
  * ever contains the header value.
  */
@@ -41,7 +42,7 @@ export function parseAuthorization(
   header: string | readonly string[] | undefined | null,
   maxLength: number,
   expected: 'bearer' | 'dpop' = 'bearer',
-): string | HeaderProblem {
+): TokenKey | HeaderProblem {
   if (header === undefined || header === null) return NO_CREDENTIALS
   let value: string
   if (typeof header === 'string') {
@@ -78,10 +79,12 @@ export function parseAuthorization(
   // a string the client chooses (a timing channel on another client's token), and a comparison
   // that does not stop early (timingSafeEqual, a keyed hash) costs as much as the scan it skips.
   if (token.length > maxLength) return TOKEN_TOO_LARGE
-  // RFC 6750 §2.1: b64token.
-  if (!isB64Token(token)) {
+  // RFC 6750 §2.1: b64token. The same reading of the token's bytes gives its in-process cache
+  // key, which the verifier's cache then need not compute again.
+  const scanned = scanBearerToken(token)
+  if (scanned === null) {
     // A b64token has no comma: a comma after Bearer means credentials were sent more than once.
     return token.includes(',') ? REPEATED : MALFORMED_TOKEN
   }
-  return token
+  return scanned
 }
