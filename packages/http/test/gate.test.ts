@@ -631,7 +631,12 @@ t.test(
     t.same((hit as GateAccepted).principal, ['client-1', ISSUER, 'alice'])
     t.equal(calls, 1)
     // Refusals decided from the request itself are at once too, with the same answers.
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer a b' }]) {
+    const cases: Record<string, string>[] = [
+      {},
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer a b' },
+    ]
+    for (const headers of cases) {
       const now = gate.authenticateNow(get(headers))
       t.notOk(now instanceof Promise)
       t.same(now, await gate.authenticate(get(headers)))
