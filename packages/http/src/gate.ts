@@ -323,10 +323,15 @@ export function gateOf(settings: Settings): BearerGate {
     // self-signed proof writes nothing). Before the scope check: the client is authenticated
     // then, a replayed proof is a 401 whatever the scopes, and a proof refused for its scopes
     // cannot be sent again.
-    const claimedBy = (claimed: SenderConstraintRefusal | null): GateAccepted | GateRefused =>
-      claimed === null
-        ? admit(token, scopes, request.method)
-        : proofRefused(claimed, scopes, request.method)
+    const claimedBy = (claimed: SenderConstraintRefusal | null): GateAccepted | GateRefused => {
+      if (claimed !== null) return proofRefused(claimed, scopes, request.method)
+      try {
+        return admit(token, scopes, request.method)
+      } catch (error) {
+        // A getter of the answer that throws (see decideOrFail), after a replay store's promise.
+        return unavailableRefusal(error, scopes, request.method)
+      }
+    }
     let claimed: SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
     try {
       claimed = (settings.senderConstraint as SenderConstraint).claim(proof, request.signal)
@@ -362,6 +367,23 @@ export function gateOf(settings: Settings): BearerGate {
       accessToken: safeAccessToken(token),
       principal: principalComponents(token),
       scopes,
+    }
+  }
+
+  // A custom verifier's answer is read through whatever getters it has, and one may throw: that
+  // is a verifier failure (503), never a throw or a rejection of authenticate.
+  const decideOrFail = (
+    request: GateRequest,
+    token: unknown,
+    refusal: Refusal | undefined,
+    scopes: readonly string[],
+    dpop: boolean,
+    proof: DpopProofChecked | null,
+  ): GateAccepted | GateRefused | Promise<GateAccepted | GateRefused> => {
+    try {
+      return decide(request, token, refusal, scopes, dpop, proof)
+    } catch (error) {
+      return unavailableRefusal(error, scopes, request.method)
     }
   }
 
@@ -412,17 +434,24 @@ export function gateOf(settings: Settings): BearerGate {
       scanned,
     )
     let answer: unknown
+    let thenable: boolean
     try {
       // A cache hit of a verifier built by core answers at once; any other answer is a promise.
       answer = verifyTokenNow(settings.verifier, raw, options)
+      // Inside the try: the `then` of a custom verifier's answer may be a getter that throws.
+      thenable = isThenable(answer)
     } catch (error) {
       return unavailableRefusal(error, scopes, request.method)
     }
-    if (!isThenable(answer)) return decide(request, answer, refusal, scopes, dpop, proof)
+    if (!thenable) return decideOrFail(request, answer, refusal, scopes, dpop, proof)
     // A verifier that never answers (a custom one, a provider, a key resolver) must not hold
     // the request: past verifierTimeout it is a 503, never an acceptance.
-    return raceDeadline(answer, settings.verifierTimeout, verifierTimedOut).then(
-      (token) => decide(request, token, refusal, scopes, dpop, proof),
+    return raceDeadline(
+      answer as PromiseLike<unknown>,
+      settings.verifierTimeout,
+      verifierTimedOut,
+    ).then(
+      (token) => decideOrFail(request, token, refusal, scopes, dpop, proof),
       (error: unknown) => unavailableRefusal(error, scopes, request.method),
     )
   }
