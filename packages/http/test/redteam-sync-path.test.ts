@@ -2,12 +2,15 @@
 // verifier answers, re-entrancy, and parity of authenticate, authenticateNow and the promise path.
 import {
   Refusal,
+  accessTokenFromClaims,
+  checkConfirmation,
   createCachedVerifier,
   defineVerifier,
   type AccessToken,
   type TokenVerifier,
   type VerifyOptions,
 } from '@bearerkit/core'
+import { calculateJwkThumbprint } from 'jose'
 import t from 'tap'
 import {
   createBearerGate,
@@ -23,6 +26,9 @@ import {
   conformanceOptions,
   conformanceVerifier,
 } from './fixtures/conformance.js'
+import { NOW, NOW_S, URL_, ath, proof, proofKey, type ProofKey } from './fixtures/dpop.js'
+
+const DPOP_RESOURCE = 'https://rs.example.com/mcp'
 
 // The deadline's sweep never keeps a process alive; this timer does while the tests wait.
 const alive = setInterval(() => {}, 1000)
@@ -360,3 +366,124 @@ t.test('a cache hit answers at once, and only for the token it was stored for', 
   }
   t.equal(ISSUER.length > 0, true)
 })
+
+t.test(
+  'DPoP on the synchronous path: binding, replay and audience as on the promise path',
+  async (t) => {
+    const key = await proofKey('ES256')
+    const attacker = await proofKey('ES256')
+    const jkt = await calculateJwkThumbprint(key.publicJwk)
+    const claimsOf: Record<string, Record<string, unknown>> = {
+      bound: { cnf: { jkt } },
+      plain: {},
+      foreign: { aud: 'https://elsewhere.example.com', cnf: { jkt } },
+      narrow: { scope: 'read', cnf: { jkt } },
+    }
+    const base = (): TokenVerifier =>
+      defineVerifier('dpop-table', (token, options) => {
+        const extra = claimsOf[token]
+        if (extra === undefined) return new Refusal('bad_signature', 'no')
+        const claims = {
+          client_id: 'app',
+          aud: DPOP_RESOURCE,
+          scope: 'mcp',
+          exp: NOW_S + 600,
+          ...extra,
+        }
+        return (
+          checkConfirmation(claims.cnf, options.senderConstraint) ??
+          accessTokenFromClaims(token, claims)
+        )
+      })
+    const gateFor = (verifier: TokenVerifier): BearerGate =>
+      createBearerGate({
+        verifier,
+        resource: { url: DPOP_RESOURCE, authorizationServers: ['https://as.example.com'] },
+        dpop: { now: () => NOW },
+      })
+    // A: core's cache in front (hits answer synchronously); B: the same behind a plain wrapper.
+    const syncGate = gateFor(createCachedVerifier(base(), { now: () => NOW }))
+    const hidden = createCachedVerifier(base(), { now: () => NOW })
+    const promiseGate = gateFor({
+      verifyToken: (token, options) => hidden.verifyToken(token, options),
+    })
+    const dpopRequest = (scheme: string, token: string, dpop?: string) => ({
+      method: 'GET',
+      url: URL_,
+      scopes: ['mcp'],
+      headers: { authorization: `${scheme} ${token}`, ...(dpop === undefined ? {} : { dpop }) },
+    })
+    const steps: [string, () => Promise<ReturnType<typeof dpopRequest>>, string][] = []
+    const fresh = (signer: ProofKey, token: string) => proof(signer, { ath: ath(token) })
+    let replayed = ''
+    steps.push([
+      'bound, own proof (miss)',
+      async () => dpopRequest('DPoP', 'bound', await fresh(key, 'bound')),
+      'accepted',
+    ])
+    steps.push([
+      'bound, own proof (hit)',
+      async () => {
+        replayed = await fresh(key, 'bound')
+        return dpopRequest('DPoP', 'bound', replayed)
+      },
+      'accepted',
+    ])
+    steps.push([
+      'bound, the same proof again (hit)',
+      async () => dpopRequest('DPoP', 'bound', replayed),
+      'dpop_replayed',
+    ])
+    steps.push([
+      'bound, attacker key with the right ath (hit)',
+      async () => dpopRequest('DPoP', 'bound', await fresh(attacker, 'bound')),
+      'sender_constrained',
+    ])
+    steps.push([
+      'bound, as Bearer without proof (hit)',
+      async () => dpopRequest('Bearer', 'bound'),
+      'sender_constrained',
+    ])
+    steps.push([
+      'bound, as Bearer with a proof (hit)',
+      async () => dpopRequest('Bearer', 'bound', await fresh(key, 'bound')),
+      'sender_constrained',
+    ])
+    steps.push([
+      'plain, as DPoP',
+      async () => dpopRequest('DPoP', 'plain', await fresh(key, 'plain')),
+      'not_dpop_bound',
+    ])
+    steps.push(['plain, as Bearer', async () => dpopRequest('Bearer', 'plain'), 'accepted'])
+    steps.push([
+      'foreign audience',
+      async () => dpopRequest('DPoP', 'foreign', await fresh(key, 'foreign')),
+      'wrong_audience',
+    ])
+    steps.push([
+      'foreign audience again (hit)',
+      async () => dpopRequest('DPoP', 'foreign', await fresh(key, 'foreign')),
+      'wrong_audience',
+    ])
+    steps.push([
+      'narrow scope',
+      async () => dpopRequest('DPoP', 'narrow', await fresh(key, 'narrow')),
+      'insufficient_scope',
+    ])
+    steps.push([
+      'narrow scope again (hit)',
+      async () => dpopRequest('DPoP', 'narrow', await fresh(key, 'narrow')),
+      'insufficient_scope',
+    ])
+    for (const [name, make, expected] of steps) {
+      const request = await make()
+      // The same proof to both gates: each has its own replay store.
+      const viaNow = await syncGate.authenticateNow(request)
+      const viaPromise = await promiseGate.authenticate(request)
+      const reasonOf = (result: GateResult): string =>
+        result.kind === 'refused' ? result.reason : result.kind
+      t.match(reasonOf(viaNow), expected, `${name}: authenticateNow`)
+      t.equal(snapshot(viaNow), snapshot(viaPromise), `${name}: both paths alike`)
+    }
+  },
+)
