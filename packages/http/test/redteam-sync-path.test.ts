@@ -383,7 +383,7 @@ t.test(
       defineVerifier('dpop-table', (token, options) => {
         const extra = claimsOf[token]
         if (extra === undefined) return new Refusal('bad_signature', 'no')
-        const claims = {
+        const claims: Record<string, unknown> = {
           client_id: 'app',
           aud: DPOP_RESOURCE,
           scope: 'mcp',
