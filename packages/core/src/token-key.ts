@@ -167,3 +167,76 @@ function mixScratch(length: number): string {
     h4 >>> 16,
   )
 }
+
+/**
+ * The hash of {@link processTokenKey} as four 32-bit words written into `out[0..3]`, without
+ * allocating: for in-process tables over typed arrays (the memory replay store). The same
+ * properties and the same secret: 128 bits nobody outside the process can compute or aim at, not
+ * a cryptographic hash, so a table keyed by it must treat a collision as the safe answer. For an
+ * ASCII key of at most 4096 characters the words are those of `processTokenKey` (its code units
+ * in pairs, low half first); any other key takes the first 128 bits of the keyed SHA-256 (which
+ * allocates: such keys are rare).
+ *
+ * @internal Not exported from the package.
+ */
+export function processKeyWords(key: string, out: Int32Array): void {
+  const length = key.length > MAX_CHARS ? -1 : utf8.encodeInto(key, scratch).written
+  if (length !== key.length) {
+    const digest = hash('sha256', Buffer.from(PREFIX + key, 'utf16le'), 'buffer')
+    out[0] = digest.readInt32LE(0)
+    out[1] = digest.readInt32LE(4)
+    out[2] = digest.readInt32LE(8)
+    out[3] = digest.readInt32LE(12)
+    return
+  }
+  const end = (length + 15) & ~15
+  for (let i = length; i < end; i++) scratch[i] = 0
+  let h1 = S0
+  let h2 = S1
+  let h3 = S2
+  let h4 = S3
+  // The body and finalisation of processTokenKey, word for word.
+  for (let i = 0, n = end >> 2; i < n; i += 4) {
+    let k1 = Math.imul(words[i] as number, C1)
+    k1 = Math.imul((k1 << 15) | (k1 >>> 17), C2)
+    h1 ^= k1
+    h1 = (h1 << 19) | (h1 >>> 13)
+    h1 = (h1 + h2) | 0
+    h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0
+    let k2 = Math.imul(words[i + 1] as number, C2)
+    k2 = Math.imul((k2 << 16) | (k2 >>> 16), C3)
+    h2 ^= k2
+    h2 = (h2 << 17) | (h2 >>> 15)
+    h2 = (h2 + h3) | 0
+    h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0
+    let k3 = Math.imul(words[i + 2] as number, C3)
+    k3 = Math.imul((k3 << 17) | (k3 >>> 15), C4)
+    h3 ^= k3
+    h3 = (h3 << 15) | (h3 >>> 17)
+    h3 = (h3 + h4) | 0
+    h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0
+    let k4 = Math.imul(words[i + 3] as number, C4)
+    k4 = Math.imul((k4 << 18) | (k4 >>> 14), C1)
+    h4 ^= k4
+    h4 = (h4 << 13) | (h4 >>> 19)
+    h4 = (h4 + h1) | 0
+    h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0
+  }
+  h1 ^= length
+  h2 ^= length
+  h3 ^= length
+  h4 ^= length
+  h1 = (h1 + h2 + h3 + h4) | 0
+  h2 = (h2 + h1) | 0
+  h3 = (h3 + h1) | 0
+  h4 = (h4 + h1) | 0
+  h1 = fmix(h1)
+  h2 = fmix(h2)
+  h3 = fmix(h3)
+  h4 = fmix(h4)
+  h1 = (h1 + h2 + h3 + h4) | 0
+  out[0] = h1
+  out[1] = (h2 + h1) | 0
+  out[2] = (h3 + h1) | 0
+  out[3] = (h4 + h1) | 0
+}

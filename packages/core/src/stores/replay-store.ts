@@ -1,5 +1,6 @@
 import { VerifierUnavailableError, invalidArgument } from '../errors.js'
 import { readInteger } from '../options.js'
+import { processKeyWords } from '../token-key.js'
 import {
   callStore,
   invalidStoreAnswer,
@@ -37,12 +38,22 @@ export interface MemoryReplayStoreOptions {
   now?: () => number
 }
 
+// Entries first held; the arrays double as the store fills, up to `max`.
+const INITIAL_ENTRIES = 256
+const EMPTY = -Infinity
+
 /**
  * A bounded in-memory {@link ReplayStore}. An identifier is held until its `expiresAt`; expired
  * ones are dropped to make room. When every slot holds an identifier that has not expired yet the
  * store refuses to answer (`VerifierUnavailableError`, reason `replay_store_full`) rather than
  * forget one, because forgetting an unexpired identifier would let it be replayed. Bound
- * assertion lifetimes (`maxLifetime`) keep the store small.
+ * assertion lifetimes (`maxLifetime`) keep the store small. Answers synchronously.
+ *
+ * Identifiers are held as a 128-bit hash keyed with a secret of this process (the one of
+ * `processTokenKey`), not as strings: the store allocates nothing per identifier, so a busy
+ * store gives the garbage collector nothing to copy. Two identifiers with the same hash count as
+ * one: the second is answered as a replay, a refusal and never an acceptance. Nobody outside the
+ * process can compute the hash, so nobody can aim an identifier at another's.
  *
  * @example
  * ```ts
@@ -55,33 +66,216 @@ export function createMemoryReplayStore(options: MemoryReplayStoreOptions = {}):
     throw invalidArgument('options.now', 'must be a function returning milliseconds')
   }
   const now = options.now ?? Date.now
-  // key -> expiry in ms. A Map keeps insertion order, which is close to expiry order for
-  // identifiers of similar lifetimes; purging walks it from the oldest.
-  const used = new Map<string, number>()
+  const table = new HashedExpiries(max)
+  return {
+    markUsed(key, expiresAt) {
+      // The clock first: it is the caller's code, and the hash below goes through shared scratch
+      // space that nothing may reuse until the lookup is done.
+      const at = now()
+      return table.claim(key, expiresAt * 1000, at)
+    },
+  }
+}
 
-  const purge = (at: number): void => {
-    for (const [key, until] of used) {
-      if (until <= at) used.delete(key)
+/**
+ * The table behind the memory replay store: identifiers as 128-bit keyed hashes with their expiry,
+ * in typed arrays.
+ *
+ * Entries live in insertion order in a ring (`words`: four hash words each, `expiries`: the expiry
+ * in milliseconds, {@link EMPTY} for a hole left by a deletion). An open-addressing table with
+ * linear probing (`slots`: entry index + 1, 0 for a free slot, at most half full) finds an entry by
+ * its hash; a deletion shifts the probe chain back instead of leaving a tombstone, so no lookup
+ * ever slows down with churn. Expired entries leave from the head of the ring as new ones come in
+ * (identifiers of similar lifetimes expire in about the order they came); when the store is full,
+ * a scan of every entry drops the expired ones wherever they are, and the ring is compacted when
+ * holes fill it. The scan is skipped while no entry can have expired (`earliest`).
+ */
+class HashedExpiries {
+  private capacity = 0
+  private words = new Int32Array(0)
+  private expiries = new Float64Array(0)
+  private slots = new Int32Array(0)
+  private mask = 0
+  private head = 0
+  // Ring positions in use (live entries and holes), and live entries.
+  private used = 0
+  private live = 0
+  // No live entry expires before this (a lower bound).
+  private earliest = Infinity
+  private readonly hashed = new Int32Array(4)
+
+  constructor(private readonly max: number) {
+    this.resize(Math.min(max, INITIAL_ENTRIES), EMPTY)
+  }
+
+  /** First use of `key` (true), or a replay (false); throws when full of unexpired entries. */
+  claim(key: string, expiry: number, at: number): boolean {
+    const hashed = this.hashed
+    processKeyWords(key, hashed)
+    const h0 = hashed[0] as number
+    const h1 = hashed[1] as number
+    const h2 = hashed[2] as number
+    const h3 = hashed[3] as number
+    const slot = this.find(h0, h1, h2, h3)
+    if (slot !== -1) {
+      const entry = (this.slots[slot] as number) - 1
+      if ((this.expiries[entry] as number) > at) return false
+      this.remove(slot, entry)
+    }
+    // Held only while expiry > at: an identifier already expired (or NaN) needs no entry.
+    if (!(expiry > at)) return true
+    this.dropExpiredHead(at)
+    if (this.live >= this.max) {
+      if (at >= this.earliest) this.dropExpired(at)
+      if (this.live >= this.max) {
+        throw new VerifierUnavailableError('The replay store is full of unexpired identifiers', {
+          reason: 'replay_store_full',
+          retryAfter: 1,
+        })
+      }
+    }
+    if (this.used === this.capacity) {
+      // The ring is full of entries and holes: grow it while it may, else squeeze the holes out
+      // (there is one at least, since live < max).
+      const grow = this.capacity < this.max && this.live * 2 >= this.capacity
+      this.resize(grow ? Math.min(this.max, this.capacity * 2) : this.capacity, at)
+    }
+    let entry = this.head + this.used
+    if (entry >= this.capacity) entry -= this.capacity
+    this.used++
+    this.live++
+    const w = entry * 4
+    this.words[w] = h0
+    this.words[w + 1] = h1
+    this.words[w + 2] = h2
+    this.words[w + 3] = h3
+    this.expiries[entry] = expiry
+    if (expiry < this.earliest) this.earliest = expiry
+    this.place(h0, entry)
+    return true
+  }
+
+  // The slot holding the entry of this hash, or -1.
+  private find(h0: number, h1: number, h2: number, h3: number): number {
+    const slots = this.slots
+    const words = this.words
+    const mask = this.mask
+    for (let slot = h0 & mask; ; slot = (slot + 1) & mask) {
+      const stored = slots[slot] as number
+      if (stored === 0) return -1
+      const w = (stored - 1) * 4
+      if (words[w] === h0 && words[w + 1] === h1 && words[w + 2] === h2 && words[w + 3] === h3) {
+        return slot
+      }
     }
   }
 
-  return {
-    markUsed(key, expiresAt) {
-      const at = now()
-      const seen = used.get(key)
-      if (seen !== undefined && seen > at) return false
-      if (used.size >= max) {
-        purge(at)
-        if (used.size >= max) {
-          throw new VerifierUnavailableError('The replay store is full of unexpired identifiers', {
-            reason: 'replay_store_full',
-            retryAfter: 1,
-          })
-        }
+  private place(h0: number, entry: number): void {
+    const slots = this.slots
+    const mask = this.mask
+    let slot = h0 & mask
+    while (slots[slot] !== 0) slot = (slot + 1) & mask
+    slots[slot] = entry + 1
+  }
+
+  // The slot of a live entry (it is in the table).
+  private slotOf(entry: number): number {
+    const slots = this.slots
+    const mask = this.mask
+    let slot = (this.words[entry * 4] as number) & mask
+    while (slots[slot] !== entry + 1) slot = (slot + 1) & mask
+    return slot
+  }
+
+  // Deletes a live entry: a hole in the ring, and its slot freed by shifting back the entries of
+  // the probe chain after it that may move (linear probing's deletion, no tombstone).
+  private remove(slot: number, entry: number): void {
+    this.expiries[entry] = EMPTY
+    this.live--
+    const slots = this.slots
+    const words = this.words
+    const mask = this.mask
+    let hole = slot
+    for (let next = (hole + 1) & mask; ; next = (next + 1) & mask) {
+      const stored = slots[next] as number
+      if (stored === 0) break
+      const home = (words[(stored - 1) * 4] as number) & mask
+      // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
+      const stays = hole <= next ? hole < home && home <= next : hole < home || home <= next
+      if (!stays) {
+        slots[hole] = stored
+        hole = next
       }
-      used.set(key, expiresAt * 1000)
-      return true
-    },
+    }
+    slots[hole] = 0
+  }
+
+  // Drops holes and expired entries from the head of the ring.
+  private dropExpiredHead(at: number): void {
+    while (this.used > 0) {
+      const entry = this.head
+      const expiry = this.expiries[entry] as number
+      if (expiry !== EMPTY) {
+        if (expiry > at) return
+        this.remove(this.slotOf(entry), entry)
+      }
+      this.head = entry + 1 === this.capacity ? 0 : entry + 1
+      this.used--
+    }
+  }
+
+  // Drops every expired entry, wherever it is in the ring.
+  private dropExpired(at: number): void {
+    let earliest = Infinity
+    for (let i = 0, entry = this.head; i < this.used; i++) {
+      const expiry = this.expiries[entry] as number
+      if (expiry !== EMPTY) {
+        if (expiry <= at) this.remove(this.slotOf(entry), entry)
+        else if (expiry < earliest) earliest = expiry
+      }
+      entry = entry + 1 === this.capacity ? 0 : entry + 1
+    }
+    this.earliest = earliest
+    this.dropExpiredHead(at)
+  }
+
+  // New arrays of `capacity` entries holding the live, unexpired entries in ring order from 0,
+  // and a table rebuilt for them.
+  private resize(capacity: number, at: number): void {
+    const words = new Int32Array(capacity * 4)
+    const expiries = new Float64Array(capacity).fill(EMPTY)
+    let size = 1
+    while (size < capacity * 2) size *= 2
+    const slots = new Int32Array(size)
+    const oldWords = this.words
+    const oldExpiries = this.expiries
+    this.words = words
+    this.expiries = expiries
+    this.slots = slots
+    this.mask = size - 1
+    let kept = 0
+    let earliest = Infinity
+    for (let i = 0, entry = this.head; i < this.used; i++) {
+      const expiry = oldExpiries[entry] as number
+      if (expiry > at) {
+        const from = entry * 4
+        const to = kept * 4
+        words[to] = oldWords[from] as number
+        words[to + 1] = oldWords[from + 1] as number
+        words[to + 2] = oldWords[from + 2] as number
+        words[to + 3] = oldWords[from + 3] as number
+        expiries[kept] = expiry
+        if (expiry < earliest) earliest = expiry
+        this.place(oldWords[entry * 4] as number, kept)
+        kept++
+      }
+      entry = entry + 1 === this.capacity ? 0 : entry + 1
+    }
+    this.capacity = capacity
+    this.head = 0
+    this.used = kept
+    this.live = kept
+    this.earliest = earliest
   }
 }
 
