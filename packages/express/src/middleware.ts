@@ -6,6 +6,7 @@ import {
   nodeConnection,
   type BearerGate,
   type GateRefused,
+  type GateResult,
 } from '@bearerkit/http'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { hasBody, isFormType, readFormBody } from './lib/form-body.js'
@@ -82,11 +83,13 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     sendGateResponse(res, refusal.response)
   }
 
-  const authenticate = async (
+  // Answers at once when nothing is awaited (no form body to read, a verified-token cache hit):
+  // the request then goes on without a promise of the adapter's.
+  const authenticate = (
     req: Request,
     res: Response,
     scopes: readonly string[] | undefined,
-  ): Promise<boolean> => {
+  ): boolean | Promise<boolean> => {
     const state = authenticated.get(req)
     if (state !== undefined && state.gate === gate) {
       // Accepted by this gate earlier in the chain: only the route's scopes are left to check.
@@ -98,19 +101,34 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     }
     // originalUrl: under app.use('/api', ...) req.url has lost its prefix, and both the query
     // check and the metadata path are about the URL the client sent.
-    const request = { method: req.method, url: req.originalUrl, headers: req.headers }
-    const metadata = gate.metadata?.respond(request)
+    const metadata = gate.metadata?.respond({
+      method: req.method,
+      url: req.originalUrl,
+      headers: req.headers,
+    })
     if (metadata !== null && metadata !== undefined) {
       sendGateResponse(res, metadata)
       return false
     }
-    const body = await formBody(req, res, formBodyLimit)
-    if (body === TOO_LARGE_MARK) return false
-    const result = await gate.authenticate({
-      ...request,
+    // RFC 6750 §2.2: only a form body can hold a token; any other request is decided at once.
+    if (!isFormType(req.headers['content-type'])) return decide(req, res, scopes, undefined)
+    return formBody(req, res, formBodyLimit).then((body) =>
+      body === TOO_LARGE_MARK ? false : decide(req, res, scopes, body),
+    )
+  }
+
+  const decide = (
+    req: Request,
+    res: Response,
+    scopes: readonly string[] | undefined,
+    body: unknown,
+  ): boolean | Promise<boolean> => {
+    const result = gate.authenticateNow({
+      method: req.method,
       // RFC 9449 §4.3: htu names the URL the client called. Express's protocol and host follow
       // its 'trust proxy' setting; only DPoP needs them, so the plain path keeps the path.
       url: dpop ? publicUrl(req) : req.originalUrl,
+      headers: req.headers,
       // Node keeps only the first of repeated Authorization lines in req.headers.
       authorization: authorizationFromRawHeaders(req.rawHeaders),
       scopes,
@@ -118,6 +136,12 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
       // RFC 8705 §3: the certificate of the TLS connection (https.createServer with requestCert).
       ...(mtls ? nodeConnection(req.socket) : undefined),
     })
+    return result instanceof Promise
+      ? result.then((answer) => settle(req, res, answer))
+      : settle(req, res, result)
+  }
+
+  const settle = (req: Request, res: Response, result: GateResult): boolean => {
     if (result.kind === 'accepted') {
       req.accessToken = result.accessToken
       req.principal = result.principal
@@ -132,12 +156,21 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
 
   const handlerFor = (scopes: readonly string[] | undefined): RequestHandler => {
     return (req: Request, res: Response, next: NextFunction): void => {
-      authenticate(req, res, scopes).then(
-        (pass) => {
-          if (pass) next()
-        },
-        (error: unknown) => next(error),
-      )
+      let pass: boolean | Promise<boolean>
+      try {
+        pass = authenticate(req, res, scopes)
+      } catch (error) {
+        next(error)
+        return
+      }
+      if (pass instanceof Promise) {
+        pass.then(
+          (passed) => {
+            if (passed) next()
+          },
+          (error: unknown) => next(error),
+        )
+      } else if (pass) next()
     }
   }
 
