@@ -117,7 +117,8 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     }
     // Hono's request URL is absolute (scheme from the socket, host from the Host header), which is
     // what the DPoP htu check needs; behind a proxy set dpop.publicOrigin.
-    const result = await gate.authenticate({
+    // A verified-token cache hit is decided at once: no await for it.
+    const answer = gate.authenticateNow({
       ...request,
       url: gateUrl(c, raw.url),
       scopes,
@@ -126,6 +127,7 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
         ? undefined
         : { clientCertificate: peer.clientCertificate, remoteAddress: peer.remoteAddress }),
     })
+    const result = answer instanceof Promise ? await answer : answer
     if (result.kind === 'accepted') {
       c.set('accessToken', result.accessToken)
       c.set('principal', result.principal)

@@ -112,7 +112,8 @@ export function createForwardAuthHandler(options: ForwardAuthOptions): ForwardAu
       if (text === null) return TOO_LARGE
       body = text
     }
-    const result = await gate.authenticate({
+    // A verified-token cache hit is decided at once: no await for it.
+    const answer = gate.authenticateNow({
       ...request,
       authorization: authorizationFromRawHeaders(req.rawHeaders),
       scopes: original.scopes,
@@ -122,6 +123,7 @@ export function createForwardAuthHandler(options: ForwardAuthOptions): ForwardAu
       // the proxy's, so there is no certificate of our own connection to pass.
       remoteAddress: req.socket.remoteAddress,
     })
+    const result = answer instanceof Promise ? await answer : answer
     if (result.kind !== 'accepted') {
       // Neither bodyPending nor noHandlerRuns is passed: anything else is a refusal.
       return (result as { response: GateResponse }).response
