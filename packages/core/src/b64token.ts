@@ -49,6 +49,8 @@ const EQUALS = 0x3d
  * ```
  */
 export function isB64Token(value: string): boolean {
+  // Typed as a string; a caller without types may still pass anything, which is not a token.
+  if (typeof value !== 'string') return false
   const length = value.length
   if (length === 0) return false
   if (length > MAX_FAST) return B64TOKEN.test(value)

@@ -64,6 +64,9 @@ t.test('isB64Token: hostile values are refused', async (t) => {
     t.equal(isB64Token(value), false, JSON.stringify(value.slice(0, 40)))
   }
   t.equal(isB64Token(`${'a'.repeat(16 * 1024)}==`), true, 'a long valid token past the table path')
+  for (const value of [undefined, null, 42, ['abc'], { toString: () => 'abc' }]) {
+    t.equal(isB64Token(value as unknown as string), false, `${typeof value}: not a token`)
+  }
 })
 
 t.test('isB64Token agrees with the grammar on every character, in every position', async (t) => {
