@@ -410,6 +410,7 @@ export function gateOf(settings: Settings): BearerGate {
           url: request.url,
           scheme: dpop ? 'dpop' : 'bearer',
           token: raw,
+          tokenKey: scanned,
           dpop: dpop ? readHeader(request.headers, 'dpop') : undefined,
           clientCert: senderConstraint.clientCertHeader
             ? readHeader(request.headers, 'client-cert')

@@ -350,3 +350,27 @@ t.test('the sender constraint checks without claiming; claim claims once', async
   // Bearer: nothing to claim.
   t.same(sc.context({ ...given, scheme: 'bearer' }), { context: {}, proof: null })
 })
+
+t.test('a clock that fails at the claim is a 503, and claims nothing', async (t) => {
+  // Read once by the proof check, then again by the claim: while `failing`, that read throws.
+  let reads = 0
+  let failing = true
+  const { key, gate } = await setup({
+    clock: () => {
+      reads++
+      if (failing && reads % 2 === 0) throw new Error('clock gone')
+      return NOW
+    },
+  })
+  const once = await proof(key, { ath: ath('bound') })
+  t.same(outcome(await gate.authenticate(request('bound', once))), {
+    status: 503,
+    reason: 'verifier_error',
+    error: 'temporarily_unavailable',
+  })
+  // The same proof once the clock answers again: accepted, since nothing was claimed; then a
+  // replay.
+  failing = false
+  t.equal(outcome(await gate.authenticate(request('bound', once))), 'accepted')
+  t.match(outcome(await gate.authenticate(request('bound', once))), { reason: 'dpop_replayed' })
+})

@@ -1,5 +1,11 @@
 import t from 'tap'
-import { createHash, generateKeyPairSync, sign as nodeSign, X509Certificate } from 'node:crypto'
+import {
+  createHash,
+  generateKeyPairSync,
+  randomBytes,
+  sign as nodeSign,
+  X509Certificate,
+} from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,6 +22,7 @@ import { normalizeHtu, htuMatches } from '../src/dpop/htu.js'
 import {
   PROOF_ALGORITHMS,
   decodeBase64url,
+  decodeSignature,
   importPublicKey,
   verifySignature,
 } from '../src/lib/dpop-crypto.js'
@@ -271,6 +278,57 @@ t.test('strict base64url: one spelling per byte string', async (t) => {
     t.equal(decodeBase64url(bad), null, bad)
   }
   t.same([...(decodeBase64url('') ?? [0])], [])
+})
+
+t.test('signatures decode as strictly, straight from the proof', async (t) => {
+  const decode = (text: string, prefix = 'h.c.') => {
+    const bytes = decodeSignature(`${prefix}${text}`, prefix.length)
+    return bytes === null ? null : [...bytes]
+  }
+  // Every length, random bytes: the same bytes as Node's decoder, the view of the right length.
+  for (let length = 0; length < 200; length++) {
+    const bytes = [...randomBytes(length)]
+    const text = Buffer.from(bytes).toString('base64url')
+    t.same(decode(text), bytes, `${length} bytes`)
+    t.same(decode(text, ''), bytes)
+  }
+  // A longer signature than the buffer held (an RSA-16384 one), then short ones again.
+  const big = [...randomBytes(2048)]
+  t.same(decode(Buffer.from(big).toString('base64url')), big)
+  t.same(decode('AAEC'), [0, 1, 2])
+  // Each character outside the alphabet, at each position of a block and in the tail.
+  for (const bad of ['+', '/', '=', ' ', '.', '\0', 'é', '\u0141', '\uFF21']) {
+    for (const text of [
+      `${bad}AAA`,
+      `A${bad}AA`,
+      `AA${bad}A`,
+      `AAA${bad}`,
+      `AAAA${bad}A`,
+      `AAAAA${bad}`,
+    ]) {
+      t.equal(decode(text), null, JSON.stringify(text))
+    }
+  }
+  // Spare bits set, impossible lengths.
+  for (const bad of ['Zh', 'Zm9', 'A0', 'A-', 'A_', 'Ab', 'AB', 'AAB', 'AA9', 'A', 'AAAAA']) {
+    t.equal(decode(bad), null, bad)
+  }
+  t.same(decode(''), [])
+})
+
+t.test('the last request URL is remembered, never the proof side', async (t) => {
+  const url = 'https://example.com/mcp?session=1'
+  // The same request URL again and again (the remembered one), each proof judged afresh.
+  t.ok(htuMatches('https://example.com/mcp', url))
+  t.notOk(htuMatches('https://example.com/other', url))
+  t.ok(htuMatches('HTTPS://EXAMPLE.com:443/mcp', url))
+  t.notOk(htuMatches('https://example.com/mcp/', url))
+  // Another URL, then the first again.
+  t.notOk(htuMatches('https://example.com/mcp', 'https://example.com/mcp2'))
+  t.ok(htuMatches('https://example.com/mcp', url))
+  // A request URL that does not parse stays refused when it comes again.
+  t.notOk(htuMatches('x', 'x'))
+  t.notOk(htuMatches('x', 'x'))
 })
 
 t.test('the htu memo stays bounded and keeps long URIs out', async (t) => {

@@ -327,3 +327,28 @@ t.test('challenges beside Bearer, alone when DPoP is required, and the proof err
   t.ok(isDpopProofError({ dpopError: 'invalid_token' }))
   t.ok(isDpopProofError({ dpopError: 'invalid_dpop_proof' }))
 })
+
+t.test('the scanned token key spares a hash only for its very token', async (t) => {
+  const { scanBearerToken } = await import('@bearerkit/core')
+  const key = await proofKey('ES256')
+  const sc = resolveSenderConstraint({ dpop: { now } })
+  if (sc === null) throw new Error('expected a sender constraint')
+  const mine = scanBearerToken(TOKEN)
+  const other = scanBearerToken('other-token')
+  if (mine === null || other === null) throw new Error('expected b64tokens')
+  const jkt = await calculateJwkThumbprint(key.publicJwk)
+  t.same(contextOf(sc, request({ tokenKey: mine, dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+    dpopJkt: jkt,
+  })
+  // A key made for another token is not taken for this one: ath is checked against TOKEN.
+  t.same(contextOf(sc, request({ tokenKey: other, dpop: await proof(key, { ath: ath(TOKEN) }) })), {
+    dpopJkt: jkt,
+  })
+  t.match(
+    contextOf(
+      sc,
+      request({ tokenKey: other, dpop: await proof(key, { ath: ath('other-token') }) }),
+    ),
+    { status: 401, reason: 'wrong_token_hash' },
+  )
+})

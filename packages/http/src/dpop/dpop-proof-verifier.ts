@@ -2,7 +2,7 @@ import {
   createMemoryReplayStore,
   guardReplayStore,
   invalidArgument,
-  processTokenKey,
+  TokenKey,
   readFunction,
   readInteger,
   readOptionsObject,
@@ -16,8 +16,8 @@ import {
   type ImportedKey,
   type ProofAlgorithm,
   type VerifyKey,
-  decodeBase64url,
   decodeBase64urlText,
+  decodeSignature,
   importPublicKey,
   modulusLength,
   sha256Base64url,
@@ -167,8 +167,11 @@ export interface DpopProofChecked extends DpopProofAccepted {
  * or rejects with `VerifierUnavailableError` where `verify` rejects.
  */
 export interface DpopProofChecker extends DpopProofVerifier {
-  /** Every check of RFC 9449 §4.3 but the replay claim; synchronous (throws if the clock does). */
-  check(request: DpopProofRequest): DpopProofChecked | DpopProofRefused
+  /**
+   * Every check of RFC 9449 §4.3 but the replay claim; synchronous (throws if the clock does).
+   * `tokenKey`, core's scanned key of `request.accessToken`, spares hashing the token again.
+   */
+  check(request: DpopProofRequest, tokenKey?: TokenKey): DpopProofChecked | DpopProofRefused
   /**
    * Claims the `jti` of a checked proof: `null` when this is its first use, the `replayed` refusal
    * when it was used before, `too_old` when the proof went out of its `iat` window since it was
@@ -267,9 +270,12 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
   // A store of the user's may hang, throw or answer garbage: it goes through core's guard
   // (deadline, type check, 503). The built-in one answers synchronously and is called directly,
   // which spares a timer per request.
+  // The built-in store reads the time the claim just read (a clock read costs 0.1 us on some
+  // virtual machines); set right before each call, with no other code in between.
+  let claimedAt = 0
   const markUsed: (key: string, until: number, signal?: AbortSignal) => boolean | Promise<boolean> =
     given === undefined
-      ? memoryMarkUsed(createMemoryReplayStore({ now }))
+      ? memoryMarkUsed(createMemoryReplayStore({ now: () => claimedAt }))
       : guardedMarkUsed(guardReplayStore(given, { timeout }))
   const nonces = input.nonces as DpopNonces | undefined
   if (
@@ -352,7 +358,10 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     }
   }
 
-  const check = (request: DpopProofRequest): DpopProofRefused | DpopProofChecked => {
+  const check = (
+    request: DpopProofRequest,
+    tokenKey?: TokenKey,
+  ): DpopProofRefused | DpopProofChecked => {
     // §4.3 check 1: exactly one DPoP field. Node joins repeated fields with ", " and a compact
     // JWS has no comma, so a comma means two fields.
     const field = request.proof
@@ -376,13 +385,15 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     const second = first === -1 ? -1 : proof.indexOf('.', first + 1)
     if (second === -1 || proof.indexOf('.', second + 1) !== -1) return malformed(proof)
     let header: ProofHeader | undefined
+    const segment = proof.slice(0, first)
     const recent = last
     // The header of the previous proof first: comparing the text costs less than hashing it
-    // for the map (a header is public, so an early-stopping comparison leaks nothing).
-    if (recent !== null && first === recent.segment.length && proof.startsWith(recent.segment)) {
+    // for the map (a header is public, so an early-stopping comparison leaks nothing). `===` on
+    // the slice, not `startsWith`: V8 compares strings with `===` in bulk and `startsWith` a
+    // character at a time (about 0.1 against 0.9 us for the 250 characters of an ES256 header).
+    if (recent !== null && segment === recent.segment) {
       header = recent.header
     } else {
-      const segment = proof.slice(0, first)
       header = headers.get(segment)
       if (header === undefined) {
         const checked = checkHeader(segment)
@@ -401,7 +412,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
       } else last = { segment, header }
     }
     const claims = decodeJson(proof.slice(first + 1, second))
-    const signature = decodeBase64url(proof.slice(second + 1))
+    const signature = decodeSignature(proof, second + 1)
     if (claims === null || signature === null || signature.length === 0) return malformed(proof)
     const { alg, algorithm, key } = header
     if (!verifySignature(algorithm, header.verifyKey, proof, second, signature)) {
@@ -445,7 +456,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
       if (typeof claims.ath !== 'string') {
         return refuse('missing_claim', 'The DPoP proof must carry ath')
       }
-      if (claims.ath !== tokenHash(request.accessToken)) {
+      if (claims.ath !== tokenHash(request.accessToken, tokenKey)) {
         return refuse('wrong_token_hash', 'The DPoP proof was made for another access token')
       }
     }
@@ -471,7 +482,9 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     // The token was verified between the check and this claim, which may have taken a while: a
     // proof past its iat window now would be held by the store for no time at all, and a copy of
     // it claimed at the same moment would pass too.
-    if (now() >= checked.replayUntil * 1000) return stale
+    const at = now()
+    if (at >= checked.replayUntil * 1000) return stale
+    claimedAt = at
     // Keyed by the key too: one client's jti cannot collide with (or be pre-claimed for)
     // another's.
     const first = markUsed(`dpop ${checked.jkt} ${checked.jti}`, checked.replayUntil, signal)
@@ -535,9 +548,11 @@ const MAX_HASHED_TOKEN = 4096
 const tokenHashes = new Map<string, { readonly token: string; readonly ath: string }>()
 
 /** base64url(SHA-256(token)), the `ath` a proof for `token` carries (RFC 9449 §4.2). */
-function tokenHash(token: string): string {
+function tokenHash(token: string, tokenKey: TokenKey | undefined): string {
   if (token.length > MAX_HASHED_TOKEN) return sha256Base64url(token)
-  const key = processTokenKey(token)
+  // The key the gate computed while it checked the token's syntax, when it was made for this
+  // very token; else the same key computed here.
+  const key = TokenKey.of(token, tokenKey)
   const known = tokenHashes.get(key)
   if (known !== undefined && known.token === token) return known.ath
   const ath = sha256Base64url(token)

@@ -39,14 +39,32 @@ export function normalizeHtu(value: string): string | null {
   return `${url.protocol}//${url.host}${path}`
 }
 
+// The request URL of the previous call, it without query and fragment, and its normal form: a
+// client calls the same URL request after request. URLs are public, so comparing them as text
+// (stopping at the first difference) tells nobody anything.
+let lastUrl = ''
+let lastTarget = ''
+let lastNormal: string | null = null
+const QUERY_OR_FRAGMENT = /[?#]/
+
 /**
  * Whether the proof's `htu` names the request URI `requestUrl` (absolute, as the client reached
  * it: see the public origin settings of the gate). Query and fragment are ignored on both sides.
  */
 export function htuMatches(htu: string, requestUrl: string): boolean {
-  const end = requestUrl.search(/[?#]/)
-  const target = end === -1 ? requestUrl : requestUrl.slice(0, end)
-  const right = normalized(target)
+  let target: string
+  let right: string | null
+  if (requestUrl === lastUrl) {
+    target = lastTarget
+    right = lastNormal
+  } else {
+    const end = requestUrl.search(QUERY_OR_FRAGMENT)
+    target = end === -1 ? requestUrl : requestUrl.slice(0, end)
+    right = normalized(target)
+    lastUrl = requestUrl
+    lastTarget = target
+    lastNormal = right
+  }
   // Equal strings normalise equally; the usual client copies the URI it called.
   if (htu === target || right === null) return right !== null
   return normalized(htu) === right

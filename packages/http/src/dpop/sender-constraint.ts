@@ -5,6 +5,7 @@ import {
   readOptionsObject,
   rejectUnknownOptions,
   type ReplayStore,
+  type TokenKey,
 } from '@bearerkit/core'
 import { certificateThumbprint } from './certificate-thumbprint.js'
 import { parseClientCertHeader } from './client-cert-header.js'
@@ -109,6 +110,8 @@ export interface SenderConstraintRequest {
   /** `Authorization` scheme, lower case. */
   readonly scheme: 'bearer' | 'dpop'
   readonly token: string
+  /** The token's in-process key, when the gate has it: spares hashing the token again for `ath`. */
+  readonly tokenKey?: TokenKey | undefined
   /** The `DPoP` header value(s). */
   readonly dpop: string | readonly string[] | undefined
   /** The `Client-Cert` header value(s). */
@@ -294,7 +297,16 @@ export function resolveSenderConstraint(options: {
     return undefined
   }
 
+  // The absolute URL of the previous request (URLs are public: comparing them as text is fine).
+  let lastUrl = ''
+  let lastTarget: string | null = null
   const target = (url: string): string | null => {
+    if (url === lastUrl) return lastTarget
+    lastTarget = absoluteTarget(url)
+    lastUrl = url
+    return lastTarget
+  }
+  const absoluteTarget = (url: string): string | null => {
     if (publicOrigin !== null) {
       // Only the path of the request counts; the origin is the configured one.
       const path = url.startsWith('/') ? url : pathOf(url)
@@ -333,12 +345,15 @@ export function resolveSenderConstraint(options: {
       const url = target(request.url)
       // The jti is not claimed here: a request whose token is refused must not use up a replay
       // store entry (anyone can sign a proof for a token they made up).
-      const checked = proofs.check({
-        method: request.method,
-        url: url ?? 'about:invalid',
-        proof: request.dpop,
-        accessToken: request.token,
-      })
+      const checked = proofs.check(
+        {
+          method: request.method,
+          url: url ?? 'about:invalid',
+          proof: request.dpop,
+          accessToken: request.token,
+        },
+        request.tokenKey,
+      )
       if (!checked.valid) return proofRefusal(checked)
       return {
         context:

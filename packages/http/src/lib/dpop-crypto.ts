@@ -113,6 +113,66 @@ export function decodeBase64url(segment: string): Buffer | null {
   return isCanonicalBase64url(segment) ? Buffer.from(segment, 'base64url') : null
 }
 
+// The value of each base64url character (RFC 4648 §5) by its code, -1 for any other ASCII code.
+const SEXTETS = new Int8Array(128).fill(-1)
+for (let i = 0; i < 64; i++) {
+  SEXTETS['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i
+}
+
+const sextetAt = (value: string, index: number): number => {
+  const code = value.charCodeAt(index)
+  return code < 128 ? (SEXTETS[code] as number) : -1
+}
+
+// Decoded signatures land here, and the view handed out is kept while its length repeats (a
+// client's signatures all have one length). Nothing between the decoding and the verification
+// calls user code, so no other verification can use them meanwhile.
+let signatureBytes = new Uint8Array(1024)
+let signatureView = signatureBytes.subarray(0, 0)
+
+/**
+ * {@link decodeBase64url} of the last segment of `proof`, from `start` to its end, read straight
+ * from the string into a buffer that the next call reuses: use the answer before calling this
+ * again. As strict: only the base64url alphabet, no padding, zero trailing bits (RFC 4648 §3.5).
+ */
+export function decodeSignature(proof: string, start: number): Uint8Array | null {
+  const chars = proof.length - start
+  const rest = chars & 3
+  if (rest === 1) return null
+  const size = (chars * 3) >>> 2
+  if (signatureBytes.length < size) {
+    signatureBytes = new Uint8Array(size)
+    signatureView = signatureBytes.subarray(0, 0)
+  }
+  const out = signatureBytes
+  let o = 0
+  const whole = proof.length - rest
+  for (let i = start; i < whole; i += 4) {
+    const a = sextetAt(proof, i)
+    const b = sextetAt(proof, i + 1)
+    const c = sextetAt(proof, i + 2)
+    const d = sextetAt(proof, i + 3)
+    // -1 (not base64url) has every bit set: one test covers the four.
+    if ((a | b | c | d) < 0) return null
+    const bits = (a << 18) | (b << 12) | (c << 6) | d
+    out[o] = bits >>> 16
+    out[o + 1] = (bits >>> 8) & 0xff
+    out[o + 2] = bits & 0xff
+    o += 3
+  }
+  if (rest !== 0) {
+    const a = sextetAt(proof, whole)
+    const b = sextetAt(proof, whole + 1)
+    const c = rest === 3 ? sextetAt(proof, whole + 2) : 0
+    // The bits after the last full byte must be zero.
+    if ((a | b | c) < 0 || (rest === 2 ? b & 0x0f : c & 0x03) !== 0) return null
+    out[o] = (a << 2) | (b >>> 4)
+    if (rest === 3) out[o + 1] = ((b & 0x0f) << 4) | (c >>> 2)
+  }
+  if (signatureView.length !== size) signatureView = out.subarray(0, size)
+  return signatureView
+}
+
 // Decoded JSON segments pass through here rather than through a new Buffer each. Nothing between
 // the write and the read calls user code, so no other verification can use it meanwhile.
 let text = Buffer.alloc(4096)
@@ -205,6 +265,8 @@ export function verifyKeyFor(algorithm: ProofAlgorithm, key: KeyObject): VerifyK
 // Proofs are copied here for their signing input, not into a new Buffer each. Nothing between
 // the copy and the verification calls user code, so no other verification can use it meanwhile.
 let scratch = new Uint8Array(4096)
+// The view of the signing input handed to `verify`, kept while its length repeats.
+let signingInput = scratch.subarray(0, 0)
 const encoder = new TextEncoder()
 
 /**
@@ -222,12 +284,16 @@ export function verifySignature(
   if (algorithm.signatureLength !== 0 && signature.length !== algorithm.signatureLength) {
     return false
   }
-  if (scratch.length < proof.length) scratch = new Uint8Array(proof.length)
+  if (scratch.length < proof.length) {
+    scratch = new Uint8Array(proof.length)
+    signingInput = scratch.subarray(0, 0)
+  }
   const { read, written } = encoder.encodeInto(proof, scratch)
   // One byte per character, or it was not ASCII.
   if (read !== proof.length || written !== proof.length) return false
+  if (signingInput.length !== length) signingInput = scratch.subarray(0, length)
   try {
-    return verify(algorithm.hash, scratch.subarray(0, length), key, signature)
+    return verify(algorithm.hash, signingInput, key, signature)
   } catch {
     return false
   }
