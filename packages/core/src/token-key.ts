@@ -107,6 +107,24 @@ export function b64TokenKey(token: string): string | null {
 // so padding is harmless), as eight UTF-16 code units. Nothing in between calls user code, so no
 // other verification can start while the buffer is in use.
 function mixScratch(length: number): string {
+  mixLanes(length)
+  const [h1, h2, h3, h4] = lanes as unknown as [number, number, number, number]
+  return String.fromCharCode(
+    h1 & 0xffff,
+    h1 >>> 16,
+    h2 & 0xffff,
+    h2 >>> 16,
+    h3 & 0xffff,
+    h3 >>> 16,
+    h4 & 0xffff,
+    h4 >>> 16,
+  )
+}
+
+// The four 32-bit lanes of the last hash.
+const lanes = new Int32Array(4)
+
+function mixLanes(length: number): void {
   const end = (length + 15) & ~15
   for (let i = length; i < end; i++) scratch[i] = 0
   let h1 = S0
@@ -156,16 +174,10 @@ function mixScratch(length: number): string {
   h2 = (h2 + h1) | 0
   h3 = (h3 + h1) | 0
   h4 = (h4 + h1) | 0
-  return String.fromCharCode(
-    h1 & 0xffff,
-    h1 >>> 16,
-    h2 & 0xffff,
-    h2 >>> 16,
-    h3 & 0xffff,
-    h3 >>> 16,
-    h4 & 0xffff,
-    h4 >>> 16,
-  )
+  lanes[0] = h1
+  lanes[1] = h2
+  lanes[2] = h3
+  lanes[3] = h4
 }
 
 /**
@@ -189,54 +201,6 @@ export function processKeyWords(key: string, out: Int32Array): void {
     out[3] = digest.readInt32LE(12)
     return
   }
-  const end = (length + 15) & ~15
-  for (let i = length; i < end; i++) scratch[i] = 0
-  let h1 = S0
-  let h2 = S1
-  let h3 = S2
-  let h4 = S3
-  // The body and finalisation of processTokenKey, word for word.
-  for (let i = 0, n = end >> 2; i < n; i += 4) {
-    let k1 = Math.imul(words[i] as number, C1)
-    k1 = Math.imul((k1 << 15) | (k1 >>> 17), C2)
-    h1 ^= k1
-    h1 = (h1 << 19) | (h1 >>> 13)
-    h1 = (h1 + h2) | 0
-    h1 = (Math.imul(h1, 5) + 0x561ccd1b) | 0
-    let k2 = Math.imul(words[i + 1] as number, C2)
-    k2 = Math.imul((k2 << 16) | (k2 >>> 16), C3)
-    h2 ^= k2
-    h2 = (h2 << 17) | (h2 >>> 15)
-    h2 = (h2 + h3) | 0
-    h2 = (Math.imul(h2, 5) + 0x0bcaa747) | 0
-    let k3 = Math.imul(words[i + 2] as number, C3)
-    k3 = Math.imul((k3 << 17) | (k3 >>> 15), C4)
-    h3 ^= k3
-    h3 = (h3 << 15) | (h3 >>> 17)
-    h3 = (h3 + h4) | 0
-    h3 = (Math.imul(h3, 5) + 0x96cd1c35) | 0
-    let k4 = Math.imul(words[i + 3] as number, C4)
-    k4 = Math.imul((k4 << 18) | (k4 >>> 14), C1)
-    h4 ^= k4
-    h4 = (h4 << 13) | (h4 >>> 19)
-    h4 = (h4 + h1) | 0
-    h4 = (Math.imul(h4, 5) + 0x32ac3b17) | 0
-  }
-  h1 ^= length
-  h2 ^= length
-  h3 ^= length
-  h4 ^= length
-  h1 = (h1 + h2 + h3 + h4) | 0
-  h2 = (h2 + h1) | 0
-  h3 = (h3 + h1) | 0
-  h4 = (h4 + h1) | 0
-  h1 = fmix(h1)
-  h2 = fmix(h2)
-  h3 = fmix(h3)
-  h4 = fmix(h4)
-  h1 = (h1 + h2 + h3 + h4) | 0
-  out[0] = h1
-  out[1] = (h2 + h1) | 0
-  out[2] = (h3 + h1) | 0
-  out[3] = (h4 + h1) | 0
+  mixLanes(length)
+  out.set(lanes)
 }
