@@ -83,8 +83,9 @@ export function createMemoryReplayStore(options: MemoryReplayStoreOptions = {}):
  *
  * Entries live in insertion order in a ring (`words`: four hash words each, `expiries`: the expiry
  * in milliseconds, {@link EMPTY} for a hole left by a deletion). An open-addressing table with
- * linear probing (`slots`: entry index + 1, 0 for a free slot, at most half full) finds an entry by
- * its hash; a deletion shifts the probe chain back instead of leaving a tombstone, so no lookup
+ * linear probing (`slots`: pairs of entry index + 1, 0 for a free slot, and the entry's first hash
+ * word, so that probing and deleting read no entry but the one sought; at most half full) finds an
+ * entry by its hash; a deletion shifts the probe chain back instead of leaving a tombstone, so no lookup
  * ever slows down with churn. Expired entries leave from the head of the ring as new ones come in
  * (identifiers of similar lifetimes expire in about the order they came); when the store is full,
  * a scan of every entry drops the expired ones wherever they are, and the ring is compacted when
@@ -118,7 +119,7 @@ class HashedExpiries {
     const h3 = hashed[3] as number
     const slot = this.find(h0, h1, h2, h3)
     if (slot !== -1) {
-      const entry = (this.slots[slot] as number) - 1
+      const entry = (this.slots[slot * 2] as number) - 1
       if ((this.expiries[entry] as number) > at) return false
       this.remove(slot, entry)
     }
@@ -155,17 +156,18 @@ class HashedExpiries {
     return true
   }
 
-  // The slot holding the entry of this hash, or -1.
+  // The slot holding the entry of this hash, or -1. A slot holds its entry's first hash word
+  // beside the entry's index, so that a probe reads the entry only when that word matches.
   private find(h0: number, h1: number, h2: number, h3: number): number {
     const slots = this.slots
     const words = this.words
     const mask = this.mask
     for (let slot = h0 & mask; ; slot = (slot + 1) & mask) {
-      const stored = slots[slot] as number
+      const stored = slots[slot * 2] as number
       if (stored === 0) return -1
-      const w = (stored - 1) * 4
-      if (words[w] === h0 && words[w + 1] === h1 && words[w + 2] === h2 && words[w + 3] === h3) {
-        return slot
+      if (slots[slot * 2 + 1] === h0) {
+        const w = (stored - 1) * 4
+        if (words[w + 1] === h1 && words[w + 2] === h2 && words[w + 3] === h3) return slot
       }
     }
   }
@@ -174,8 +176,9 @@ class HashedExpiries {
     const slots = this.slots
     const mask = this.mask
     let slot = h0 & mask
-    while (slots[slot] !== 0) slot = (slot + 1) & mask
-    slots[slot] = entry + 1
+    while (slots[slot * 2] !== 0) slot = (slot + 1) & mask
+    slots[slot * 2] = entry + 1
+    slots[slot * 2 + 1] = h0
   }
 
   // The slot of a live entry (it is in the table).
@@ -183,7 +186,7 @@ class HashedExpiries {
     const slots = this.slots
     const mask = this.mask
     let slot = (this.words[entry * 4] as number) & mask
-    while (slots[slot] !== entry + 1) slot = (slot + 1) & mask
+    while (slots[slot * 2] !== entry + 1) slot = (slot + 1) & mask
     return slot
   }
 
@@ -193,21 +196,22 @@ class HashedExpiries {
     this.expiries[entry] = EMPTY
     this.live--
     const slots = this.slots
-    const words = this.words
     const mask = this.mask
     let hole = slot
     for (let next = (hole + 1) & mask; ; next = (next + 1) & mask) {
-      const stored = slots[next] as number
+      const stored = slots[next * 2] as number
       if (stored === 0) break
-      const home = (words[(stored - 1) * 4] as number) & mask
+      const h0 = slots[next * 2 + 1] as number
+      const home = h0 & mask
       // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
       const stays = hole <= next ? hole < home && home <= next : hole < home || home <= next
       if (!stays) {
-        slots[hole] = stored
+        slots[hole * 2] = stored
+        slots[hole * 2 + 1] = h0
         hole = next
       }
     }
-    slots[hole] = 0
+    slots[hole * 2] = 0
   }
 
   // Drops holes and expired entries from the head of the ring.
@@ -246,7 +250,7 @@ class HashedExpiries {
     const expiries = new Float64Array(capacity).fill(EMPTY)
     let size = 1
     while (size < capacity * 2) size *= 2
-    const slots = new Int32Array(size)
+    const slots = new Int32Array(size * 2)
     const oldWords = this.words
     const oldExpiries = this.expiries
     this.words = words
