@@ -26,11 +26,16 @@ t.test('held until the exact millisecond of its expiry, then a new identifier', 
   t.equal(mark(store, 'f', 0), false, '0.5 ms left')
   clock = 10_020_000
   t.equal(mark(store, 'f', 0), true)
-  // Already expired, or not a number: answered as a first use and never held.
+  // Already expired: answered as a first use and never held.
   t.equal(mark(store, 'past', 10_019), true)
   t.equal(mark(store, 'past', 10_019), true)
-  t.equal(mark(store, 'nan', Number.NaN), true)
-  t.equal(mark(store, 'nan', Number.NaN), true)
+  // An expiry that is not a number cannot be held: no answer (503), never a first use.
+  for (const expiry of [Number.NaN, '10' as unknown as number, undefined as unknown as number]) {
+    t.throws(() => mark(store, 'nan', expiry), {
+      name: 'VerifierUnavailableError',
+      reason: 'replay_store_clock',
+    })
+  }
   // Never expiring.
   t.equal(mark(store, 'forever', Infinity), true)
   clock = Number.MAX_SAFE_INTEGER
@@ -212,4 +217,19 @@ t.test('processKeyWords: the words of processTokenKey, allocation-free, distinct
   t.equal(new Set(others.map(words)).size, others.length)
   t.equal(words('é'), words('é'))
   t.equal(words('z'.repeat(4097)), words('z'.repeat(4097)))
+})
+
+t.test('a clock that gives no number: no answer (503), never a first use', async (t) => {
+  let clock = Number.NaN
+  const store = createMemoryReplayStore({ now: () => clock })
+  for (const reading of [Number.NaN, Infinity, -Infinity]) {
+    clock = reading
+    t.throws(() => mark(store, 'jti', 100), {
+      name: 'VerifierUnavailableError',
+      reason: 'replay_store_clock',
+    })
+  }
+  clock = 1_000
+  t.equal(mark(store, 'jti', 100), true, 'nothing was held meanwhile')
+  t.equal(mark(store, 'jti', 100), false)
 })

@@ -565,3 +565,40 @@ t.test("the previous proof's header stands in only for the same header text", as
     "b's claims and signature under a's header",
   )
 })
+
+t.test('a clock that gives no number: the proof is not judged (503), never accepted', async (t) => {
+  const key = await proofKey('ES256')
+  for (const reading of [Number.NaN, Infinity]) {
+    let calls = 0
+    const store: ReplayStore = {
+      markUsed: () => {
+        calls++
+        return true
+      },
+    }
+    const verifier = createDpopProofVerifier({ now: () => reading, replayStore: store })
+    await t.rejects(
+      verifier.verify({
+        method: 'GET',
+        url: URL_,
+        proof: await proof(key, { ath: ath(TOKEN) }),
+        accessToken: TOKEN,
+      }),
+      { name: 'VerifierUnavailableError', reason: 'clock_error' },
+      String(reading),
+    )
+    t.equal(calls, 0, 'nothing claimed')
+  }
+  // The built-in store with a clock that fails only after the checks: still no acceptance.
+  let reads = 0
+  const late = createDpopProofVerifier({ now: () => (++reads > 1 ? Number.NaN : NOW) })
+  await t.rejects(
+    late.verify({
+      method: 'GET',
+      url: URL_,
+      proof: await proof(key, { ath: ath(TOKEN) }),
+      accessToken: TOKEN,
+    }),
+    { name: 'VerifierUnavailableError' },
+  )
+})

@@ -72,6 +72,14 @@ export function createMemoryReplayStore(options: MemoryReplayStoreOptions = {}):
       // The clock first: it is the caller's code, and the hash below goes through shared scratch
       // space that nothing may reuse until the lookup is done.
       const at = now()
+      // A clock or an expiry that is not a number would make every comparison false: an
+      // identifier held for no time, accepted again. The answer cannot be given: fail closed.
+      // (An expiry of Infinity is an identifier that never expires.)
+      if (!Number.isFinite(at) || typeof expiresAt !== 'number' || Number.isNaN(expiresAt)) {
+        throw new VerifierUnavailableError('The replay store got no usable time', {
+          reason: 'replay_store_clock',
+        })
+      }
       return table.claim(key, expiresAt * 1000, at)
     },
   }

@@ -8,6 +8,7 @@ import {
   readOptionsObject,
   readStoreTimeout,
   rejectUnknownOptions,
+  VerifierUnavailableError,
   type GuardedReplayStore,
   type ReplayStore,
 } from '@bearerkit/core'
@@ -358,6 +359,18 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     }
   }
 
+  // A clock that gives no number would pass every iat and claim check (each comparison with NaN
+  // is false): the proof cannot be judged, 503, never an acceptance.
+  const readClock = (): number => {
+    const at = now()
+    if (!Number.isFinite(at)) {
+      throw new VerifierUnavailableError('The clock gave no time to check the DPoP proof with', {
+        reason: 'clock_error',
+      })
+    }
+    return at
+  }
+
   const check = (
     request: DpopProofRequest,
     tokenKey?: TokenKey,
@@ -445,7 +458,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
       }
     } else if (requireNonce) return nonceRefusal('nonce_required')
     // §4.3 check 11: iat within an acceptable window (§11.1), exact seconds on both edges.
-    const at = Math.floor(now() / 1000)
+    const at = Math.floor(readClock() / 1000)
     if (!Number.isFinite(iat)) return refuse('missing_claim', 'The DPoP proof iat is not a number')
     if (iat > at + clockTolerance) {
       return refuse('issued_in_future', 'The DPoP proof was issued in the future')
@@ -482,7 +495,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     // The token was verified between the check and this claim, which may have taken a while: a
     // proof past its iat window now would be held by the store for no time at all, and a copy of
     // it claimed at the same moment would pass too.
-    const at = now()
+    const at = readClock()
     if (at >= checked.replayUntil * 1000) return stale
     claimedAt = at
     // Keyed by the key too: one client's jti cannot collide with (or be pre-claimed for)
