@@ -57,21 +57,24 @@ export async function resolveSettings(options: unknown): Promise<Settings> {
   }
 
   // A verifier built from config exists only after every other option has been checked by the
-  // gate; until then the gate holds a stand-in that forwards to it (and could not decide).
-  let forward: TokenVerifier['verifyToken'] = () =>
-    Promise.reject(new VerifierUnavailableError('The verifier is not built yet'))
-  const verifier: TokenVerifier =
-    config === undefined
-      ? (given as TokenVerifier)
-      : { verifyToken: (token, opts) => forward(token, opts) }
-  const gate = createBearerGate({ ...gateOptions, verifier })
+  // gate: the options are checked first with a stand-in verifier (which is never called).
+  const standIn: TokenVerifier = {
+    verifyToken: () =>
+      Promise.reject(new VerifierUnavailableError('The verifier is not built yet')),
+  }
+  let gate = createBearerGate({
+    ...gateOptions,
+    verifier: config === undefined ? (given as TokenVerifier) : standIn,
+  })
 
   let close: (() => unknown) | undefined
   if (config !== undefined) {
     const created = await createVerifier(config)
-    forward = (token, opts) => created.verifyToken(token, opts)
     const closer = (created as { close?: unknown }).close
     if (typeof closer === 'function') close = () => (closer as () => unknown).call(created)
+    // The gate over the verifier itself, not a forwarder: a verified-token cache hit of a built
+    // verifier is then decided synchronously (verifyTokenNow). The same options, already checked.
+    gate = createBearerGate({ ...gateOptions, verifier: created })
   }
   return Object.freeze({
     gate,
