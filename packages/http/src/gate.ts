@@ -289,61 +289,67 @@ export function gateOf(settings: Settings): BearerGate {
     dpop: boolean,
     proof: DpopProofChecked | null,
   ): GateAccepted | GateRefused | Promise<GateAccepted | GateRefused> => {
-    if (token === null || token === undefined) {
-      const code = (refusal as { code?: unknown } | undefined)?.code
-      const reason = typeof code === 'string' && REASON.test(code) ? code : 'invalid_token'
-      const given = (refusal as { description?: unknown } | undefined)?.description
-      const description =
-        typeof given === 'string' && given !== '' ? given : 'The access token is invalid'
-      return tokenRefusal(description, reason, scopes, request.method, dpop)
-    }
-    if (!isAccessToken(token)) {
-      // The contract allows an AccessToken or null; anything else cannot be trusted either way.
-      return refused(
-        unavailable(settings, 'verifier_error', undefined, undefined),
-        'verifier_error',
-        scopes,
-        request.method,
-        { errorName: 'invalid_result' },
-      )
-    }
-    if (settings.audiences !== null && !namesAudience(token, settings.audiences)) {
-      // RFC 8707 §2 / RFC 9068 §4 / MCP authorization: `aud` decides; a token issued for another
-      // resource is refused even when the verifier was configured without an audience.
-      return tokenRefusal(FOREIGN_AUDIENCE, 'wrong_audience', scopes, request.method, dpop)
-    }
-    if (dpop && typeof (token.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== 'string') {
-      // An unbound token sent with the DPoP scheme: the client claims a binding the token does
-      // not have (see the README: refused rather than silently taken as a bearer token).
-      return tokenRefusal(NOT_DPOP_BOUND, 'not_dpop_bound', scopes, request.method, true)
-    }
-    if (proof === null) return admit(token, scopes, request.method)
-    // RFC 9449 §11.1: the proof's jti is claimed last of the authentication checks, so that
-    // only the holder of a valid token can write to the replay store (a made-up token with a
-    // self-signed proof writes nothing). Before the scope check: the client is authenticated
-    // then, a replayed proof is a 401 whatever the scopes, and a proof refused for its scopes
-    // cannot be sent again.
-    const claimedBy = (claimed: SenderConstraintRefusal | null): GateAccepted | GateRefused => {
-      if (claimed !== null) return proofRefused(claimed, scopes, request.method)
+    // A custom verifier's answer is read through whatever getters it has, and one may throw: that
+    // is a verifier failure (503), never a throw or a rejection of authenticate.
+    try {
+      if (token === null || token === undefined) {
+        const code = (refusal as { code?: unknown } | undefined)?.code
+        const reason = typeof code === 'string' && REASON.test(code) ? code : 'invalid_token'
+        const given = (refusal as { description?: unknown } | undefined)?.description
+        const description =
+          typeof given === 'string' && given !== '' ? given : 'The access token is invalid'
+        return tokenRefusal(description, reason, scopes, request.method, dpop)
+      }
+      if (!isAccessToken(token)) {
+        // The contract allows an AccessToken or null; anything else cannot be trusted either way.
+        return refused(
+          unavailable(settings, 'verifier_error', undefined, undefined),
+          'verifier_error',
+          scopes,
+          request.method,
+          { errorName: 'invalid_result' },
+        )
+      }
+      if (settings.audiences !== null && !namesAudience(token, settings.audiences)) {
+        // RFC 8707 §2 / RFC 9068 §4 / MCP authorization: `aud` decides; a token issued for another
+        // resource is refused even when the verifier was configured without an audience.
+        return tokenRefusal(FOREIGN_AUDIENCE, 'wrong_audience', scopes, request.method, dpop)
+      }
+      if (dpop && typeof (token.claims.cnf as { jkt?: unknown } | undefined)?.jkt !== 'string') {
+        // An unbound token sent with the DPoP scheme: the client claims a binding the token does
+        // not have (see the README: refused rather than silently taken as a bearer token).
+        return tokenRefusal(NOT_DPOP_BOUND, 'not_dpop_bound', scopes, request.method, true)
+      }
+      if (proof === null) return admit(token, scopes, request.method)
+      // RFC 9449 §11.1: the proof's jti is claimed last of the authentication checks, so that
+      // only the holder of a valid token can write to the replay store (a made-up token with a
+      // self-signed proof writes nothing). Before the scope check: the client is authenticated
+      // then, a replayed proof is a 401 whatever the scopes, and a proof refused for its scopes
+      // cannot be sent again.
+      const claimedBy = (claimed: SenderConstraintRefusal | null): GateAccepted | GateRefused => {
+        if (claimed !== null) return proofRefused(claimed, scopes, request.method)
+        try {
+          return admit(token, scopes, request.method)
+        } catch (error) {
+          // A getter of the answer that throws (see decide), after a replay store's promise.
+          return unavailableRefusal(error, scopes, request.method)
+        }
+      }
+      let claimed: SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
       try {
-        return admit(token, scopes, request.method)
+        claimed = (settings.senderConstraint as SenderConstraint).claim(proof, request.signal)
       } catch (error) {
-        // A getter of the answer that throws (see decideOrFail), after a replay store's promise.
         return unavailableRefusal(error, scopes, request.method)
       }
-    }
-    let claimed: SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
-    try {
-      claimed = (settings.senderConstraint as SenderConstraint).claim(proof, request.signal)
+      // The built-in replay store answers at once: then no promise is awaited.
+      return claimed instanceof Promise
+        ? claimed.then(claimedBy, (error: unknown) =>
+            unavailableRefusal(error, scopes, request.method),
+          )
+        : claimedBy(claimed)
     } catch (error) {
       return unavailableRefusal(error, scopes, request.method)
     }
-    // The built-in replay store answers at once: then no promise is awaited.
-    return claimed instanceof Promise
-      ? claimed.then(claimedBy, (error: unknown) =>
-          unavailableRefusal(error, scopes, request.method),
-        )
-      : claimedBy(claimed)
   }
 
   // Scopes last: an authenticated token that lacks one is a 403 naming them all.
@@ -367,23 +373,6 @@ export function gateOf(settings: Settings): BearerGate {
       accessToken: safeAccessToken(token),
       principal: principalComponents(token),
       scopes,
-    }
-  }
-
-  // A custom verifier's answer is read through whatever getters it has, and one may throw: that
-  // is a verifier failure (503), never a throw or a rejection of authenticate.
-  const decideOrFail = (
-    request: GateRequest,
-    token: unknown,
-    refusal: Refusal | undefined,
-    scopes: readonly string[],
-    dpop: boolean,
-    proof: DpopProofChecked | null,
-  ): GateAccepted | GateRefused | Promise<GateAccepted | GateRefused> => {
-    try {
-      return decide(request, token, refusal, scopes, dpop, proof)
-    } catch (error) {
-      return unavailableRefusal(error, scopes, request.method)
     }
   }
 
@@ -444,7 +433,7 @@ export function gateOf(settings: Settings): BearerGate {
     } catch (error) {
       return unavailableRefusal(error, scopes, request.method)
     }
-    if (!thenable) return decideOrFail(request, answer, refusal, scopes, dpop, proof)
+    if (!thenable) return decide(request, answer, refusal, scopes, dpop, proof)
     // A verifier that never answers (a custom one, a provider, a key resolver) must not hold
     // the request: past verifierTimeout it is a 503, never an acceptance.
     return raceDeadline(
@@ -452,7 +441,7 @@ export function gateOf(settings: Settings): BearerGate {
       settings.verifierTimeout,
       verifierTimedOut,
     ).then(
-      (token) => decideOrFail(request, token, refusal, scopes, dpop, proof),
+      (token) => decide(request, token, refusal, scopes, dpop, proof),
       (error: unknown) => unavailableRefusal(error, scopes, request.method),
     )
   }
