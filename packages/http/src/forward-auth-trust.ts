@@ -41,11 +41,26 @@ export function resolveProxyTrust(value: unknown): ProxyTrust {
     if (prefix === undefined) blocks.addAddress(address, type)
     else blocks.addSubnet(address, prefix, type)
   })
-  return (address) => {
-    if (address === undefined) return false
+  const check = (address: string): boolean => {
     // A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d.
     const mapped = MAPPED.exec(address)?.[1]
     if (mapped !== undefined) return blocks.check(mapped, 'ipv4')
     return net.isIP(address) === 6 ? blocks.check(address, 'ipv6') : blocks.check(address, 'ipv4')
   }
+  // BlockList#check builds a native SocketAddress per call (several microseconds a request), and
+  // the list never changes once built: each peer address is looked up once. Bounded, since peers
+  // are many; a full memo starts over.
+  const known = new Map<string, boolean>()
+  return (address) => {
+    if (address === undefined) return false
+    let answer = known.get(address)
+    if (answer === undefined) {
+      answer = check(address)
+      if (known.size >= MAX_KNOWN) known.clear()
+      known.set(address, answer)
+    }
+    return answer
+  }
 }
+
+const MAX_KNOWN = 1024

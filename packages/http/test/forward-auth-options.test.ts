@@ -71,6 +71,20 @@ t.test('trusted proxies: addresses, ranges, IPv4-mapped IPv6, default loopback',
   t.equal(list('192.168.1.7'), true)
   t.equal(list('192.168.1.8'), false)
   t.equal(list('127.0.0.1'), false, 'loopback is not added to an explicit list')
+  // Answers are remembered per address: the same answer every time, past the memo's bound too.
+  for (let round = 0; round < 3; round++) {
+    t.equal(list('10.200.0.1'), true)
+    t.equal(list('192.168.1.8'), false)
+    t.equal(list('::ffff:10.0.0.1'), true)
+  }
+  for (let i = 0; i < 3000; i++) {
+    if (list(`10.1.${i >> 8}.${i & 255}`) !== true || list(`11.1.${i >> 8}.${i & 255}`) !== false) {
+      t.fail(`address ${i}`)
+      break
+    }
+  }
+  t.equal(list('192.168.1.7'), true)
+  t.equal(list('192.168.1.8'), false)
 })
 
 t.test('from an untrusted address the forwarded headers are ignored', async (t) => {
