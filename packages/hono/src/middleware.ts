@@ -1,6 +1,7 @@
 import { VerifierUnavailableError, invalidArgument, isScopeToken } from '@bearerkit/core'
 import {
   absoluteRequestUrl,
+  authorizationFromRawHeaders,
   createBearerGate,
   nodeConnection,
   toWebResponse,
@@ -8,6 +9,7 @@ import {
   type GateAccepted,
   type GateRefused,
 } from '@bearerkit/http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { isFormType, readFormText } from './lib/form-body.js'
 import type { BearerAuthOptions, ConnectionInfo } from './options.js'
@@ -78,6 +80,7 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
   }
   const gate = createBearerGate(gateOptions)
   const mtls = gateOptions.mtls !== undefined && gateOptions.mtls !== false
+  const dpop = gateOptions.dpop !== undefined && gateOptions.dpop !== false
 
   const authenticate = async (
     c: Context<BearerEnv>,
@@ -91,11 +94,27 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
         scopes === undefined ? null : gate.requireScopes(state.result, scopes, raw.method)
       return refusal === null ? null : toWebResponse(refusal.response)
     }
-    const request = { method: raw.method, url: raw.url, headers: raw.headers }
+    // Under @hono/node-server the Node request is at hand: its headers and target are read as
+    // they are, rather than through the web Request, which node-server builds (a Headers object,
+    // a URL) only when something asks for it. Node keeps only the first of repeated Authorization
+    // lines in its headers: the raw lines say whether there were more.
+    const incoming = nodeRequest(c)
+    const request =
+      incoming === undefined
+        ? { method: raw.method, url: raw.url, headers: raw.headers }
+        : {
+            method: raw.method,
+            // The gate reads the query of a plain request; DPoP needs the absolute URL (below).
+            url: dpop ? raw.url : incoming.url,
+            headers: incoming.headers,
+            authorization: authorizationFromRawHeaders(incoming.rawHeaders),
+          }
     const metadata = gate.metadata?.respond(request)
     if (metadata !== null && metadata !== undefined) return toWebResponse(metadata)
     let body: string | undefined
-    if (isFormType(c.req.header('content-type')) && raw.body !== null) {
+    const type =
+      incoming === undefined ? c.req.header('content-type') : incoming.headers['content-type']
+    if (isFormType(type) && raw.body !== null) {
       // RFC 6750 §2.2: a token in a form body is refused, so the body is looked at.
       const text = await readFormText(c.req, formBodyLimit)
       if (text === null) return tooLarge()
@@ -120,7 +139,7 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     // A verified-token cache hit is decided at once: no await for it.
     const answer = gate.authenticateNow({
       ...request,
-      url: gateUrl(c, raw.url),
+      url: dpop || incoming === undefined ? gateUrl(c, raw.url) : request.url,
       scopes,
       body,
       ...(peer === undefined
@@ -203,6 +222,20 @@ function gateUrl(c: Context, url: string): string {
   return typeof target === 'string' && target !== '' && target.charCodeAt(0) !== 0x2f
     ? absoluteRequestUrl(undefined, undefined, target)
     : url
+}
+
+/** The Node request of `@hono/node-server` (`c.env.incoming`), when it is one. */
+function nodeRequest(
+  c: Context,
+): { url: string; headers: IncomingHttpHeaders; rawHeaders: string[] } | undefined {
+  const incoming = (c.env as { incoming?: Partial<IncomingMessage> } | undefined)?.incoming
+  return typeof incoming?.url === 'string' &&
+    incoming.url.charCodeAt(0) === 0x2f &&
+    typeof incoming.headers === 'object' &&
+    incoming.headers !== null &&
+    Array.isArray(incoming.rawHeaders)
+    ? { url: incoming.url, headers: incoming.headers, rawHeaders: incoming.rawHeaders }
+    : undefined
 }
 
 /** The connection of a request served by `@hono/node-server` (its env carries the Node request). */
