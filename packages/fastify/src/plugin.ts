@@ -63,7 +63,14 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     // 'preflight' never comes back: the plugin never says that no handler runs (see below).
   }
 
-  const gateRequest = (request: FastifyRequest, scopes: readonly string[], body: unknown) => ({
+  // What the gate reads of a request: in onRequest with `bodyPending` (the body is not parsed
+  // yet), in preValidation with the parsed `body`.
+  const gateRequest = (
+    request: FastifyRequest,
+    scopes: readonly string[],
+    body: unknown,
+    bodyPending = false,
+  ) => ({
     method: request.method,
     // RFC 9449 §4.3: htu names the URL the client called (originalUrl: before rewriteUrl);
     // Fastify's protocol and host follow trustProxy. Only DPoP needs it, so the plain path keeps
@@ -75,6 +82,7 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
     authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
     scopes,
     body,
+    bodyPending,
     ...(mtls ? nodeConnection(request.raw.socket) : undefined),
   })
 
@@ -129,18 +137,15 @@ const bearerAuthPlugin: FastifyPluginAsync<BearerAuthOptions> = async (fastify, 
         return
       }
       const type = request.headers['content-type']
-      answer = gate.authenticateNow({
-        method: request.method,
-        url: dpop
-          ? absoluteRequestUrl(request.protocol, request.host, request.originalUrl)
-          : request.url,
-        headers: request.headers,
-        authorization: authorizationFromRawHeaders(request.raw.rawHeaders),
-        ...(mtls ? nodeConnection(request.raw.socket) : undefined),
-        scopes: own,
+      answer = gate.authenticateNow(
         // Without a form parser Fastify answers 415 itself and nobody reads the body.
-        bodyPending: type !== undefined && request.server.hasContentTypeParser(FORM),
-      })
+        gateRequest(
+          request,
+          own,
+          undefined,
+          type !== undefined && request.server.hasContentTypeParser(FORM),
+        ),
+      )
     } catch (error) {
       done(error as Error)
       return
