@@ -139,7 +139,7 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     // A verified-token cache hit is decided at once: no await for it.
     const answer = gate.authenticateNow({
       ...request,
-      url: dpop || incoming === undefined ? gateUrl(c, raw.url) : request.url,
+      url: dpop ? gateUrl(c, raw.url) : request.url,
       scopes,
       body,
       ...(peer === undefined
