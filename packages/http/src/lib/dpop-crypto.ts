@@ -96,14 +96,6 @@ export function encodeBase64url(bytes: Uint8Array): string {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
-/** The 6-bit value of one base64url character (which must be one). */
-function sextet(code: number): number {
-  if (code >= 0x61) return code - 0x61 + 26 // a-z
-  if (code >= 0x41) return code === 0x5f ? 63 : code - 0x41 // A-Z, or _
-  if (code >= 0x30) return code - 0x30 + 52 // 0-9
-  return 62 // -
-}
-
 /**
  * Decodes canonical unpadded base64url (RFC 7515 §2), or returns `null`. Node's decoder skips
  * unknown characters and ignores non-zero trailing bits; both are refused here so that one
@@ -194,10 +186,7 @@ function isCanonicalBase64url(segment: string): boolean {
   const rest = segment.length & 3
   if (rest === 1) return false
   // RFC 4648 §3.5: the bits after the last full byte must be zero.
-  return (
-    rest === 0 ||
-    (sextet(segment.charCodeAt(segment.length - 1)) & (rest === 2 ? 0x0f : 0x03)) === 0
-  )
+  return rest === 0 || (sextetAt(segment, segment.length - 1) & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
 /** A public key ready to verify with, and its RFC 7638 thumbprint. */
