@@ -11,7 +11,7 @@ import { raceAbort } from './abort.js'
 import { immutableAccessToken } from './claims.js'
 import { TokenKey } from './scanned-token.js'
 import { checkConfirmation, type SenderConstraintContext } from './confirmation.js'
-import { answerNowWith, defineVerifier, verifyTokenNow } from './define-verifier.js'
+import { answerNowWith, defineVerifier, isPromiseLike, verifyTokenNow } from './define-verifier.js'
 import { VerifierUnavailableError, invalidArgument } from './errors.js'
 import {
   readFunction,
@@ -175,23 +175,42 @@ export function createCachedVerifier(
   // Bumped by clear(): a load that started before it neither stores its result nor is joined.
   let generation = 0
 
-  const load = async (
+  // Asks the inner verifier and turns its answer into an entry (stored when it may be). At once
+  // when the inner verifier answers at once (a JWT with a static key): a miss then costs no
+  // promise either, and nothing can join a load that is already over. Throws, or rejects, where
+  // the inner verifier does.
+  const load = (
     key: string,
     token: string,
     started: number,
     senderConstraint: SenderConstraintContext | undefined,
-  ): Promise<Entry> => {
-    let refusal: Refusal | null = null
-    const bounds = new Bounds()
-    const answer: unknown = await verifier.verifyToken(token, {
+  ): Entry | Promise<Entry> => {
+    const outcome = { refusal: null as Refusal | null, bounds: new Bounds() }
+    const answer = verifyTokenNow(verifier, token, {
       onRefusal: (r) => {
-        refusal = r
+        outcome.refusal = r
       },
-      onValidity: bounds.report,
+      onValidity: outcome.bounds.report,
       // The inner verifier checks the binding for this caller; the answer is kept for everyone
       // and every hit checks the binding again for its own caller (settle).
       ...(senderConstraint === undefined ? {} : { senderConstraint }),
     })
+    // `null` is a refusal; a promise (or any thenable) is an answer to wait for.
+    return answer !== null && answer !== undefined && isPromiseLike(answer)
+      ? Promise.resolve(answer).then((given) =>
+          store(key, token, started, given, outcome.refusal, outcome.bounds),
+        )
+      : store(key, token, started, answer, outcome.refusal, outcome.bounds)
+  }
+
+  const store = (
+    key: string,
+    token: string,
+    started: number,
+    answer: unknown,
+    refusal: Refusal | null,
+    bounds: Bounds,
+  ): Entry => {
     const at = now()
     if (answer === null) {
       const entry: Entry = {
@@ -296,7 +315,10 @@ export function createCachedVerifier(
         : `${key} ${context.dpopJkt ?? ''} ${context.certificateThumbprint ?? ''}`
     let pending = inFlight.get(flight)
     if (pending === undefined) {
-      const loading = load(key, token, generation, context).finally(() => {
+      const loaded = load(key, token, generation, context)
+      // Answered at once: settled now, without a promise.
+      if (!isPromiseLike(loaded)) return settle(loaded, token, now(), opts)
+      const loading = loaded.finally(() => {
         if (inFlight.get(flight) === loading) inFlight.delete(flight)
       })
       pending = loading
@@ -307,7 +329,9 @@ export function createCachedVerifier(
     return raceAbort(pending, opts.signal).then((entry) =>
       entry.token === token
         ? settle(entry, token, now(), opts)
-        : load(key, token, generation, context).then((own) => settle(own, token, now(), opts)),
+        : Promise.resolve(load(key, token, generation, context)).then((own) =>
+            settle(own, token, now(), opts),
+          ),
     )
   }
 
