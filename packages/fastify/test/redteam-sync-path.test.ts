@@ -1,5 +1,5 @@
-// Red-team tests of the plugin's callback onRequest hook (gate.authenticateNow): a cache hit goes
-// on synchronously, a miss through a promise; both must answer exactly alike, and a hostile
+// Red-team tests of the plugin's callback onRequest hook (gate.authenticateNow): a cache hit is
+// decided synchronously, a miss through a promise; both must answer exactly alike, and a hostile
 // verifier answer is a 503 that leaves the token out of the log.
 import { createCachedVerifier, type AccessToken, type TokenVerifier } from '@bearerkit/core'
 import t from 'tap'
