@@ -76,7 +76,10 @@ t.test('an unavailable inner verifier throws at once and nothing is cached', asy
 t.test('an answer that is not an AccessToken is unavailable, at once', async (t) => {
   const inner = defineVerifier('odd', () => ({ token: 'x', claims: {} }) as unknown as AccessToken)
   const cached = createCachedVerifier(inner)
-  t.throws(() => verifyTokenNow(cached, 'x'), { reason: 'invalid_response' })
+  t.throws(() => verifyTokenNow(cached, 'x'), {
+    name: 'VerifierUnavailableError',
+    reason: 'invalid_response',
+  })
   t.equal(cached.size, 0)
 })
 
