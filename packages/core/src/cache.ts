@@ -246,10 +246,12 @@ export function createCachedVerifier(
     if (expiresAt !== undefined && expiresAt + tolerance < validUntil) {
       validUntil = expiresAt + tolerance
     }
-    const validity: Validity = Object.freeze({
-      ...(notBefore === -Infinity ? {} : { notBefore }),
-      ...(validUntil === Infinity ? {} : { validUntil }),
-    })
+    // Built with assignments, not two conditional spreads: V8 (Node 20) takes a slow path for an
+    // object literal with a spread followed by more, about a microsecond per miss.
+    const bounded: { notBefore?: number; validUntil?: number } = {}
+    if (notBefore !== -Infinity) bounded.notBefore = notBefore
+    if (validUntil !== Infinity) bounded.validUntil = validUntil
+    const validity: Validity = Object.freeze(bounded)
     const entry: Entry = {
       token,
       accessToken,

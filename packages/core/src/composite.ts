@@ -1,6 +1,7 @@
 import { Refusal, type TokenVerifier } from './access-token.js'
 import { defineVerifier } from './define-verifier.js'
 import { invalidArgument } from './errors.js'
+import { withOnRefusal } from './forward-options.js'
 import { readOptionsObject, rejectUnknownOptions } from './options.js'
 import { decodeJwtHeader, peekIssuer } from './token-shape.js'
 
@@ -72,15 +73,15 @@ export function createCompositeVerifier(options: CompositeVerifierOptions): Toke
       return new Refusal('unmatched', 'No verifier accepts this kind of access token')
     }
     let refusal: Refusal | undefined
-    const result = await target.verifyToken(token, {
-      // Every option reaches the verifier that decides: the signal, onValidity (a cache in front
-      // must learn its bounds), the proof context (RFC 9449 §7, RFC 8705 §3), and any member
-      // added later. Only onRefusal is ours: the refusal is passed on by returning it.
-      ...verifyOptions,
-      onRefusal: (r) => {
+    // Every option reaches the verifier that decides: the signal, onValidity (a cache in front
+    // must learn its bounds), the proof context (RFC 9449 §7, RFC 8705 §3), and any member added
+    // later. Only onRefusal is ours: the refusal is passed on by returning it.
+    const result = await target.verifyToken(
+      token,
+      withOnRefusal(verifyOptions, (r) => {
         refusal = r
-      },
-    })
+      }),
+    )
     return result ?? refusal ?? new Refusal('rejected', 'The access token is invalid')
   })
 }

@@ -1,6 +1,7 @@
 import { Refusal, type AccessToken, type TokenVerifier } from '../access-token.js'
 import { defineVerifier } from '../define-verifier.js'
 import { invalidArgument } from '../errors.js'
+import { withOnRefusal } from '../forward-options.js'
 import type { StoreGuardOptions } from './replay-store.js'
 import { guardRevocationList, type RevocationList } from './revocation-list.js'
 
@@ -32,16 +33,16 @@ export function withRevocationCheck(
   const list = guardRevocationList(revocations, options)
   return defineVerifier('revocation', async (token, verifyOptions) => {
     let refusal: Refusal | undefined
-    const accessToken: AccessToken | null = await verifier.verifyToken(token, {
-      // Every option reaches the inner verifier unchanged: the signal, onValidity (a cache in
-      // front must learn a maxTokenAge bound, or it serves a token the inner one refuses), the
-      // proof context (RFC 9449 §7, RFC 8705 §3), and any member added later. Only onRefusal is
-      // ours: the refusal is passed on by returning it.
-      ...verifyOptions,
-      onRefusal: (r) => {
+    // Every option reaches the inner verifier unchanged: the signal, onValidity (a cache in front
+    // must learn a maxTokenAge bound, or it serves a token the inner one refuses), the proof
+    // context (RFC 9449 §7, RFC 8705 §3), and any member added later. Only onRefusal is ours: the
+    // refusal is passed on by returning it.
+    const accessToken: AccessToken | null = await verifier.verifyToken(
+      token,
+      withOnRefusal(verifyOptions, (r) => {
         refusal = r
-      },
-    })
+      }),
+    )
     if (accessToken === null)
       return refusal ?? new Refusal('rejected', 'The access token is invalid')
     return list.isRevoked(accessToken) ? REVOKED : accessToken
