@@ -110,9 +110,10 @@ t.test('introspection flags build an introspection verifier', async (t) => {
   })
   t.teardown(() => as.close())
   const token = await as.issueToken({ audience: AUDIENCE, format: 'opaque' })
+  // An opaque token is random base64url and may start with '-': it goes after '--', as the usage
+  // line says, or parseArgs would take it for an option one run in 64.
   const result = await run([
     'verify',
-    token,
     '--introspection-url',
     as.introspectionEndpoint,
     '--client-id',
@@ -127,11 +128,12 @@ t.test('introspection flags build an introspection verifier', async (t) => {
     '',
     '--algorithms',
     'ES256',
+    '--',
+    token,
   ])
   t.equal(result.code, 78, 'algorithms is not an introspection option')
   const ok = await run([
     'verify',
-    token,
     '--introspection-url',
     as.introspectionEndpoint,
     '--client-id',
@@ -140,6 +142,8 @@ t.test('introspection flags build an introspection verifier', async (t) => {
     'rs-secret',
     '--audience',
     AUDIENCE,
+    '--',
+    token,
   ])
   t.equal(ok.code, 0, ok.stderr)
 })
