@@ -4,7 +4,13 @@ import { startChild, type Child } from './lib/child.js'
 import type { BenchConfig } from './lib/config.js'
 import { median } from './lib/harness.js'
 import { SERVER_KINDS, type FromServer, type ServerKind, type ToServer } from './lib/messages.js'
-import { formatInt, formatRatio, type SectionResult, type Target } from './lib/report.js'
+import {
+  formatInt,
+  formatRatio,
+  formatRatioAgainst,
+  type SectionResult,
+  type Target,
+} from './lib/report.js'
 import { AUDIENCE, ISSUER, keysFor, mintPool } from './lib/tokens.js'
 
 /** One load pattern against one server. */
@@ -243,7 +249,7 @@ function report(
     return {
       name,
       goal: `>= ${goal.toFixed(2)}x ${baseName}`,
-      measured: `${formatRatio(capacity)} server capacity (req/s: ${formatRatio(rps(id) / rps(baseId))})`,
+      measured: `${formatRatioAgainst(capacity, goal)} server capacity (req/s: ${formatRatio(rps(id) / rps(baseId))})`,
       pass: capacity >= goal,
     }
   }

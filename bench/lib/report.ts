@@ -39,6 +39,17 @@ export function formatRatio(ratio: number): string {
   return `${ratio.toFixed(2)}x`
 }
 
+/**
+ * A ratio judged against `bound` (a goal, or a peer's ratio): two decimals, or as many more as it
+ * takes for a ratio that is not the bound to read differently from it, so that a miss by 0.002
+ * is not printed as the goal itself (`0.897x` against `>= 0.90x`).
+ */
+export function formatRatioAgainst(ratio: number, bound: number): string {
+  let digits = 2
+  while (digits < 6 && ratio !== bound && ratio.toFixed(digits) === bound.toFixed(digits)) digits++
+  return `${ratio.toFixed(digits)}x`
+}
+
 /** `pass` or `**miss**`. */
 export function verdict(pass: boolean): string {
   return pass ? 'pass' : '**miss**'
