@@ -8,19 +8,21 @@ import { renderReport, type SectionResult } from './lib/report.js'
 import { runAdapters } from './adapters.js'
 import { runDpop } from './dpop.js'
 import { runHttp } from './http.js'
+import { runInstructions } from './instructions.js'
 import { runMicro } from './micro.js'
 import { runRedis } from './redis.js'
 import { runScale } from './scale.js'
 
-const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,adapters,scale,dpop,redis]
+const USAGE = `Usage: npm run bench [-- --quick] [-- --only micro,http,adapters,scale,dpop,redis,instructions]
 
   --quick   fewer, shorter rounds and smaller scale runs (under a minute)
   --only    run some sections only (RESULTS.md is then not written); redis runs only when
-            named, against BEARERKIT_REDIS_URL (default redis://127.0.0.1:6379)`
+            named, against BEARERKIT_REDIS_URL (default redis://127.0.0.1:6379); instructions
+            runs only when named, and needs valgrind (the HTTP servers under callgrind, minutes)`
 
 const SECTIONS = ['micro', 'http', 'adapters', 'scale', 'dpop'] as const
 // Sections that need something beyond Node (a Redis): only run when named in --only.
-const OPTIONAL_SECTIONS = ['redis'] as const
+const OPTIONAL_SECTIONS = ['redis', 'instructions'] as const
 type Section = (typeof SECTIONS)[number] | (typeof OPTIONAL_SECTIONS)[number]
 
 function parseSections(value: string | undefined): readonly Section[] {
@@ -74,6 +76,9 @@ async function main(): Promise<void> {
         break
       case 'redis':
         results.push(await runRedis(config, log))
+        break
+      case 'instructions':
+        results.push(await runInstructions(config, log))
         break
     }
   }

@@ -18,6 +18,10 @@ declare module 'autocannon' {
     connections?: number
     pipelining?: number
     duration?: number
+    /** Send this many requests, then stop (instead of running for `duration`). */
+    amount?: number
+    /** Seconds a request may take before it counts as a timeout. */
+    timeout?: number
     requests?: Request[]
     headers?: Record<string, string>
   }
@@ -38,6 +42,8 @@ declare module 'autocannon' {
     errors: number
     timeouts: number
     non2xx: number
+    /** Responses with a 2xx status. */
+    '2xx': number
     statusCodeStats: Record<string, { count: number }>
   }
 

@@ -21,14 +21,19 @@ export function killChildren(): void {
   for (const child of live) child.kill()
 }
 
-/** Forks `script` (an absolute path) with IPC, passing `execArgv` to node. */
+/**
+ * Forks `script` (an absolute path) with IPC, passing `execArgv` to node; with `execPath`, runs
+ * that program instead (`valgrind`, with node's own path last in `execArgv`).
+ */
 export function startChild<In, Out extends { type: string }>(
   script: string,
   execArgv: readonly string[] = [],
+  execPath?: string,
 ): Child<In, Out> {
   const child = fork(script, [], {
     execArgv: [...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(execPath === undefined ? {} : { execPath }),
   })
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
