@@ -14,7 +14,7 @@ import {
 import { AUDIENCE, ISSUER, keysFor, mintPool } from './lib/tokens.js'
 
 /** One load pattern against one server. */
-interface Scenario {
+export interface Scenario {
   readonly id: string
   readonly label: string
   readonly server: ServerKind
@@ -22,7 +22,8 @@ interface Scenario {
   readonly tokens: 'pool' | 'one' | 'server'
 }
 
-const SCENARIOS: readonly Scenario[] = [
+/** The HTTP scenarios, in the order of the table. */
+export const SCENARIOS: readonly Scenario[] = [
   { id: 'bare', label: 'Fastify, no authentication (baseline)', server: 'bare', tokens: 'pool' },
   {
     id: 'raw',

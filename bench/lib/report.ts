@@ -93,15 +93,20 @@ export function renderReport(facts: RunFacts, sections: readonly SectionResult[]
     'Every ratio compares two measurements of the same run. Micro benchmarks: median of the',
     'rounds, with min-max of the rounds as spread. HTTP: autocannon on loopback against a server in',
     'its own process, median of the rounds. See bench/README.md for how to read this.',
-    '',
-    '## Targets',
-    '',
-    renderTable({
-      title: `${targets.filter((t) => t.pass).length} of ${targets.length} met`,
-      headers: ['Target', 'Goal', 'Measured', 'Result'],
-      rows: targets.map((t) => [t.name, t.goal, t.measured, verdict(t.pass)]),
-    }),
   ]
+  // A run of information-only sections (`--only instructions`) has no targets to list.
+  if (targets.length > 0) {
+    lines.push(
+      '',
+      '## Targets',
+      '',
+      renderTable({
+        title: `${targets.filter((t) => t.pass).length} of ${targets.length} met`,
+        headers: ['Target', 'Goal', 'Measured', 'Result'],
+        rows: targets.map((t) => [t.name, t.goal, t.measured, verdict(t.pass)]),
+      }),
+    )
+  }
   for (const section of sections) {
     for (const table of section.tables) lines.push('', renderTable(table))
   }
