@@ -69,6 +69,26 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ]
 
+/**
+ * The request of every HTTP scenario: GET /mcp with the next token of `tokens` (round robin) as a
+ * bearer token. Every scenario builds its request the same way, so the client's cost is the same.
+ */
+export function bearerRequest(tokens: readonly string[]): {
+  method: string
+  path: string
+  setupRequest: (request: object) => object
+} {
+  let next = 0
+  return {
+    method: 'GET',
+    path: '/mcp',
+    setupRequest: (request) => {
+      const token = tokens[next++ % tokens.length] as string
+      return { ...request, headers: { authorization: `Bearer ${token}` } }
+    },
+  }
+}
+
 type Server = Child<ToServer, FromServer> & { readonly port: number; readonly token?: string }
 
 interface Round {
@@ -100,24 +120,13 @@ async function load(
   connections: number,
   pipelining: number,
 ): Promise<Round> {
-  let next = 0
   const before = await server.ask({ type: 'cpu' }, 'cpu')
   const result = await autocannon({
     url: `http://127.0.0.1:${server.port}`,
     connections,
     pipelining,
     duration: seconds,
-    requests: [
-      {
-        method: 'GET',
-        path: '/mcp',
-        // Every scenario builds its request the same way, so the client's cost is the same.
-        setupRequest: (request) => {
-          const token = tokens[next++ % tokens.length] as string
-          return { ...request, headers: { authorization: `Bearer ${token}` } }
-        },
-      },
-    ],
+    requests: [bearerRequest(tokens)],
   })
   const after = await server.ask({ type: 'cpu' }, 'cpu')
   if (result.non2xx > 0 || result.errors > 0) {

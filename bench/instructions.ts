@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import autocannon from 'autocannon'
-import { SCENARIOS as HTTP_SCENARIOS, type Scenario } from './http.js'
+import { SCENARIOS as HTTP_SCENARIOS, bearerRequest, type Scenario } from './http.js'
 import { startChild } from './lib/child.js'
 import type { BenchConfig } from './lib/config.js'
 import type { FromServer, ToServer } from './lib/messages.js'
@@ -93,7 +93,6 @@ export async function runInstructions(
         'ready',
       )
       const tokens = scenario.tokens === 'one' ? pool.slice(0, 1) : pool
-      let next = 0
       const send = async (amount: number): Promise<number> => {
         const result = await autocannon({
           url: `http://127.0.0.1:${ready.port}`,
@@ -105,16 +104,7 @@ export async function runInstructions(
           amount,
           // Slow under valgrind: no request may time out.
           timeout: 600,
-          requests: [
-            {
-              method: 'GET',
-              path: '/mcp',
-              setupRequest: (request) => {
-                const token = tokens[next++ % tokens.length] as string
-                return { ...request, headers: { authorization: `Bearer ${token}` } }
-              },
-            },
-          ],
+          requests: [bearerRequest(tokens)],
         })
         if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
           throw new Error(
