@@ -36,12 +36,13 @@ async function hasValgrind(): Promise<boolean> {
 
 /**
  * The HTTP scenarios again, each server run under valgrind's callgrind, which counts the
- * instructions the server process executes: the same count for the same work whatever else the
+ * instructions its main thread executes: about the same count for the same work whatever else the
  * machine does, where server CPU time moves by ten per cent and more between runs on a shared
  * virtual machine. Each server gets a warm-up (its JIT settles), then its counters are zeroed,
- * a fixed number of requests is sent, and the counters are dumped: instructions per answered
- * request. Information only: the targets stay on CPU time. Only with `--only instructions`, and
- * only where valgrind is installed (several minutes: everything runs about fifty times slower).
+ * a fixed number of requests is sent one at a time, and the counters are dumped: instructions per
+ * answered request. Information only: the targets stay on CPU time. Only with `--only
+ * instructions`, and only where valgrind is installed (minutes: everything runs about fifty times
+ * slower).
  */
 export async function runInstructions(
   config: BenchConfig,
@@ -137,7 +138,7 @@ export async function runInstructions(
 
   const perRequest = new Map<string, number>()
   try {
-    // Two at a time (one per core): the counts do not depend on what runs beside them.
+    // Two at a time (one per core): a count does not depend on what runs beside it.
     for (let i = 0; i < SCENARIOS.length; i += 2) {
       const pair = SCENARIOS.slice(i, i + 2)
       log(`instructions: ${pair.map((s) => s.id).join(', ')} under callgrind`)
