@@ -55,6 +55,10 @@ function acceptedBy(c: Context): Accepted | undefined {
   return (c as unknown as ContextVariables).get(ACCEPTED) as Accepted | undefined
 }
 
+function markAccepted(c: Context, state: Accepted): void {
+  ;(c as unknown as ContextVariables).set(ACCEPTED, state)
+}
+
 /**
  * Hono middleware that authenticates requests with bearer tokens (RFC 6750), checks audience
  * (RFC 8707) and scopes, answers the RFC 9728 metadata document, and sets the context variables
@@ -167,7 +171,7 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     if (result.kind === 'accepted') {
       c.set('accessToken', result.accessToken)
       c.set('principal', result.principal)
-      ;(c as unknown as ContextVariables).set(ACCEPTED, { gate, result } satisfies Accepted)
+      markAccepted(c, { gate, result })
       return null
     }
     // Neither bodyPending nor noHandlerRuns is ever passed: the gate answers accepted or refused.
