@@ -288,6 +288,7 @@ export function gateOf(settings: Settings): BearerGate {
     scopes: readonly string[],
     dpop: boolean,
     proof: DpopProofChecked | null,
+    sameTurn: boolean,
   ): GateAccepted | GateRefused | Promise<GateAccepted | GateRefused> => {
     // A custom verifier's answer is read through whatever getters it has, and one may throw: that
     // is a verifier failure (503), never a throw or a rejection of authenticate.
@@ -337,7 +338,12 @@ export function gateOf(settings: Settings): BearerGate {
       }
       let claimed: SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
       try {
-        claimed = (settings.senderConstraint as SenderConstraint).claim(proof, request.signal)
+        // Decided synchronously (sameTurn): the proof's check read the clock just now.
+        claimed = (settings.senderConstraint as SenderConstraint).claim(
+          proof,
+          request.signal,
+          sameTurn,
+        )
       } catch (error) {
         return unavailableRefusal(error, scopes, request.method)
       }
@@ -433,7 +439,7 @@ export function gateOf(settings: Settings): BearerGate {
     } catch (error) {
       return unavailableRefusal(error, scopes, request.method)
     }
-    if (!thenable) return decide(request, answer, refusal, scopes, dpop, proof)
+    if (!thenable) return decide(request, answer, refusal, scopes, dpop, proof, true)
     // A verifier that never answers (a custom one, a provider, a key resolver) must not hold
     // the request: past verifierTimeout it is a 503, never an acceptance.
     return raceDeadline(
@@ -441,7 +447,7 @@ export function gateOf(settings: Settings): BearerGate {
       settings.verifierTimeout,
       verifierTimedOut,
     ).then(
-      (token) => decide(request, token, refusal, scopes, dpop, proof),
+      (token) => decide(request, token, refusal, scopes, dpop, proof, false),
       (error: unknown) => unavailableRefusal(error, scopes, request.method),
     )
   }

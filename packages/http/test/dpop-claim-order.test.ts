@@ -12,6 +12,7 @@ import {
   createMemoryReplayStore,
   defineVerifier,
   type ReplayStore,
+  type VerifyOptions,
 } from '@bearerkit/core'
 import { createBearerGate, type BearerGateOptions, type GateResult } from '../src/index.js'
 import { resolveSenderConstraint } from '../src/dpop/sender-constraint.js'
@@ -54,7 +55,13 @@ interface Setup {
 }
 
 async function setup(
-  options: { replayStore?: ReplayStore; slow?: boolean; clock?: () => number } = {},
+  options: {
+    replayStore?: ReplayStore
+    slow?: boolean
+    clock?: () => number
+    /** A verifier that answers at once (as a verified-token cache hit does). */
+    sync?: boolean
+  } = {},
   gateOptions: Partial<BearerGateOptions> = {},
 ): Promise<Setup> {
   const key = await proofKey('ES256')
@@ -72,8 +79,7 @@ async function setup(
     waiting = []
     for (const go of now) go()
   }
-  const verifier = defineVerifier('test', async (token, verifyOptions) => {
-    if (options.slow === true) await new Promise<void>((resolve) => waiting.push(resolve))
+  const decide = (token: string, verifyOptions: VerifyOptions) => {
     const found = tokens.get(token)
     if (found instanceof Error) throw found
     if (found === undefined) return new Refusal('bad_signature', 'The access token is invalid')
@@ -81,7 +87,14 @@ async function setup(
       checkConfirmation(found.cnf, verifyOptions.senderConstraint) ??
       accessTokenFromClaims(token, found)
     )
-  })
+  }
+  const verifier =
+    options.sync === true
+      ? defineVerifier('test', decide)
+      : defineVerifier('test', async (token, verifyOptions) => {
+          if (options.slow === true) await new Promise<void>((resolve) => waiting.push(resolve))
+          return decide(token, verifyOptions)
+        })
   const gate = createBearerGate({
     verifier,
     resource: { url: RESOURCE, authorizationServers: ['https://as.example.com'] },
@@ -350,6 +363,51 @@ t.test('the sender constraint checks without claiming; claim claims once', async
   // Bearer: nothing to claim.
   t.same(sc.context({ ...given, scheme: 'bearer' }), { context: {}, proof: null })
 })
+
+t.test(
+  'a token decided at once: one clock read, the time of the check is the time of the claim',
+  async (t) => {
+    // A verified-token cache hit answers synchronously: nothing is awaited between the proof's
+    // check and its claim, so the claim takes the check's time instead of reading the clock again.
+    // Each read of this clock takes the next time of `times` (the last one once they run out).
+    let reads = 0
+    let times = [NOW]
+    const clock = (): number => {
+      reads++
+      const at = times[0] as number
+      if (times.length > 1) times = times.slice(1)
+      return at
+    }
+    const store = countingStore()
+    const { key, gate } = await setup({ sync: true, replayStore: store, clock })
+    const once = await proof(key, { ath: ath('bound') })
+    t.equal(outcome(await gate.authenticate(request('bound', once))), 'accepted')
+    t.equal(reads, 1, 'the clock is read once per request')
+    t.equal(store.calls, 1)
+    t.match(outcome(await gate.authenticate(request('bound', once))), { reason: 'dpop_replayed' })
+    // The proof's check reads the last millisecond of its window; a second read would be past it
+    // (too_old). Claimed with the check's time: accepted, and held.
+    const edge = await proof(key, { ath: ath('bound'), iat: NOW_S })
+    reads = 0
+    times = [(NOW_S + 60) * 1000 + 999, (NOW_S + 61) * 1000]
+    t.equal(outcome(await gate.authenticate(request('bound', edge))), 'accepted')
+    t.equal(reads, 1)
+    t.equal(store.calls, 3)
+    // Through an asynchronous verifier the claim reads the clock again: the same two readings
+    // make the same proof too old by the time of its claim, and the store is not asked.
+    const slow = await setup({ replayStore: store, clock })
+    const late = await proof(slow.key, { ath: ath('bound'), iat: NOW_S })
+    reads = 0
+    times = [(NOW_S + 60) * 1000 + 999, (NOW_S + 61) * 1000]
+    t.same(outcome(await slow.gate.authenticate(request('bound', late))), {
+      status: 401,
+      reason: 'dpop_too_old',
+      error: 'invalid_dpop_proof',
+    })
+    t.equal(reads, 2, 'the check and the claim each read the clock')
+    t.equal(store.calls, 3)
+  },
+)
 
 t.test('a clock that fails at the claim is a 503, and claims nothing', async (t) => {
   // Read once by the proof check, then again by the claim: while `failing`, that read throws.

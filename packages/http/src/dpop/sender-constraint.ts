@@ -151,11 +151,13 @@ export interface SenderConstraint {
    * proof's first use, else the refusal (`replayed`, or `too_old` when the proof aged out of its
    * window meanwhile). At once when the replay store answers at once (the built-in one does),
    * else a promise. Throws or rejects with `VerifierUnavailableError` when the store cannot
-   * answer.
+   * answer. `sameTurn`: nothing was awaited since `context` checked the proof (the token was
+   * decided synchronously), so the time of that check is the time of the claim.
    */
   claim(
     proof: DpopProofChecked,
     signal?: AbortSignal,
+    sameTurn?: boolean,
   ): SenderConstraintRefusal | null | Promise<SenderConstraintRefusal | null>
   /** The `DPoP` challenge (RFC 9449 §7.1): `DPoP algs="..."`, with an error when given. */
   challenge(error?: string, description?: string): string
@@ -363,9 +365,9 @@ export function resolveSenderConstraint(options: {
         proof: checked,
       }
     },
-    claim(proof: DpopProofChecked, signal?: AbortSignal) {
+    claim(proof: DpopProofChecked, signal?: AbortSignal, sameTurn?: boolean) {
       // Only reached with DPoP on: a checked proof comes from `proofs`.
-      const answer = (proofs as DpopProofChecker).claim(proof, signal)
+      const answer = (proofs as DpopProofChecker).claim(proof, signal, sameTurn)
       return answer instanceof Promise ? answer.then(claimRefusal) : claimRefusal(answer)
     },
   })
