@@ -22,6 +22,7 @@ import { normalizeHtu, htuMatches } from '../src/dpop/htu.js'
 import {
   PROOF_ALGORITHMS,
   decodeBase64url,
+  decodeBase64urlText,
   decodeSignature,
   importPublicKey,
   verifySignature,
@@ -314,6 +315,68 @@ t.test('signatures decode as strictly, straight from the proof', async (t) => {
     t.equal(decode(bad), null, bad)
   }
   t.same(decode(''), [])
+})
+
+t.test('the segment decoders agree with the strict reference on hostile text', async (t) => {
+  // decodeBase64url checks the alphabet by regular expression; the decoders of the request path
+  // (claims and header text, signature) check around Node's lenient decoder instead. Strings
+  // built from base64url letters and every kind of foreign character, at every position: the
+  // same verdict and the same bytes from all three.
+  const pieces = [
+    'A',
+    'g',
+    '-',
+    '_',
+    'Q',
+    '+',
+    '/',
+    '=',
+    ' ',
+    '.',
+    '\0',
+    '\n',
+    'é',
+    '\u0141',
+    '\u0130',
+    '\uFF21',
+    '\uD800',
+  ]
+  let seed = 7
+  const next = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+    return (seed >>> 16) % n
+  }
+  let checked = 0
+  let refused = 0
+  for (let i = 0; i < 20_000; i++) {
+    const length = next(12)
+    let text = ''
+    // Mostly letters, so that many strings are valid and the foreign one is alone.
+    for (let j = 0; j < length; j++)
+      text += next(4) === 0 ? pieces[next(pieces.length)] : 'AgQw'[next(4)]
+    const reference = decodeBase64url(text)
+    const signature = decodeSignature(`h.c.${text}`, 4)
+    const asText = decodeBase64urlText(text)
+    if (reference === null) {
+      refused++
+      if (signature !== null || asText !== null) t.fail(`accepted ${JSON.stringify(text)}`)
+      continue
+    }
+    checked++
+    if (signature === null || !Buffer.from(signature).equals(reference)) {
+      t.fail(`signature ${JSON.stringify(text)}`)
+    }
+    if (asText !== reference.toString('utf8')) t.fail(`text ${JSON.stringify(text)}`)
+  }
+  t.ok(checked > 2000 && refused > 2000, `${checked} accepted, ${refused} refused`)
+  // Text decodes as UTF-8, multi-byte characters included.
+  for (const value of ['', 'a', '{"jti":"x"}', 'ünïcødé ✓', '\u{1F600}']) {
+    t.equal(decodeBase64urlText(Buffer.from(value).toString('base64url')), value)
+  }
+  // A segment longer than the buffer held, then a short one again.
+  const long = 'x'.repeat(10_000)
+  t.equal(decodeBase64urlText(Buffer.from(long).toString('base64url')), long)
+  t.equal(decodeBase64urlText('e30'), '{}')
 })
 
 t.test('the last request URL is remembered, never the proof side', async (t) => {

@@ -109,6 +109,36 @@ t.test('hostile proofs are refused with invalid_dpop_proof and a stable reason',
   t.equal(await check(`${h}.${p}.${s.slice(0, -1)}_`), `${bad}malformed`)
   t.equal(await check(`${h}.${p}.${s}AAA`), `${bad}malformed`)
   t.equal(await check(`${h}.${p}.${s}AA`), `${bad}bad_signature`)
+  // A character outside base64url in one segment, at its start, middle and end: the header
+  // (already cached from an earlier proof of this key, or new), the claims, the signature. Each
+  // one a different way around Node's lenient decoder: base64's own letters, padding, white
+  // space, NUL, Latin-1, and wider characters, of which some (U+0141) a decoder that converted
+  // the text first would read as letters.
+  const segments = [h, p, s]
+  const fresh = (await proof(other)).split('.')[0] as string
+  for (const foreign of ['+', '/', '=', ' ', '\0', 'é', '\u0141', '\u0130', '\uFF21']) {
+    for (const [index, segment] of [...segments, fresh].entries()) {
+      for (const at of [0, segment.length >> 1, segment.length]) {
+        const parts = index === 3 ? [fresh, p, s] : [...segments]
+        const which = index === 3 ? 0 : index
+        parts[which] = `${segment.slice(0, at)}${foreign}${segment.slice(at)}`
+        t.equal(
+          await check(parts.join('.')),
+          `${bad}malformed`,
+          `${JSON.stringify(foreign)} ${index} ${at}`,
+        )
+        // Replacing a letter rather than adding one keeps the length of a valid segment.
+        if (at < segment.length) {
+          parts[which] = `${segment.slice(0, at)}${foreign}${segment.slice(at + 1)}`
+          t.equal(
+            await check(parts.join('.')),
+            `${bad}malformed`,
+            `${JSON.stringify(foreign)} for ${index} ${at}`,
+          )
+        }
+      }
+    }
+  }
   // A comma (two field lines joined) in any one segment: the header (checked, and already
   // cached from an earlier proof of this key), the claims, the signature.
   t.equal(await check(`${h},.${p}.${s}`), `${bad}multiple`)

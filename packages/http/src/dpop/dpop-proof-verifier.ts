@@ -19,6 +19,7 @@ import {
   type VerifyKey,
   decodeBase64urlText,
   decodeSignature,
+  loadProof,
   importPublicKey,
   modulusLength,
   sha256Base64url,
@@ -315,7 +316,8 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
 
   // §4.3 checks 2, 4 to 7 on the protected header: JSON, typ, alg, crit, a public jwk.
   const checkHeader = (segment: string): ProofHeader | DpopProofRefused => {
-    const header = decodeJson(segment)
+    // A segment of a proof that loadProof found ASCII without `+` or `/`.
+    const header = decodeJson(segment, true)
     if (header === null) return refuse('malformed', 'The DPoP proof is not a compact JWS')
     // §4.3 check 4: typ (media types compare case-insensitively, RFC 7515 §4.1.9).
     if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
@@ -402,6 +404,9 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     const first = proof.indexOf('.')
     const second = first === -1 ? -1 : proof.indexOf('.', first + 1)
     if (second === -1 || proof.indexOf('.', second + 1) !== -1) return malformed(proof)
+    // Its bytes, for the signing input; ASCII without `+` or `/`, or no segment is base64url
+    // (one look at the whole proof spares one per segment).
+    if (!loadProof(proof)) return malformed(proof)
     let header: ProofHeader | undefined
     const segment = proof.slice(0, first)
     const recent = last
@@ -429,8 +434,8 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
         }
       } else last = { segment, header }
     }
-    const claims = decodeJson(proof.slice(first + 1, second))
-    const signature = decodeSignature(proof, second + 1)
+    const claims = decodeJson(proof.slice(first + 1, second), true)
+    const signature = decodeSignature(proof, second + 1, true)
     if (claims === null || signature === null || signature.length === 0) return malformed(proof)
     const { alg, algorithm, key } = header
     if (!verifySignature(algorithm, header.verifyKey, proof, second, signature)) {
@@ -620,8 +625,8 @@ function readAlgorithms(value: unknown): readonly string[] {
   return Object.freeze([...new Set(value as string[])])
 }
 
-function decodeJson(segment: string): Record<string, unknown> | null {
-  const json = decodeBase64urlText(segment)
+function decodeJson(segment: string, checked: boolean): Record<string, unknown> | null {
+  const json = decodeBase64urlText(segment, checked)
   if (json === null) return null
   try {
     const value: unknown = JSON.parse(json)
