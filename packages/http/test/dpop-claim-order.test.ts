@@ -61,6 +61,8 @@ async function setup(
     clock?: () => number
     /** A verifier that answers at once (as a verified-token cache hit does). */
     sync?: boolean
+    /** Called by the synchronous verifier with each token before it answers. */
+    during?: (token: string) => void
   } = {},
   gateOptions: Partial<BearerGateOptions> = {},
 ): Promise<Setup> {
@@ -90,7 +92,10 @@ async function setup(
   }
   const verifier =
     options.sync === true
-      ? defineVerifier('test', decide)
+      ? defineVerifier('test', (token, verifyOptions) => {
+          options.during?.(token)
+          return decide(token, verifyOptions)
+        })
       : defineVerifier('test', async (token, verifyOptions) => {
           if (options.slow === true) await new Promise<void>((resolve) => waiting.push(resolve))
           return decide(token, verifyOptions)
@@ -406,6 +411,54 @@ t.test(
     })
     t.equal(reads, 2, 'the check and the claim each read the clock')
     t.equal(store.calls, 3)
+  },
+)
+
+t.test(
+  'a request that claims inside a synchronous verifier cannot free a proof for a replay',
+  async (t) => {
+    // The verifier (user code) makes another request through the same gate while the first is
+    // verified, at a later clock reading: that claim drops what expired by then, the first proof's
+    // jti among them. The first request's claim must then not be dated at its check, before the
+    // drop, where the jti would look free: it takes the later time, and its proof is too old.
+    let clock = NOW
+    let reenter: (() => void) | null = null
+    const { key, gate } = await setup({
+      sync: true,
+      clock: () => clock,
+      during: () => {
+        const go = reenter
+        reenter = null
+        go?.()
+      },
+    })
+    const once = await proof(key, { ath: ath('bound'), iat: NOW_S })
+    const inner = await proof(key, { ath: ath('bound'), iat: NOW_S + 61 })
+    t.equal(outcome(await gate.authenticate(request('bound', once))), 'accepted')
+    // Its jti is held until (NOW_S + 61) s. The last millisecond before that, the same proof again,
+    // and the verifier moves the clock on by a millisecond and claims another proof.
+    clock = (NOW_S + 61) * 1000 - 1
+    let nested: Promise<GateResult> | undefined
+    reenter = () => {
+      clock = (NOW_S + 61) * 1000
+      nested = gate.authenticate(request('bound', inner))
+    }
+    t.same(outcome(await gate.authenticate(request('bound', once))), {
+      status: 401,
+      reason: 'dpop_too_old',
+      error: 'invalid_dpop_proof',
+    })
+    t.equal(outcome(await (nested as Promise<GateResult>)), 'accepted')
+    // Without re-entry (a gate of its own, whose store saw no later time), the same replay at the
+    // same moment is a replay.
+    clock = NOW
+    const plain = await setup({ sync: true, clock: () => clock })
+    const again = await proof(plain.key, { ath: ath('bound'), iat: NOW_S })
+    t.equal(outcome(await plain.gate.authenticate(request('bound', again))), 'accepted')
+    clock = (NOW_S + 61) * 1000 - 1
+    t.match(outcome(await plain.gate.authenticate(request('bound', again))), {
+      reason: 'dpop_replayed',
+    })
   },
 )
 

@@ -509,9 +509,12 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     // proof past its iat window now would be held by the store for no time at all, and a copy of
     // it claimed at the same moment would pass too. When nothing was awaited in between, the
     // check's reading is the time (one clock read per request: about 0.1 us on some virtual
-    // machines); no other claim can have come between the two, so the times the store sees
-    // still never go back.
-    const at = sameTurn ? checked.checkedAt : readClock()
+    // machines), or the time of the last claim if that is later: synchronous code between the
+    // check and this claim (a verifier, a validate hook) may have made another request claim
+    // meanwhile, at a later reading, and the store, which drops what expired by the time it is
+    // given, must never see time go back (a claim dated before the one that dropped this proof's
+    // jti would find it free).
+    const at = sameTurn ? Math.max(checked.checkedAt, claimedAt) : readClock()
     if (at >= checked.replayUntil * 1000) return stale
     claimedAt = at
     // Keyed by the key too: one client's jti cannot collide with (or be pre-claimed for)
