@@ -94,15 +94,14 @@ export function encodeBase64url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/
-
 /**
- * Decodes canonical unpadded base64url (RFC 7515 §2), or returns `null`. Node's decoder skips
- * unknown characters and ignores non-zero trailing bits; both are refused here so that one
- * signature has exactly one spelling.
+ * Decodes canonical unpadded base64url (RFC 7515 §2) into a new buffer, or returns `null`. Node's
+ * decoder skips unknown characters and ignores non-zero trailing bits; both are refused here (see
+ * `writeBase64url`) so that one byte string has exactly one spelling.
  */
 export function decodeBase64url(segment: string): Buffer | null {
-  return isCanonicalBase64url(segment) ? Buffer.from(segment, 'base64url') : null
+  const bytes = Buffer.alloc((segment.length * 3) >>> 2)
+  return writeBase64url(bytes, segment, false) === -1 ? null : bytes
 }
 
 // The value of each base64url character (RFC 4648 §5) by its code, -1 for any other ASCII code.
@@ -185,14 +184,6 @@ export function decodeBase64urlText(segment: string, checked = false): string | 
   if (text.length < size) text = Buffer.alloc(size)
   const written = writeBase64url(text, segment, checked)
   return written === -1 ? null : text.toString('utf8', 0, written)
-}
-
-function isCanonicalBase64url(segment: string): boolean {
-  if (!BASE64URL.test(segment)) return false
-  const rest = segment.length & 3
-  if (rest === 1) return false
-  // RFC 4648 §3.5: the bits after the last full byte must be zero.
-  return rest === 0 || (sextetAt(segment, segment.length - 1) & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
 /** A public key ready to verify with, and its RFC 7638 thumbprint. */
