@@ -11,29 +11,11 @@ import { createVerifier, type TokenVerifier } from '@bearerkit/core'
 import { createJwtVerifier } from '@bearerkit/jwt'
 import { prepareDpop } from './dpop.js'
 import { mustAccept } from './lib/accept.js'
+import type { FromOpsChild, ToOpsChild } from './lib/messages.js'
 import { BENCH_ALGORITHMS, createRawVerify } from './lib/raw-jwt.js'
 import { AUDIENCE, ISSUER, keysFor, mint } from './lib/tokens.js'
 
 const run = promisify(execFile)
-
-/** Parent -> child. */
-export interface ToOpsChild {
-  readonly type: 'run'
-  readonly group: 'micro' | 'dpop'
-  readonly warmup: number
-  readonly measured: number
-  /** The `--callgrind-out-file` prefix given to valgrind, without `.%p`. */
-  readonly out: string
-}
-
-/** Child -> parent. */
-export type FromOpsChild =
-  | {
-      readonly type: 'result'
-      /** Instructions per operation on the main thread, by operation name. */
-      readonly counts: readonly (readonly [string, number])[]
-    }
-  | { readonly type: 'error'; readonly message: string }
 
 interface Op {
   readonly name: string

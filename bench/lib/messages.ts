@@ -66,3 +66,22 @@ export type FromMicroWorker =
       readonly measurements: readonly (readonly [string, Measurement])[]
     }
   | { readonly type: 'error'; readonly message: string }
+
+/** Parent -> instructions-ops child: count one group of operations under callgrind. */
+export interface ToOpsChild {
+  readonly type: 'run'
+  readonly group: 'micro' | 'dpop'
+  readonly warmup: number
+  readonly measured: number
+  /** The `--callgrind-out-file` prefix given to valgrind, without `.%p`. */
+  readonly out: string
+}
+
+/** instructions-ops child -> parent. */
+export type FromOpsChild =
+  | {
+      readonly type: 'result'
+      /** Instructions per operation on the main thread, by operation name. */
+      readonly counts: readonly (readonly [string, number])[]
+    }
+  | { readonly type: 'error'; readonly message: string }
