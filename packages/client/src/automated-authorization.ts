@@ -31,8 +31,9 @@ export interface FollowAuthorizationOptions extends RequestOptions {
  * without a human (a consent already given, an automated login); an answer other than a redirect
  * (a login page) is `ERR_UNEXPECTED_STATUS`.
  *
- * Each hop has the usual deadline and size limit; only http(s) locations are followed, and at most
- * `maxRedirects` of them.
+ * Each hop has the usual deadline (also through a custom `fetch` that ignores its `AbortSignal`);
+ * bodies are dropped unread. Only http(s) locations are followed, and at most `maxRedirects` of
+ * them.
  *
  * @throws {@link OAuthClientError} `ERR_UNEXPECTED_STATUS`, `ERR_INVALID_RESPONSE`, request errors.
  * @example
@@ -94,27 +95,56 @@ export async function followAuthorizationRedirects(
 }
 
 // The hop itself: redirects are the point here, so it uses fetch with redirect: 'manual' under
-// the same deadline and body limit as every other request (the body is read and dropped).
+// the same deadline as every other request (the body is dropped unread). Every await races the
+// deadline and the caller's abort: a custom fetch that ignores its AbortSignal, or a body whose
+// cancel() never settles, must not hold the caller.
 async function hopRequest(
   doFetch: typeof fetch,
   url: URL,
   headers: Record<string, string>,
   request: RequestOptions,
 ): Promise<{ status: number; headers: Headers }> {
+  const caller = request.signal
+  const aborted = (): boolean => caller?.aborted === true
+  if (aborted()) throw abortReason(caller as AbortSignal)
   const controller = new AbortController()
   let timedOut = false
+  let expire!: (error: unknown) => void
+  const deadline = new Promise<never>((_, reject) => {
+    expire = reject
+  })
+  // It may fire after the hop is over, when nobody listens: that is not an error.
+  deadline.catch(() => undefined)
   const timer = setTimeout(() => {
     timedOut = true
     controller.abort()
+    expire(
+      new OAuthClientError('ERR_REQUEST_TIMEOUT', 'Authorization request: the request timed out'),
+    )
   }, request.timeout ?? DEFAULT_HTTP_TIMEOUT)
-  const onAbort = (): void => controller.abort()
-  request.signal?.addEventListener('abort', onAbort, { once: true })
+  const onAbort = (): void => {
+    controller.abort()
+    expire(abortReason(caller as AbortSignal))
+  }
+  caller?.addEventListener('abort', onAbort, { once: true })
   try {
-    const response = await doFetch(url, { headers, redirect: 'manual', signal: controller.signal })
-    await response.body?.cancel().catch(() => undefined)
+    const response = await Promise.race([
+      doFetch(url, { headers, redirect: 'manual', signal: controller.signal }),
+      deadline,
+    ])
+    const body = response.body
+    if (body !== null) {
+      await Promise.race([
+        Promise.resolve()
+          .then(() => body.cancel())
+          .catch(() => undefined),
+        deadline,
+      ])
+    }
     return { status: response.status, headers: response.headers }
   } catch (cause) {
-    if (request.signal?.aborted === true) throw abortReason(request.signal)
+    if (aborted()) throw abortReason(caller as AbortSignal)
+    if (cause instanceof OAuthClientError) throw cause
     throw timedOut
       ? new OAuthClientError(
           'ERR_REQUEST_TIMEOUT',
@@ -126,7 +156,7 @@ async function hopRequest(
         })
   } finally {
     clearTimeout(timer)
-    request.signal?.removeEventListener('abort', onAbort)
+    caller?.removeEventListener('abort', onAbort)
   }
 }
 

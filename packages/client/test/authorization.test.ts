@@ -321,3 +321,61 @@ t.test(
     t.equal(b.hits('/login')[0]?.headers.authorization, undefined)
   },
 )
+
+t.test(
+  'followAuthorizationRedirects: a custom fetch that ignores its signal is still bounded',
+  async (t) => {
+    const redirectUri = 'http://127.0.0.1:9/cb'
+    // A fetch that never settles and never looks at its AbortSignal.
+    const never: typeof fetch = () => new Promise<Response>(() => undefined)
+    await t.rejects(
+      followAuthorizationRedirects('http://127.0.0.1:9/authorize', {
+        redirectUri,
+        fetch: never,
+        timeout: 20,
+      }),
+      { code: 'ERR_REQUEST_TIMEOUT' },
+    )
+    // A redirect whose body cannot be cancelled: cancel() never settles.
+    const stuckBody: typeof fetch = () =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            cancel: () => new Promise<void>(() => undefined),
+          }),
+          { status: 302, headers: { location: `${redirectUri}?code=c` } },
+        ),
+      )
+    await t.rejects(
+      followAuthorizationRedirects('http://127.0.0.1:9/authorize', {
+        redirectUri,
+        fetch: stuckBody,
+        timeout: 20,
+      }),
+      { code: 'ERR_REQUEST_TIMEOUT' },
+    )
+    // The caller's abort ends the wait too, and one given already aborted sends nothing.
+    const controller = new AbortController()
+    const waiting = followAuthorizationRedirects('http://127.0.0.1:9/authorize', {
+      redirectUri,
+      fetch: never,
+      signal: controller.signal,
+    })
+    setImmediate(() => controller.abort(new Error('stopped')))
+    await t.rejects(waiting, { message: 'stopped' })
+    let calls = 0
+    const counting: typeof fetch = () => {
+      calls++
+      return new Promise<Response>(() => undefined)
+    }
+    await t.rejects(
+      followAuthorizationRedirects('http://127.0.0.1:9/authorize', {
+        redirectUri,
+        fetch: counting,
+        signal: AbortSignal.abort(new Error('before')),
+      }),
+      { message: 'before' },
+    )
+    t.equal(calls, 0, 'no request after an abort')
+  },
+)
