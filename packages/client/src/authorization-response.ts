@@ -34,16 +34,15 @@ export function readAuthorizationResponse(
   if (response instanceof URLSearchParams) {
     params = response
   } else {
-    let url: URL
-    try {
-      url = new URL(response)
-    } catch (cause) {
+    // No cause: Node's invalid-URL TypeError carries the input, and a callback holds the code
+    // and state; loggers print causes.
+    if (!(response instanceof URL) && !URL.canParse(response)) {
       throw new OAuthClientError(
         'ERR_INVALID_RESPONSE',
-        'The authorization response is not a URL',
-        { cause },
+        'The authorization response is not a URL (give the absolute callback URL)',
       )
     }
+    const url = new URL(response)
     const expected = new URL(pending.redirectUri)
     if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
       throw new OAuthClientError(

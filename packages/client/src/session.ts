@@ -356,10 +356,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
           identity,
         )
         // Any failure here (state, iss, error) discards the code: no token request is made.
-        const code = readAuthorizationResponse(
-          pending,
-          callback instanceof URL ? callback : new URL(callback),
-        )
+        const code = readAuthorizationResponse(pending, callback)
         return exchangeAuthorizationCode(ctx, {
           code,
           codeVerifier: pending.codeVerifier,

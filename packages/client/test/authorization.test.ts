@@ -1,4 +1,5 @@
 import t from 'tap'
+import { inspect } from 'node:util'
 import {
   createAuthorizationRequest,
   createPkcePair,
@@ -379,3 +380,19 @@ t.test(
     t.equal(calls, 0, 'no request after an abort')
   },
 )
+
+t.test('a callback that is not a URL: refused without quoting it anywhere', async (t) => {
+  const p = pending()
+  // What a host gets from node:http's request.url: a path, not an absolute URL.
+  const relative = `/callback?code=secret-code-123&state=${p.state}&iss=${ISSUER}`
+  const error = (() => {
+    try {
+      return readAuthorizationResponse(p, relative)
+    } catch (error) {
+      return error
+    }
+  })()
+  t.match(error, { code: 'ERR_INVALID_RESPONSE', message: /not a URL/ })
+  t.notMatch(inspect(error), /secret-code-123/, 'the code is not in the error or its cause')
+  t.notMatch(inspect(error), new RegExp(p.state), 'nor the state')
+})

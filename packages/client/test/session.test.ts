@@ -343,6 +343,26 @@ t.test('JWT bearer: the assertion callback is told issuer, resource and scope', 
 })
 
 t.test(
+  'an authorize callback answering a path, not a URL: an OAuthClientError that quotes no code',
+  async (t) => {
+    const { s, resource } = await world(t)
+    const one = session(resource, {
+      type: 'authorization_code',
+      redirectUri: REDIRECT,
+      // The mistake a host makes with node:http: request.url is a path.
+      authorize: (pending) => {
+        const url = answer(s)(pending)
+        return url.pathname + url.search
+      },
+    })
+    const error = await one.fetch(resource, { method: 'POST', body: '{}' }).catch((e: unknown) => e)
+    t.match(error, { name: 'OAuthClientError', code: 'ERR_INVALID_RESPONSE' })
+    t.notMatch(inspect(error), /the-code/, 'the code is not in the error or its cause')
+    t.equal(s.hits('/token').length, 0)
+  },
+)
+
+t.test(
   'expiry from the injected clock: refresh, and a new grant when refresh is refused',
   async (t) => {
     const { s, resource } = await world(t)
