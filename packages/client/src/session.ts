@@ -138,6 +138,8 @@ export interface OAuthSession {
   /**
    * A `fetch` for requests to the resource: it adds the token, and on a 401, or a 403
    * `insufficient_scope`, authorizes and retries, at most `maxStepUps` times per request.
+   * Requests to another origin than the resource's are sent as they are: no token, and their
+   * challenges are not answered.
    */
   readonly fetch: typeof fetch
 }
@@ -190,6 +192,12 @@ function readGrant(value: unknown): SessionGrant {
         'must be client_credentials, authorization_code or jwt_bearer',
       )
   }
+}
+
+/** The origin a `fetch` input points at, or `undefined` for one that is not an absolute URL. */
+function originOf(input: string | URL | Request): string | undefined {
+  const href = input instanceof URL ? input.href : typeof input === 'string' ? input : input.url
+  return URL.canParse(href) ? new URL(href).origin : undefined
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string' && value !== ''
@@ -427,6 +435,11 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     input: string | URL | Request,
     init: RequestInit = {},
   ): Promise<Response> => {
+    // Only requests to the resource's origin get its token and have their challenges answered.
+    // Anywhere else the token would leak, and a challenge naming metadata for this resource
+    // could steer the session to another authorization server (RFC 9728 §3.3: metadata from a
+    // challenge is only good for the URL the request went to).
+    if (originOf(input) !== resourceUrl.origin) return baseFetch(input, init)
     const replayable =
       init.body === undefined || init.body === null || typeof init.body === 'string'
     const send = (token: string | undefined): Promise<Response> => {
