@@ -446,49 +446,46 @@ t.test('step-up keeps earlier scopes; the bound holds; other statuses pass throu
   t.equal(s.hits('/token').length, 2)
 })
 
-t.test(
-  'session.fetch to another origin: no token, and its challenge steers nothing',
-  async (t) => {
-    const { s, resource } = await world(t)
-    const other = await startServer(t)
-    // Another origin answers like a resource would, naming the session's resource and an
-    // authorization server of its own (RFC 9728 §3.3: metadata from a challenge is only good
-    // for the URL the request went to).
-    other.route(
-      '/prm',
-      json({ resource, authorization_servers: [other.origin], scopes_supported: ['mcp:tools'] }),
-    )
-    other.route('/.well-known/oauth-authorization-server', json(asMetadata(other.origin)))
-    other.route('/token', json({ access_token: 'theirs', token_type: 'Bearer' }))
-    other.route('/api', {
-      status: 401,
-      headers: { 'www-authenticate': `Bearer resource_metadata="${other.origin}/prm"` },
-    })
-    const one = session(resource, { type: 'client_credentials' })
-    t.equal((await one.fetch(resource, { method: 'POST', body: '{}' })).status, 200)
-    const response = await one.fetch(`${other.origin}/api`, {
-      method: 'POST',
-      body: '{}',
-      headers: { 'x-kept': '1' },
-    })
-    t.equal(response.status, 401, 'answered as is')
-    t.equal(other.hits('/api').length, 1)
-    t.equal(other.hits('/api')[0]?.headers.authorization, undefined, 'no token sent there')
-    t.equal(other.hits('/api')[0]?.headers['x-kept'], '1')
-    t.same(
-      other.requests.map((r) => r.path),
-      ['/api'],
-      'no discovery, registration or token request followed',
-    )
-    t.equal(one.state.authorizationServer?.issuer, s.origin)
-    t.equal(one.currentAccessToken(), 'at-1')
-    t.equal((await one.fetch(new Request(`${other.origin}/api`))).status, 401, 'a Request too')
-    t.equal(other.hits('/api')[1]?.headers.authorization, undefined)
-    // The resource's own origin, another path: the token goes along, as before.
-    s.route('/mcp/other', (request: Recorded) => json({ auth: request.headers.authorization }))
-    t.same(await (await one.fetch(`${s.origin}/mcp/other`)).json(), { auth: 'Bearer at-1' })
-  },
-)
+t.test('session.fetch to another origin: no token, and its challenge steers nothing', async (t) => {
+  const { s, resource } = await world(t)
+  const other = await startServer(t)
+  // Another origin answers like a resource would, naming the session's resource and an
+  // authorization server of its own (RFC 9728 §3.3: metadata from a challenge is only good
+  // for the URL the request went to).
+  other.route(
+    '/prm',
+    json({ resource, authorization_servers: [other.origin], scopes_supported: ['mcp:tools'] }),
+  )
+  other.route('/.well-known/oauth-authorization-server', json(asMetadata(other.origin)))
+  other.route('/token', json({ access_token: 'theirs', token_type: 'Bearer' }))
+  other.route('/api', {
+    status: 401,
+    headers: { 'www-authenticate': `Bearer resource_metadata="${other.origin}/prm"` },
+  })
+  const one = session(resource, { type: 'client_credentials' })
+  t.equal((await one.fetch(resource, { method: 'POST', body: '{}' })).status, 200)
+  const response = await one.fetch(`${other.origin}/api`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'x-kept': '1' },
+  })
+  t.equal(response.status, 401, 'answered as is')
+  t.equal(other.hits('/api').length, 1)
+  t.equal(other.hits('/api')[0]?.headers.authorization, undefined, 'no token sent there')
+  t.equal(other.hits('/api')[0]?.headers['x-kept'], '1')
+  t.same(
+    other.requests.map((r) => r.path),
+    ['/api'],
+    'no discovery, registration or token request followed',
+  )
+  t.equal(one.state.authorizationServer?.issuer, s.origin)
+  t.equal(one.currentAccessToken(), 'at-1')
+  t.equal((await one.fetch(new Request(`${other.origin}/api`))).status, 401, 'a Request too')
+  t.equal(other.hits('/api')[1]?.headers.authorization, undefined)
+  // The resource's own origin, another path: the token goes along, as before.
+  s.route('/mcp/other', (request: Recorded) => json({ auth: request.headers.authorization }))
+  t.same(await (await one.fetch(`${s.origin}/mcp/other`)).json(), { auth: 'Bearer at-1' })
+})
 
 t.test('the legacy path, and a challenge naming other metadata re-discovers', async (t) => {
   const s = await startServer(t)
