@@ -5,6 +5,7 @@ import {
   rejectUnknownOptions,
 } from '@bearerkit/core'
 import { OAuthClientError } from './errors.js'
+import { redacted } from './lib/redact.js'
 import { readResource } from './lib/resource.js'
 import { requestToken, type TokenEndpointContext, type TokenSet } from './token-request.js'
 
@@ -85,7 +86,8 @@ export interface RefreshGrant {
 
 /**
  * Refreshes a token set (RFC 6749 §6), sending `resource` again (RFC 8707 §2.2). The refresh
- * token is only ever presented to the issuer that issued it.
+ * token is only ever presented to the issuer that issued it. When the answer carries no new
+ * refresh token, the result keeps the one presented (RFC 6749 §6).
  *
  * @throws {@link OAuthClientError} `ERR_ISSUER_MISMATCH` when `tokens` came from another issuer.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6 RFC 6749 §6
@@ -109,9 +111,19 @@ export async function refreshAccessToken(
       'The refresh token was issued by another authorization server; it is not presented here',
     )
   }
-  return requestToken(context, 'refresh_token', { refresh_token: refreshToken }, resource, {
-    scope: input.scope as string | undefined,
-  })
+  const fresh = await requestToken(
+    context,
+    'refresh_token',
+    { refresh_token: refreshToken },
+    resource,
+    { scope: input.scope as string | undefined },
+  )
+  // RFC 6749 §6: the server MAY issue a new refresh token (then the old one is discarded); when
+  // it does not, the one presented stays in use.
+  if (fresh.refreshToken !== undefined) return fresh
+  return Object.freeze(
+    redacted({ ...fresh, refreshToken }, ['accessToken', 'refreshToken', 'idToken']),
+  )
 }
 
 /** Parameters of {@link requestClientCredentials}. */

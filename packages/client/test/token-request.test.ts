@@ -498,3 +498,24 @@ t.test('context and option mistakes are TypeErrors up front', async (t) => {
   await cc({ ...context, client: { clientId: 'a', clientSecret: 'b', issuer: s.origin } })
   t.equal(s.hits('/token').length, 1)
 })
+
+t.test('a refresh answered without a new refresh token keeps the one presented', async (t) => {
+  const { s, context } = await setup(t)
+  s.route('/token', ok({ refresh_token: 'rt-1' }))
+  const first = await requestClientCredentials(context, { resource: RESOURCE })
+  // RFC 6749 §6: the server MAY issue a new refresh token; when it does not, the old one stays.
+  s.route('/token', ok({ access_token: 'at-2' }))
+  const second = await refreshAccessToken(context, { tokens: first })
+  t.equal(second.accessToken, 'at-2')
+  t.equal(second.refreshToken, 'rt-1')
+  t.equal(second.issuer, s.origin)
+  t.ok(Object.isFrozen(second))
+  t.notMatch(inspect(second), /rt-1|at-2/, 'still redacted')
+  t.notMatch(JSON.stringify(second), /rt-1|at-2/)
+  const third = await refreshAccessToken(context, { tokens: second })
+  t.equal(third.refreshToken, 'rt-1')
+  t.equal(s.hits('/token').at(-1)?.form.get('refresh_token'), 'rt-1')
+  // A rotated one replaces it.
+  s.route('/token', ok({ refresh_token: 'rt-2' }))
+  t.equal((await refreshAccessToken(context, { tokens: third })).refreshToken, 'rt-2')
+})
