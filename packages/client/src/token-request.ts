@@ -89,7 +89,8 @@ function readContext(value: unknown): {
  * Makes one token request (RFC 6749 §3.2): a POST of the form, client authentication, and the
  * mandatory RFC 8707 `resource`. The response is checked in a fixed order: status (any other than
  * 200 is an error carrying the server's OAuth error JSON intact), JSON object, then each field:
- * `access_token` and `token_type` non-empty strings, `token_type` `Bearer` (case-insensitive)
+ * `access_token` and `token_type` non-empty strings (the tokens printable ASCII, RFC 6749
+ * Appendix A), `token_type` `Bearer` (case-insensitive)
  * unless `anyTokenType`, `expires_in` a non-negative number, the rest strings.
  *
  * Not checked: the access token itself (it is opaque to the client, RFC 6749 §1.4), and whether
@@ -165,12 +166,26 @@ function field(document: Record<string, unknown>, name: string, url: URL): strin
   return value
 }
 
+// RFC 6749 A.12, A.17: access-token and refresh-token are 1*VSCHAR. Anything else cannot be sent
+// in a header (fetch would refuse it with an error that quotes the header, token and all).
+function token(document: Record<string, unknown>, name: string, url: URL): string | undefined {
+  const value = field(document, name, url)
+  if (value !== undefined && !/^[\x20-\x7e]+$/.test(value)) {
+    throw new OAuthClientError(
+      'ERR_INVALID_RESPONSE',
+      `${WHAT}: ${name} must be printable ASCII (RFC 6749 Appendix A)`,
+      { url: url.href, status: 200 },
+    )
+  }
+  return value
+}
+
 function parseTokenResponse(
   document: Record<string, unknown>,
   url: URL,
   bound: { issuer: string; resource: string; now: number; anyTokenType: boolean },
 ): TokenSet {
-  const accessToken = field(document, 'access_token', url)
+  const accessToken = token(document, 'access_token', url)
   const tokenType = field(document, 'token_type', url)
   if (accessToken === undefined || tokenType === undefined) {
     throw new OAuthClientError(
@@ -204,7 +219,7 @@ function parseTokenResponse(
     accessToken,
     tokenType,
     expiresAt: expiresIn === undefined ? undefined : Math.floor(bound.now / 1000) + expiresIn,
-    refreshToken: field(document, 'refresh_token', url),
+    refreshToken: token(document, 'refresh_token', url),
     scope: typeof document.scope === 'string' ? document.scope : field(document, 'scope', url),
     idToken: field(document, 'id_token', url),
     issuedTokenType: field(document, 'issued_token_type', url),

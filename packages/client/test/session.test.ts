@@ -405,6 +405,16 @@ t.test(
   },
 )
 
+t.test('an access token that cannot go into a header: refused, and not quoted', async (t) => {
+  const { s, resource } = await world(t)
+  s.route('/token', json({ access_token: 'at-1\nx-injected: 1', token_type: 'Bearer' }))
+  const one = session(resource, { type: 'client_credentials' })
+  const error = await one.fetch(resource, { method: 'POST', body: '{}' }).catch((e: unknown) => e)
+  t.match(error, { name: 'OAuthClientError', code: 'ERR_INVALID_RESPONSE' })
+  t.notMatch(inspect(error, { depth: Infinity }), /at-1/)
+  t.equal(one.state.tokens, undefined)
+})
+
 t.test('concurrent requests share one authorization', async (t) => {
   const { s, resource } = await world(t)
   const one = session(resource, { type: 'client_credentials' })

@@ -425,6 +425,10 @@ t.test(
       { access_token: 'at-1', token_type: 'Bearer', expires_in: -1 },
       { access_token: 'at-1', token_type: 'Bearer', refresh_token: 7 },
       { access_token: 'at-1', token_type: 'Bearer', scope: ['a'] },
+      // RFC 6749 A.12, A.17: tokens are VSCHAR; a line break would end up in a header.
+      { access_token: 'at-1\r\nx-injected: 1', token_type: 'Bearer' },
+      { access_token: 'at-1\u00e9', token_type: 'Bearer' },
+      { access_token: 'at-2', token_type: 'Bearer', refresh_token: 'at-1\n' },
     ]) {
       s.route('/token', json(body))
       const error = (await call()) as Error & { code?: string }
