@@ -18,8 +18,9 @@ export function createRedisReplayStore(
   return {
     async markUsed(id, expiresAt, options) {
       // Keep the claim at least a second even for an identifier at the edge of its life: holding
-      // it a little longer costs nothing, an expiry in the past would not hold it at all.
-      const until = Math.max(Math.ceil(expiresAt * 1000), now() + 1000)
+      // it a little longer costs nothing, an expiry in the past would not hold it at all. PXAT
+      // takes whole milliseconds: a clock with a fraction would make every claim an error.
+      const until = Math.ceil(Math.max(expiresAt * 1000, now() + 1000))
       const answer = await connection.run(
         'replay',
         (client) => client.set(keys.replay(id), `v${FORMAT_VERSION}`, 'PXAT', until, 'NX'),

@@ -1,6 +1,7 @@
 import {
   createRevocationSet,
   invalidArgument,
+  invalidStoreAnswer,
   publishStoreEvent,
   readRevocation,
   storeUnavailable,
@@ -69,6 +70,14 @@ const decodeRevocation = (text: unknown): Revocation | undefined => {
     return undefined
   }
 }
+
+/** The error of one reply of a `MULTI` (`[error, answer]`), if it has one. */
+const errorOf = (reply: unknown): unknown =>
+  Array.isArray(reply) && reply[0] !== null && reply[0] !== undefined ? reply[0] : undefined
+
+/** The answer of one reply of a `MULTI`; `undefined` for a reply that is not `[error, answer]`. */
+const answerOf = (reply: unknown): unknown =>
+  Array.isArray(reply) && reply.length === 2 ? (reply as unknown[])[1] : undefined
 
 /** The sequence mark an announcement carries; `undefined` for an older release's. */
 const markOf = (message: string): SequenceMark | undefined => {
@@ -214,19 +223,42 @@ export function createRedisRevocationList(
   }
 
   const reload = async (): Promise<void> => {
+    // Cleared first, so that a resubscription while this read is under way asks for another; a
+    // reload that fails asks again, whatever failed.
     reloadWanted = false
-    const results = await connection.run('revocation', (client) =>
+    try {
+      await readWholeList()
+    } catch (error) {
+      reloadWanted = true
+      throw error
+    }
+  }
+
+  const readWholeList = async (): Promise<void> => {
+    const results: unknown = await connection.run('revocation', (client) =>
       client.multi().hgetall(keys.revocationEntries).get(keys.revocationMark).exec(),
     )
-    const [entries, mark] = results ?? []
-    if (entries?.[0] || mark?.[0]) {
-      reloadWanted = true
-      throw storeUnavailable('revocation', 'store_error', entries?.[0] ?? mark?.[0])
+    const [entries, mark] = Array.isArray(results) ? (results as unknown[]) : []
+    const failed = errorOf(entries) ?? errorOf(mark)
+    if (failed !== undefined) throw storeUnavailable('revocation', 'store_error', failed)
+    // Only a hash and a mark (or none) are a list: anything else (an aborted transaction, an
+    // answer of the wrong type) would pass an empty copy for the whole list, and every revoked
+    // token would be accepted. The copy stays unconfirmed: past maxStaleness, 503.
+    const fields = answerOf(entries)
+    const loaded = answerOf(mark)
+    if (
+      typeof fields !== 'object' ||
+      fields === null ||
+      Array.isArray(fields) ||
+      !Object.values(fields).every((text) => typeof text === 'string') ||
+      (loaded !== null && typeof loaded !== 'string')
+    ) {
+      throw invalidStoreAnswer('revocation')
     }
-    applyStored(Object.values((entries?.[1] ?? {}) as Record<string, string>))
+    applyStored(Object.values(fields as Record<string, string>))
     // Everything up to the mark read with the entries is in the copy now. A lower sequence than
     // announcements may have advanced `held` to meanwhile only costs a read of a few entries.
-    loadedMark = (mark?.[1] as string | null | undefined) ?? null
+    loadedMark = loaded
     held = parseMark(loadedMark)
   }
 
@@ -290,7 +322,8 @@ export function createRedisRevocationList(
   return {
     isRevoked(token) {
       const at = now()
-      if (at - confirmedAt > maxStaleness) {
+      // Written as "not current" so that a clock answering NaN counts as stale, not as fresh.
+      if (!(at - confirmedAt <= maxStaleness)) {
         if (!staleReported) {
           staleReported = true
           publishStoreEvent({
@@ -328,8 +361,14 @@ export function createRedisRevocationList(
       )
       // The announcement reaches this instance too (and advances its sequence); applying now
       // makes the revocation effective here at once.
-      const merged = Array.isArray(answer) ? (answer as unknown[])[0] : undefined
+      const [merged, mark] = Array.isArray(answer) ? (answer as unknown[]) : []
       apply(decodeRevocation(merged) ?? revocation)
+      // Any other answer than the script's says nothing about whether Redis recorded it: held
+      // here all the same (refusing more is the safe side), but the caller must not be told it
+      // reached the fleet.
+      if (typeof merged !== 'string' || typeof mark !== 'string') {
+        throw invalidStoreAnswer('revocation')
+      }
     },
     subscribe(listener) {
       if (typeof listener !== 'function') throw invalidArgument('listener', 'must be a function')

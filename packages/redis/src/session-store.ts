@@ -5,6 +5,14 @@ import type { Keys } from './lib/keys.js'
 
 const milliseconds = (ttl: number): number => Math.max(1, Math.ceil(ttl))
 
+// PEXPIRE and DEL of one key answer 1 or 0. Anything else is not an answer: the session may be
+// there or not, so it is a failure (503), not a "no such session" (404 for its real owner).
+const existed = (answer: unknown): boolean => {
+  if (answer === 1) return true
+  if (answer === 0) return false
+  throw invalidStoreAnswer('session')
+}
+
 /**
  * The session store on Redis: one key per session (`{p}:s:{sha256(id)}`, the session id itself is
  * never stored), holding `{"v":1,"p":[clientId, issuer, subject]}` with a `PX` time to live.
@@ -46,7 +54,7 @@ export function createRedisSessionStore(connection: Connection, keys: Keys): Ses
         (client) => client.pexpire(keys.session(sessionId), milliseconds(ttl)),
         options,
       )
-      return answer === 1
+      return existed(answer)
     },
     async delete(sessionId, options) {
       const answer = await connection.run(
@@ -54,7 +62,7 @@ export function createRedisSessionStore(connection: Connection, keys: Keys): Ses
         (client) => client.del(keys.session(sessionId)),
         options,
       )
-      return answer === 1
+      return existed(answer)
     },
   }
 }

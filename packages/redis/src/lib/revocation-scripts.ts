@@ -30,6 +30,15 @@ export function parseMark(mark: unknown): SequenceMark | undefined {
 }
 
 /**
+ * The latest time the keys of the list are given to live, in milliseconds: the last moment a
+ * JavaScript `Date` can name (year 275760). An entry may be kept longer (its own `expiresAt`
+ * stands); only the keys' TTL stops there. Redis answers a score from 1e17 on as `1e+17`, which
+ * `PEXPIREAT` refuses: without the bound, one entry kept that long made every later revocation
+ * fail after it had been written, and go unannounced.
+ */
+export const MAX_EXPIRY_MS = 8_640_000_000_000_000
+
+/**
  * One revocation, atomically: merge with what is held for the same target (the later cutoff and
  * expiry win), index its expiry, take the next sequence number and log the entry under it, drop
  * expired entries (from the hash, the expiry index and the log), give the four keys the life of
@@ -83,7 +92,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 redis.call('SET', KEYS[3], mark)
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if last[2] then
-  for i = 1, 4 do redis.call('PEXPIREAT', KEYS[i], last[2]) end
+  local at = string.format('%d', math.min(tonumber(last[2]), ${MAX_EXPIRY_MS}))
+  for i = 1, 4 do redis.call('PEXPIREAT', KEYS[i], at) end
 end
 redis.call('PUBLISH', ARGV[6], string.sub(value, 1, -2) .. ',"mark":' .. cjson.encode(mark) .. '}')
 return {value, mark}`
