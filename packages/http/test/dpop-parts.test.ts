@@ -1,9 +1,12 @@
 import t from 'tap'
 import {
   createHash,
+  createPublicKey,
+  createSecretKey,
   generateKeyPairSync,
   randomBytes,
   sign as nodeSign,
+  verify as verifyWith,
   X509Certificate,
 } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
@@ -25,6 +28,7 @@ import {
   decodeBase64urlText,
   decodeSignature,
   importPublicKey,
+  nativePublicKey,
   verifySignature,
 } from '../src/lib/dpop-crypto.js'
 import { NOW, proofKey } from './fixtures/dpop.js'
@@ -418,4 +422,24 @@ t.test('the htu memo stays bounded and keeps long URIs out', async (t) => {
       long.toUpperCase().replace('HTTPS://EXAMPLE.COM', 'https://example.com'),
     ),
   )
+})
+
+t.test('a proof key is kept as a native key with the public values of its JWK', async (t) => {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const jwk = pair.publicKey.export({ format: 'jwk' }) as Record<string, string>
+  const members = { crv: jwk.crv as string, kty: 'EC', x: jwk.x as string, y: jwk.y as string }
+  const fromJwk = createPublicKey({ key: members, format: 'jwk' })
+  const native = nativePublicKey(fromJwk)
+  t.not(native, fromJwk)
+  t.equal(native.equals(fromJwk), true)
+  const imported = importPublicKey(JSON.stringify(members), members)
+  t.equal(imported?.key.equals(pair.publicKey), true, 'the imported key is the key of the JWK')
+  const data = Buffer.from('a.b')
+  const signature = nodeSign('sha256', data, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' })
+  const key = { key: imported?.key as typeof native, dsaEncoding: 'ieee-p1363' } as const
+  t.equal(verifyWith('sha256', data, key, signature), true)
+  t.equal(verifyWith('sha256', Buffer.from('a.c'), key, signature), false)
+  // A key without an SPKI encoding stays as it is.
+  const secret = createSecretKey(Buffer.alloc(32, 1))
+  t.equal(nativePublicKey(secret), secret)
 })

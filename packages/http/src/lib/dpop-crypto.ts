@@ -214,7 +214,10 @@ export function importPublicKey(
   } catch {
     return null
   }
-  const imported: ImportedKey = { key, thumbprint: sha256Base64url(canonical) }
+  const imported: ImportedKey = {
+    key: nativePublicKey(key),
+    thumbprint: sha256Base64url(canonical),
+  }
   if (keys.size >= MAX_KEYS) {
     // Drop the oldest entry; a Map iterates in insertion order.
     const oldest = keys.keys().next()
@@ -222,6 +225,22 @@ export function importPublicKey(
   }
   keys.set(canonical, imported)
   return imported
+}
+
+/**
+ * `key` as OpenSSL 3 holds a key it decoded itself. node:crypto builds a key from a JWK as a
+ * legacy OpenSSL key, which OpenSSL converts for its provider again on every verification (a
+ * lookup by name, locks and copies: about 3,000 instructions per P-256 proof, counted with
+ * callgrind). Its SPKI encoding read back is a native key with the same public values. Should the
+ * round trip fail, the key is kept as it is: it verifies the same, only slower.
+ */
+export function nativePublicKey(key: KeyObject): KeyObject {
+  try {
+    const der = key.export({ format: 'der', type: 'spki' })
+    return createPublicKey({ key: der, format: 'der', type: 'spki' })
+  } catch {
+    return key
+  }
 }
 
 /** RSA modulus length in bits, or 0 for other key types. */
