@@ -108,19 +108,19 @@ async function hopRequest(
   const aborted = (): boolean => caller?.aborted === true
   if (aborted()) throw abortReason(caller as AbortSignal)
   const controller = new AbortController()
-  let timedOut = false
   let expire!: (error: unknown) => void
   const deadline = new Promise<never>((_, reject) => {
     expire = reject
   })
   // It may fire after the hop is over, when nobody listens: that is not an error.
   deadline.catch(() => undefined)
+  // The deadline is rejected before the fetch is aborted, so that a race in progress settles
+  // with the timeout rather than with the fetch's AbortError.
   const timer = setTimeout(() => {
-    timedOut = true
-    controller.abort()
     expire(
       new OAuthClientError('ERR_REQUEST_TIMEOUT', 'Authorization request: the request timed out'),
     )
+    controller.abort()
   }, request.timeout ?? DEFAULT_HTTP_TIMEOUT)
   const onAbort = (): void => {
     controller.abort()
@@ -145,15 +145,9 @@ async function hopRequest(
   } catch (cause) {
     if (aborted()) throw abortReason(caller as AbortSignal)
     if (cause instanceof OAuthClientError) throw cause
-    throw timedOut
-      ? new OAuthClientError(
-          'ERR_REQUEST_TIMEOUT',
-          'Authorization request: the request timed out',
-          { cause },
-        )
-      : new OAuthClientError('ERR_REQUEST_FAILED', 'Authorization request: the request failed', {
-          cause,
-        })
+    throw new OAuthClientError('ERR_REQUEST_FAILED', 'Authorization request: the request failed', {
+      cause,
+    })
   } finally {
     clearTimeout(timer)
     caller?.removeEventListener('abort', onAbort)
