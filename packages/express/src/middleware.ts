@@ -1,4 +1,4 @@
-import { invalidArgument, isBearerError, isScopeToken } from '@bearerkit/core'
+import { InvalidRequestError, invalidArgument, isBearerError, isScopeToken } from '@bearerkit/core'
 import {
   absoluteRequestUrl,
   authorizationFromRawHeaders,
@@ -112,8 +112,8 @@ export function bearerAuth(options: BearerAuthOptions): BearerMiddleware {
     }
     // RFC 6750 §2.2: only a form body can hold a token; any other request is decided at once.
     if (!isFormType(req.headers['content-type'])) return decide(req, res, scopes, undefined)
-    return formBody(req, res, formBodyLimit).then((body) =>
-      body === TOO_LARGE_MARK ? false : decide(req, res, scopes, body),
+    return formBody(req, res, formBodyLimit, gate).then((body) =>
+      body === ANSWERED ? false : decide(req, res, scopes, body),
     )
   }
 
@@ -234,7 +234,9 @@ export function requireScopes(req: Request, res: Response, scopes: readonly stri
   return false
 }
 
-const TOO_LARGE_MARK = Symbol('too large')
+// What formBody answers when it has answered the request itself (413, or a body it could not read).
+const ANSWERED = Symbol('answered')
+const UNREADABLE_BODY = new InvalidRequestError('The form body could not be read')
 
 /**
  * The absolute URL the client called, for the DPoP `htu` check: scheme and host as Express
@@ -276,7 +278,12 @@ function hostWithPort(req: Request): string | undefined {
  * The form body for the gate: the one a parser already produced, else the text read here (RFC
  * 6750 §2.2: a token in it is refused), `undefined` for any other request.
  */
-async function formBody(req: Request, res: Response, limit: number): Promise<unknown> {
+async function formBody(
+  req: Request,
+  res: Response,
+  limit: number,
+  gate: BearerGate,
+): Promise<unknown> {
   if (!isFormType(req.headers['content-type'])) return undefined
   // Whether a parser ran is told by the stream, not by req.body: body-parser 1 (Express 4) sets
   // req.body = {} on requests it does not parse, which would pass for an empty form.
@@ -289,11 +296,17 @@ async function formBody(req: Request, res: Response, limit: number): Promise<unk
     req.body = Object.fromEntries(new URLSearchParams(read.text))
     return read.text
   }
-  if (read.kind === 'failed') throw read.error
+  if (read.kind === 'failed') {
+    // The client went away mid-body, or the stream broke: answered here like any refusal. Passed
+    // to `next` it would reach the application's error handlers, and one that calls `next()`
+    // without the error resumes the chain, running the routes after it unauthenticated.
+    sendGateResponse(res, gate.respond(UNREADABLE_BODY, gate.requiredScopes, req.method))
+    return ANSWERED
+  }
   res.writeHead(413, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   })
   res.end(TOO_LARGE)
-  return TOO_LARGE_MARK
+  return ANSWERED
 }

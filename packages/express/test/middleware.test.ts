@@ -305,7 +305,7 @@ t.test('form bodies read by the middleware: bounded, then parsed for the app', a
   t.equal(empty.status, 200, 'no body to read')
 })
 
-t.test('a form body whose stream fails goes to the error path', async (t) => {
+t.test('a form body whose stream fails is answered here, never passed on', async (t) => {
   const auth = bearerAuth(conformanceOptions())
   const { PassThrough } = await import('node:stream')
   const req = Object.assign(new PassThrough(), {
@@ -314,11 +314,68 @@ t.test('a form body whose stream fails goes to the error path', async (t) => {
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '5' },
     rawHeaders: [],
   })
-  const failed = new Promise<unknown>((resolve) => {
-    auth(req as never, {} as never, resolve)
-  })
+  let passed = false
+  const answered = new Promise<{ status: number; headers: Record<string, string>; body: string }>(
+    (resolve) => {
+      let status = 0
+      let headers: Record<string, string> = {}
+      const res = {
+        writeHead(code: number, given: Record<string, string>) {
+          status = code
+          headers = given
+        },
+        end(body: string) {
+          resolve({ status, headers, body })
+        },
+      }
+      auth(req as never, res as never, () => {
+        passed = true
+        resolve({ status, headers, body: '{}' })
+      })
+    },
+  )
   req.destroy(new Error('connection reset'))
-  t.match(await failed, { message: 'connection reset' })
+  const answer = await answered
+  t.equal(answer.status, 400)
+  t.match(answer.headers['www-authenticate'], /^Bearer realm="api", error="invalid_request"/)
+  t.same(JSON.parse(answer.body), {
+    error: 'invalid_request',
+    error_description: 'The form body could not be read',
+  })
+  t.notMatch(answer.body, /connection reset/, 'the stream error is not quoted')
+  t.equal(passed, false, 'next is never called')
+})
+
+t.test('a client that aborts its form body reaches no handler', async (t) => {
+  // An error handler that logs and calls next() without the error resumes the chain: Express then
+  // runs the routes after it. A failure to read the body must not take that way.
+  const app = express()
+  app.use(bearerAuth(conformanceOptions()))
+  let errors = 0
+  app.use((_error: unknown, _req: Request, _res: Response, next: () => void) => {
+    errors++
+    next()
+  })
+  let ran = 0
+  app.post('/mcp', (_req, res) => {
+    ran++
+    res.json({ ok: true })
+  })
+  const port = await listen(t, app)
+  const { connect } = await import('node:net')
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(
+        'POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+          'Content-Length: 100\r\n\r\na=1',
+      )
+      setTimeout(() => socket.destroy(), 50)
+    })
+    socket.on('close', () => resolve())
+  })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(ran, 0, 'the route never ran for an unauthenticated request')
+  t.equal(errors, 0, 'nothing went to the error path')
 })
 
 t.test('a req.body set without reading the stream does not hide a form token', async (t) => {
