@@ -181,8 +181,9 @@ export interface DpopProofChecker extends DpopProofVerifier {
    * when it was used before, `too_old` when the proof went out of its `iat` window since it was
    * checked (its claim would already have lapsed, so two copies could both pass). At once when the
    * replay store answers at once, else a promise. `sameTurn`: nothing was awaited since `check`
-   * (the token was decided synchronously), so the clock is not read again: the reading `check`
-   * took is the time of the claim.
+   * (the token was decided synchronously); with the built-in replay store, which keeps time by
+   * the claims' readings, the clock is then not read again: the reading `check` took is the time
+   * of the claim. A store of the user's keeps its own time, so its claims always read the clock.
    */
   claim(
     checked: DpopProofChecked,
@@ -507,14 +508,18 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
   ): DpopProofRefused | null | Promise<DpopProofRefused | null> => {
     // The token was verified between the check and this claim, which may have taken a while: a
     // proof past its iat window now would be held by the store for no time at all, and a copy of
-    // it claimed at the same moment would pass too. When nothing was awaited in between, the
-    // check's reading is the time (one clock read per request: about 0.1 us on some virtual
-    // machines), or the time of the last claim if that is later: synchronous code between the
-    // check and this claim (a verifier, a validate hook) may have made another request claim
-    // meanwhile, at a later reading, and the store, which drops what expired by the time it is
-    // given, must never see time go back (a claim dated before the one that dropped this proof's
-    // jti would find it free).
-    const at = sameTurn ? Math.max(checked.checkedAt, claimedAt) : readClock()
+    // it claimed at the same moment would pass too. When nothing was awaited in between and the
+    // store is the built-in one, the check's reading is the time (one clock read per request:
+    // about 0.1 us on some virtual machines), or the time of the last claim if that is later:
+    // synchronous code between the check and this claim (a verifier, a validate hook) may have
+    // made another request claim meanwhile, at a later reading, and the store, which drops what
+    // expired by the time it is given, must never see time go back (a claim dated before the one
+    // that dropped this proof's jti would find it free). A store of the user's (Redis) expires
+    // keys by its own clock: a claim dated at its check after a slow synchronous verifier would
+    // hand it a proof whose window closed meanwhile, which it holds for no time, and a copy
+    // claimed on another instance would pass too. Its claims read the clock.
+    const at =
+      sameTurn && given === undefined ? Math.max(checked.checkedAt, claimedAt) : readClock()
     if (at >= checked.replayUntil * 1000) return stale
     claimedAt = at
     // Keyed by the key too: one client's jti cannot collide with (or be pre-claimed for)
