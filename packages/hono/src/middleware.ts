@@ -239,13 +239,23 @@ export function requireScopes(c: Context, scopes: readonly string[]): Response |
  * refuses a DPoP proof unless `dpop.publicOrigin` is set).
  */
 function gateUrl(c: Context, url: string): string {
-  const target = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming?.url
-  return typeof target === 'string' && target !== '' && target.charCodeAt(0) !== 0x2f
+  const incoming = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming
+  const target = incoming?.url
+  return typeof target === 'string' &&
+    target !== '' &&
+    target.charCodeAt(0) !== 0x2f &&
+    builtFrom(c.req.raw, incoming as object)
     ? absoluteRequestUrl(undefined, undefined, target)
     : url
 }
 
-/** The Node request of `@hono/node-server` (`c.env.incoming`), when it is one. */
+/**
+ * The Node request of `@hono/node-server` (`c.env.incoming`), when it is one and the request being
+ * handled was built from it. An app may hand another `Request` to an inner app's `fetch` with the
+ * same env (a gateway that removes or replaces the caller's credentials, Hono's `mount()`): the
+ * Node request then describes the outer request, and reading it would authenticate what the
+ * caller sent instead of what the inner app got.
+ */
 function nodeRequest(
   c: Context,
 ): { url: string; headers: IncomingHttpHeaders; rawHeaders: string[] } | undefined {
@@ -254,9 +264,27 @@ function nodeRequest(
     incoming.url.charCodeAt(0) === 0x2f &&
     typeof incoming.headers === 'object' &&
     incoming.headers !== null &&
-    Array.isArray(incoming.rawHeaders)
+    Array.isArray(incoming.rawHeaders) &&
+    builtFrom(c.req.raw, incoming)
     ? { url: incoming.url, headers: incoming.headers, rawHeaders: incoming.rawHeaders }
     : undefined
+}
+
+// The key under which @hono/node-server's requests hold their Node request (a symbol it does not
+// export), found on the first request that has it.
+let incomingKey: symbol | undefined
+
+/** Whether `raw` is the request `@hono/node-server` built from `incoming`. */
+function builtFrom(raw: Request, incoming: object): boolean {
+  const holder = raw as unknown as Record<symbol, unknown>
+  if (incomingKey !== undefined && holder[incomingKey] === incoming) return true
+  for (const key of Object.getOwnPropertySymbols(raw)) {
+    if (holder[key] === incoming) {
+      incomingKey = key
+      return true
+    }
+  }
+  return false
 }
 
 /** The connection of a request served by `@hono/node-server` (its env carries the Node request). */

@@ -68,3 +68,49 @@ t.test('each request has its own state', async (t) => {
     [200, 401, 200, 401],
   )
 })
+
+t.test('a request handed to another app is authenticated by what it carries', async (t) => {
+  // Under @hono/node-server, c.env.incoming is the Node request the server received. An app that
+  // hands another Request to an inner app's fetch with the same env (a gateway that removes or
+  // replaces the caller's credentials, Hono's own mount()) must have the inner middleware judge
+  // that Request, never the Node request behind the outer one.
+  const { serve } = await import('@hono/node-server')
+  const inner = new Hono<BearerEnv>()
+  inner.use(bearerAuth(conformanceOptions()))
+  inner.all('*', (c) => c.json({ client: c.get('accessToken').clientId }))
+  const outer = new Hono()
+  outer.get('/strip', (c) => {
+    const headers = new Headers(c.req.raw.headers)
+    headers.delete('authorization')
+    return inner.fetch(new Request('http://inside/mcp', { headers }), c.env)
+  })
+  outer.get('/swap', (c) => {
+    const headers = new Headers(c.req.raw.headers)
+    headers.set('authorization', `Bearer ${TOKENS.good}`)
+    return inner.fetch(new Request('http://inside/mcp', { headers }), c.env)
+  })
+  outer.get('/query', (c) =>
+    inner.fetch(new Request('http://inside/mcp?access_token=sEcReT.good', c.req.raw), c.env),
+  )
+  outer.get('/same', (c) => inner.fetch(c.req.raw, c.env))
+  const server = serve({ fetch: outer.fetch, port: 0, hostname: '127.0.0.1' })
+  await new Promise((resolve) => server.once('listening', resolve))
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  const { port } = server.address() as { port: number }
+  const send = (path: string, token: string): Promise<Response> =>
+    fetch(`http://127.0.0.1:${port}${path}`, { headers: auth(token) })
+
+  const stripped = await send('/strip', TOKENS.good)
+  t.equal(stripped.status, 401, 'the credentials the outer app removed do not count')
+  t.equal(
+    stripped.headers.get('www-authenticate'),
+    'Bearer realm="api", scope="read", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp"',
+  )
+  const swapped = await send('/swap', TOKENS.forged)
+  t.equal(swapped.status, 200, 'the credentials the outer app put in are the ones verified')
+  t.same(await swapped.json(), { client: 'client-1' })
+  const query = await send('/query', TOKENS.good)
+  t.equal(query.status, 400, 'the query of the request handed on is checked')
+  const same = await send('/same', TOKENS.good)
+  t.equal(same.status, 200, 'the request the server built is read from its Node request')
+})
