@@ -119,3 +119,22 @@ export function raceDeadline<T>(
     )
   })
 }
+
+/** The longest delay a Node.js timer holds: 2^31 − 1 milliseconds, about 24.8 days. */
+export const MAX_TIMER_DELAY = 2_147_483_647
+
+/**
+ * `ms` made safe for `setTimeout` and `setInterval`. A longer delay than a timer holds does not
+ * wait longer in Node.js: it fires after 1 ms (with a `TimeoutOverflowWarning`), so a deadline of
+ * 30 days set as an option would end every call at once, and a 30-day interval would run every
+ * millisecond. Such a delay waits as long as a timer can (about 24.8 days) instead.
+ *
+ * @param ms Milliseconds, a finite number >= 0 (as the options that give it are checked to be).
+ * @example
+ * ```ts
+ * const timer = setTimeout(onTimeout, timerDelay(options.timeout))
+ * ```
+ */
+export function timerDelay(ms: number): number {
+  return ms > MAX_TIMER_DELAY ? MAX_TIMER_DELAY : ms
+}

@@ -1,4 +1,5 @@
 import { abortReason } from './abort.js'
+import { timerDelay } from './deadline.js'
 import { VerifierUnavailableError, invalidArgument, isVerifierUnavailable } from './errors.js'
 
 /** Options of {@link httpRequest} and {@link fetchJson}. */
@@ -101,7 +102,7 @@ export async function httpRequest(
     timedOut = true
     controller.abort()
     expire(unavailable(what, 'timeout'))
-  }, timeout)
+  }, timerDelay(timeout))
   const onCallerAbort = (): void => {
     controller.abort()
     expire(abortReason(caller as AbortSignal))

@@ -59,7 +59,7 @@ export {
   type ClaimMapping,
 } from './claims.js'
 export { abortReason, raceAbort } from './abort.js'
-export { raceDeadline } from './deadline.js'
+export { MAX_TIMER_DELAY, raceDeadline, timerDelay } from './deadline.js'
 export {
   defineVerifier,
   isPromiseLike,

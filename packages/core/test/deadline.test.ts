@@ -1,7 +1,7 @@
 // raceDeadline: the work's answer when it comes first, the deadline's error when it does not,
 // and a late answer dropped; hostile thenables cannot settle it twice.
 import t from 'tap'
-import { raceDeadline } from '../src/index.js'
+import { MAX_TIMER_DELAY, raceDeadline, timerDelay } from '../src/index.js'
 
 // The sweep is unreferenced (it never keeps a process alive): a server's socket does that in
 // production, this timer here.
@@ -121,4 +121,13 @@ t.test('a rejection handler that starts a new wait is not swept with the old one
   const first = raceDeadline(never, 30, timedOut)
   const second = first.catch(() => raceDeadline(Promise.resolve('fresh'), 30, timedOut))
   t.equal(await second, 'fresh')
+})
+
+t.test('timerDelay: no longer than a Node.js timer holds', async (t) => {
+  t.equal(MAX_TIMER_DELAY, 2 ** 31 - 1)
+  t.equal(timerDelay(0), 0)
+  t.equal(timerDelay(100), 100)
+  t.equal(timerDelay(MAX_TIMER_DELAY), MAX_TIMER_DELAY)
+  t.equal(timerDelay(MAX_TIMER_DELAY + 1), MAX_TIMER_DELAY)
+  t.equal(timerDelay(30 * 24 * 3600 * 1000), MAX_TIMER_DELAY)
 })

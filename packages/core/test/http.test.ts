@@ -435,3 +435,22 @@ t.test('fetchJson computes an HTTP-date Retry-After with the injected clock', as
     retryAfter: 30,
   })
 })
+
+t.test('a deadline longer than a timer holds does not end the request at once', async (t) => {
+  // A server that takes 60 ms to answer: a 30-day timeout (past Node's 2^31 - 1 ms timers, which
+  // would fire after 1 ms) still gets the answer.
+  const server: Server = createServer((_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{"ok":true}')
+    }, 60)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const { port } = server.address() as AddressInfo
+  const answer = await httpRequest(`http://127.0.0.1:${port}/`, 'test', {
+    timeout: 30 * 24 * 3600 * 1000,
+  })
+  t.equal(answer.status, 200)
+  t.equal(answer.body, '{"ok":true}')
+})

@@ -204,3 +204,26 @@ t.test('options and helpers', async (t) => {
   diagnostics.subscribe(STORE_CHANNEL, listen)
   t.equal(events.length, 1, 'nothing is published without a subscriber')
 })
+
+t.test(
+  'a deadline longer than a timer holds waits, it does not end the call at once',
+  async (t) => {
+    // Node.js fires a timer set past 2^31 - 1 ms after 1 ms: a 30-day deadline must not turn every
+    // store call into an immediate store_timeout.
+    const outer = new AbortController()
+    const call = callStore('replay', () => new Promise<boolean>(() => {}), {
+      timeout: 30 * 24 * 3600 * 1000,
+      signal: outer.signal,
+    })
+    const settled = await Promise.race([
+      call.then(
+        () => 'answered',
+        () => 'rejected',
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('pending'), 50)),
+    ])
+    t.equal(settled, 'pending')
+    outer.abort()
+    await t.rejects(call)
+  },
+)

@@ -14,6 +14,7 @@ import {
   readOptionsObject,
   rejectUnknownOptions,
   safeClaims,
+  timerDelay,
   validateUrl,
   type ReplayStore,
 } from '@bearerkit/core'
@@ -472,7 +473,7 @@ function markUsed(
         finish(() =>
           reject(unavailable('The replay store did not answer in time', 'replay_store_timeout')),
         ),
-      timeout,
+      timerDelay(timeout),
     )
     signal?.addEventListener('abort', onAbort, { once: true })
     // Called as a method, so a class-based store keeps its `this`; a synchronous throw becomes

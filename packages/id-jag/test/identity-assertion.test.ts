@@ -474,6 +474,21 @@ t.test('a replay store that hangs hangs the grant (finding 6)', async (t) => {
     statusCode: 503,
     reason: 'replay_store_timeout',
   })
+  // A deadline longer than a Node.js timer holds (2^31 - 1 ms, which would fire after 1 ms)
+  // waits: the call is still pending a while later, until the abort below ends it.
+  const lasting = make({ replayStore: hanging, replayStoreTimeout: 30 * 24 * 3600 * 1000 })
+  const stop = new AbortController()
+  const waiting = lasting.verify(await mint(), { client, signal: stop.signal })
+  const state = await Promise.race([
+    waiting.then(
+      () => 'settled',
+      () => 'settled',
+    ),
+    new Promise((resolve) => setTimeout(() => resolve('pending'), 50)),
+  ])
+  t.equal(state, 'pending')
+  stop.abort(new Error('done'))
+  await t.rejects(waiting, { code: 'ERR_VERIFIER_UNAVAILABLE', reason: 'aborted' })
   // The signal: an abort ends the wait at once, long before the default deadline.
   const patient = make({ replayStore: hanging })
   const controller = new AbortController()

@@ -1,4 +1,5 @@
 import { abortReason } from '../abort.js'
+import { timerDelay } from '../deadline.js'
 import { VerifierUnavailableError, invalidArgument, isVerifierUnavailable } from '../errors.js'
 import { publishStoreEvent, type StoreKind } from './store-events.js'
 
@@ -138,7 +139,10 @@ export function callStore<T>(
       controller.abort(reason)
       reject(reason)
     }
-    const timer = setTimeout(() => fail(storeUnavailable(kind, 'store_timeout')), options.timeout)
+    const timer = setTimeout(
+      () => fail(storeUnavailable(kind, 'store_timeout')),
+      timerDelay(options.timeout),
+    )
     outer?.addEventListener('abort', onAbort, { once: true })
     Promise.resolve(answer).then(
       (value) => {
