@@ -15,6 +15,7 @@ import { challengeSyntaxError } from './lib/challenge-syntax.js'
 import { renderCheckText } from './lib/check-text.js'
 import { Checklist } from './lib/checklist.js'
 import { fingerprint } from './lib/fingerprint.js'
+import { safeJson, safeText } from './lib/safe-text.js'
 import { painter } from './lib/style.js'
 import { UsageError } from './lib/usage-error.js'
 
@@ -804,16 +805,15 @@ export async function checkCommand(argv: readonly string[], io: CliIo): Promise<
     return EXIT.ok
   }
   // Progress goes to stderr and only to a terminal: stdout stays clean for pipes and --json.
+  // Labels name issuers from the resource's metadata: shown inert, like the report.
   const progress = io.isTTY
     ? (label: string | undefined): void => {
-        io.stderr.write(label === undefined ? '\r\x1b[K' : `\r\x1b[K… ${label}`)
+        io.stderr.write(label === undefined ? '\r\x1b[K' : `\r\x1b[K… ${safeText(label)}`)
       }
     : undefined
   const list = new Checklist(progress)
   await runChecks(settings, list)
   const report = list.report(settings.resource)
-  io.stdout.write(
-    settings.json ? `${JSON.stringify(report, null, 2)}\n` : renderCheckText(report, painter(io)),
-  )
+  io.stdout.write(settings.json ? `${safeJson(report)}\n` : renderCheckText(report, painter(io)))
   return report.ok ? EXIT.ok : EXIT.failed
 }

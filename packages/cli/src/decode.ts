@@ -2,6 +2,7 @@ import { EXIT, type CliIo } from './io.js'
 import { parse } from './lib/args.js'
 import { fingerprint } from './lib/fingerprint.js'
 import { readToken } from './lib/read-token.js'
+import { safeJson, safeText } from './lib/safe-text.js'
 import { painter } from './lib/style.js'
 import { isoTime, relativeTime } from './lib/time.js'
 import { UsageError } from './lib/usage-error.js'
@@ -137,18 +138,19 @@ export async function decodeCommand(argv: readonly string[], io: CliIo): Promise
     return EXIT.failed
   }
   if (values.json === true) {
-    io.stdout.write(`${JSON.stringify(decoded, null, 2)}\n`)
+    io.stdout.write(`${safeJson(decoded)}\n`)
     return EXIT.ok
   }
+  // The header and claims are the token's own text: shown inert (see safe-text.ts).
   const paint = painter(io)
   const lines = [
     `${paint('bold', 'Token')}  ${decoded.fingerprint} (SHA-256 fingerprint)`,
     '',
     paint('bold', 'Header'),
-    indent(JSON.stringify(decoded.header, null, 2)),
+    indent(safeJson(decoded.header)),
     '',
     paint('bold', 'Claims'),
-    indent(JSON.stringify(decoded.claims, null, 2)),
+    indent(safeJson(decoded.claims)),
   ]
   const times = Object.entries(decoded.times)
   if (times.length > 0) {
@@ -159,7 +161,7 @@ export async function decodeCommand(argv: readonly string[], io: CliIo): Promise
   if (decoded.warnings.length > 0) {
     lines.push('', paint('bold', 'Warnings'))
     for (const warning of decoded.warnings) {
-      lines.push(`  ${paint('yellow', '!')} ${warning.message}  [${warning.ref}]`)
+      lines.push(`  ${paint('yellow', '!')} ${safeText(warning.message)}  [${warning.ref}]`)
     }
   }
   io.stdout.write(`${lines.join('\n')}\n`)

@@ -1,6 +1,7 @@
 import { checkCommand, CHECK_HELP } from './check.js'
 import { decodeCommand, DECODE_HELP } from './decode.js'
 import { EXIT, type CliIo } from './io.js'
+import { safeText } from './lib/safe-text.js'
 import { ConfigError, UsageError } from './lib/usage-error.js'
 import { serveCommand, SERVE_HELP } from './serve.js'
 import { verifyCommand, VERIFY_HELP } from './verify.js'
@@ -70,16 +71,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await run(rest, io)
   } catch (error) {
+    // Messages may quote what the user typed or what a server answered: shown inert.
     if (error instanceof UsageError) {
-      io.stderr.write(`bearerkit ${name}: ${error.message}\n\n${help.split('\n')[0] ?? ''}\n`)
+      io.stderr.write(
+        `bearerkit ${name}: ${error.message.split('\n').map(safeText).join('\n')}\n\n${help.split('\n')[0] ?? ''}\n`,
+      )
       return EXIT.usage
     }
     if (error instanceof ConfigError) {
-      io.stderr.write(`bearerkit ${name}: configuration error: ${error.message}\n`)
+      io.stderr.write(`bearerkit ${name}: configuration error: ${safeText(error.message)}\n`)
       return EXIT.config
     }
     io.stderr.write(
-      `bearerkit ${name}: ${error instanceof Error ? error.message : String(error)}\n`,
+      `bearerkit ${name}: ${safeText(error instanceof Error ? error.message : String(error))}\n`,
     )
     return EXIT.failed
   }

@@ -3,6 +3,7 @@ import { EXIT, type CliIo } from './io.js'
 import { parse, readTimeout } from './lib/args.js'
 import { fingerprint } from './lib/fingerprint.js'
 import { readToken } from './lib/read-token.js'
+import { safeJson, safeText } from './lib/safe-text.js'
 import { painter } from './lib/style.js'
 import { isoTime, relativeTime } from './lib/time.js'
 import { UsageError } from './lib/usage-error.js'
@@ -82,7 +83,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
   const paint = painter(io)
   const json = values.json === true
   const print = (value: Record<string, unknown>): void => {
-    io.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+    io.stdout.write(`${safeJson(value)}\n`)
   }
   let refusal: Refusal | undefined
   try {
@@ -98,7 +99,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
       if (json) print({ valid: false, fingerprint: fingerprint(token), code, description })
       else {
         io.stdout.write(
-          `${paint('red', 'invalid')}  token ${fingerprint(token)}\n  ${code}: ${description}\n`,
+          `${paint('red', 'invalid')}  token ${fingerprint(token)}\n  ${safeText(`${code}: ${description}`)}\n`,
         )
       }
       return EXIT.failed
@@ -110,11 +111,13 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
       const lines = [`${paint('green', 'valid')}  token ${String(described.fingerprint)}`]
       for (const [name, value] of Object.entries(fields)) {
         if (name === 'fingerprint' || name === 'expiresAt') continue
-        lines.push(`  ${name.padEnd(10)} ${Array.isArray(value) ? value.join(' ') : String(value)}`)
+        const shown = Array.isArray(value) ? value.join(' ') : String(value)
+        // Claims and introspection answers are the issuer's text: shown inert.
+        lines.push(`  ${name.padEnd(10)} ${safeText(shown)}`)
       }
       lines.push(
         '  claims',
-        ...JSON.stringify(claims, null, 2)
+        ...safeJson(claims)
           .split('\n')
           .map((l) => `    ${l}`),
       )
@@ -133,7 +136,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
       print({ valid: null, unavailable: true, fingerprint: fingerprint(token), message })
     } else {
       io.stdout.write(
-        `${paint('yellow', 'unavailable')}  token ${fingerprint(token)}\n  ${message}\n`,
+        `${paint('yellow', 'unavailable')}  token ${fingerprint(token)}\n  ${safeText(message)}\n`,
       )
     }
     return EXIT.unavailable

@@ -1,4 +1,5 @@
 import type { CheckReport, CheckStatus } from './checklist.js'
+import { safeText } from './safe-text.js'
 import type { Paint } from './style.js'
 
 const MARK: Record<CheckStatus, [string, 'green' | 'yellow' | 'red' | 'gray']> = {
@@ -8,20 +9,24 @@ const MARK: Record<CheckStatus, [string, 'green' | 'yellow' | 'red' | 'gray']> =
   skip: ['- skip', 'gray'],
 }
 
-/** The checklist as text: one line per check with its RFC section, details indented below. */
+/**
+ * The checklist as text: one line per check with its RFC section, details indented below. Titles,
+ * sections and details quote what servers sent (issuers, metadata fields, challenge parameters),
+ * so every one of them goes through {@link safeText}.
+ */
 export function renderCheckText(report: CheckReport, paint: Paint): string {
-  const lines = [`${paint('bold', 'bearerkit check')} ${report.resource}`]
+  const lines = [`${paint('bold', 'bearerkit check')} ${safeText(report.resource)}`]
   let section: string | undefined
   for (const check of report.checks) {
     if (check.section !== section) {
       section = check.section
-      lines.push('', paint('bold', section))
+      lines.push('', paint('bold', safeText(section)))
     }
     const [mark, colour] = MARK[check.status]
-    lines.push(`  ${paint(colour, mark)}  ${check.title}  ${paint('dim', `[${check.ref}]`)}`)
-    if (check.detail !== undefined) {
-      for (const line of check.detail.split('\n')) lines.push(`          ${line}`)
-    }
+    lines.push(
+      `  ${paint(colour, mark)}  ${safeText(check.title)}  ${paint('dim', `[${check.ref}]`)}`,
+    )
+    if (check.detail !== undefined) lines.push(`          ${safeText(check.detail)}`)
   }
   const { pass, warn, fail, skip } = report.summary
   lines.push(
