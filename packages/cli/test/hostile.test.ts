@@ -4,6 +4,7 @@
 // window title, OSC 52 clipboard writes), CR and LF fake output lines, C1 controls (U+0080 to
 // U+009F, CSI is U+009B) act as escapes on some terminals, and bidi overrides reorder what is
 // shown.
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { createLocalAuthorizationServer } from '@bearerkit/testing'
 import t from 'tap'
 import type { CheckReport } from '../src/index.js'
@@ -121,4 +122,39 @@ t.test('messages quoting the command line are printed inert, on their own lines'
   const ambiguous = await run(['check', 'http://127.0.0.1/mcp', '--scope', '-x'])
   t.equal(ambiguous.code, 64)
   t.match(ambiguous.stderr, /argument is ambiguous\.\nDid you forget/)
+})
+
+t.test('check: a long authorization_servers list is not walked to the end', async (t) => {
+  // Every issuer but the first points at a server that accepts and never answers: each costs a
+  // whole --timeout, so 20,000 of them (a 512 KiB metadata document holds that many) would keep
+  // the check running for a day at the default timeout.
+  let requests = 0
+  const sockets = new Set<Socket>()
+  const silent = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('data', (data: Buffer) => {
+      if (data.toString('latin1').startsWith('GET ')) requests++
+    })
+  })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+    silent.close()
+  })
+  const { port } = silent.address() as AddressInfo
+  const hanging = Array.from({ length: 20 }, (_, i) => `http://127.0.0.1:${port}/as${i}`)
+  const resource = await startBrokenServer(t, {
+    'GET /.well-known/oauth-protected-resource/mcp': (origin) =>
+      json({ resource: `${origin}/mcp`, authorization_servers: [origin, ...hanging] }),
+  })
+  const result = await run(['check', resource, '--json', '--timeout', '100'])
+  const report = JSON.parse(result.stdout) as CheckReport
+  const found = report.checks.filter((c) => c.id === 'as.found')
+  t.equal(found.length, 5, 'the first five issuers are checked')
+  t.equal(found[0]?.status, 'pass')
+  t.equal(requests, 4, 'the others are never asked')
+  t.equal(
+    report.checks.find((c) => c.id === 'prm.authorization_servers')?.detail,
+    `${new URL(resource).origin}, ${hanging.slice(0, 4).join(', ')} and 16 more, not checked (only the first 5 are)`,
+  )
 })
