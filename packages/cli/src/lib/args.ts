@@ -17,7 +17,16 @@ export function parse<T extends Options>(
     return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
   } catch (error) {
     // With a fixed configuration, parseArgs only throws for the command line it is given
-    // (ERR_PARSE_ARGS_*); its messages name the option, never its value.
+    // (ERR_PARSE_ARGS_*); its messages name the option, never its value. An unknown option is
+    // named as typed, though, and an argument that starts with "--" is one: an opaque token
+    // pasted as the argument would be echoed in full. It is named only when it looks like one.
+    if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const name = /^Unknown option '([^']*)'/.exec((error as Error).message)?.[1] ?? ''
+      const shown = /^--?[a-z][a-z0-9-]{0,29}$/.test(name) ? `'${name}'` : '(not shown)'
+      throw new UsageError(
+        `Unknown option ${shown}; an argument that starts with '-' (a token) goes after '--'`,
+      )
+    }
     throw new UsageError((error as Error).message, { cause: error })
   }
 }
