@@ -4,6 +4,7 @@ import {
   invalidArgument,
   readInteger,
   readOptionsObject,
+  timerDelay,
   validateUrl,
 } from '@bearerkit/core'
 import { OAuthClientError } from './errors.js'
@@ -116,12 +117,15 @@ async function hopRequest(
   deadline.catch(() => undefined)
   // The deadline is rejected before the fetch is aborted, so that a race in progress settles
   // with the timeout rather than with the fetch's AbortError.
-  const timer = setTimeout(() => {
-    expire(
-      new OAuthClientError('ERR_REQUEST_TIMEOUT', 'Authorization request: the request timed out'),
-    )
-    controller.abort()
-  }, request.timeout ?? DEFAULT_HTTP_TIMEOUT)
+  const timer = setTimeout(
+    () => {
+      expire(
+        new OAuthClientError('ERR_REQUEST_TIMEOUT', 'Authorization request: the request timed out'),
+      )
+      controller.abort()
+    },
+    timerDelay(request.timeout ?? DEFAULT_HTTP_TIMEOUT),
+  )
   const onAbort = (): void => {
     controller.abort()
     expire(abortReason(caller as AbortSignal))

@@ -11,6 +11,7 @@ import {
   type OAuthSessionOptions,
   type PendingAuthorization,
 } from '../src/index.js'
+import { callHost } from '../src/lib/callback.js'
 import {
   asMetadata,
   json,
@@ -731,4 +732,18 @@ t.test('client and metadata URL mistakes fail at creation', async (t) => {
   t.throws(() => createOAuthSession({ ...ok, clientMetadataUrl: 'http://x.example/c.json' }), {
     message: /clientMetadataUrl/,
   })
+})
+
+t.test('a callback deadline longer than a timer holds waits for the callback', async (t) => {
+  // Node.js fires a timer set past 2^31 - 1 ms after 1 ms: a 30-day callbackTimeout must not
+  // fail every callback at once.
+  const owner = {}
+  const value = await callHost(
+    'authorize',
+    30 * 24 * 3600 * 1000,
+    () => new Promise<string>((resolve) => setTimeout(() => resolve('done'), 30)),
+    (answer): answer is string => typeof answer === 'string',
+    owner,
+  )
+  t.equal(value, 'done')
 })

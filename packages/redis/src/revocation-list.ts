@@ -5,6 +5,7 @@ import {
   publishStoreEvent,
   readRevocation,
   storeUnavailable,
+  timerDelay,
   type Revocation,
   type RevocationList,
 } from '@bearerkit/core'
@@ -314,7 +315,7 @@ export function createRedisRevocationList(
     settings.syncInterval > 0
       ? setInterval(() => {
           sync().catch(() => undefined)
-        }, settings.syncInterval)
+        }, timerDelay(settings.syncInterval))
       : undefined
   timer?.unref?.()
   sync().catch(() => undefined)

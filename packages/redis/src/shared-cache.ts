@@ -1,4 +1,4 @@
-import type { SharedCacheValue, SharedResultCache } from '@bearerkit/core'
+import { timerDelay, type SharedCacheValue, type SharedResultCache } from '@bearerkit/core'
 import { randomUUID } from 'node:crypto'
 import type { Connection } from './lib/connection.js'
 import { decodeValue, encodeValue } from './lib/codec.js'
@@ -99,7 +99,7 @@ export function createRedisSharedCache(
         waiters.set(tag, set)
       }
       set.add(wake)
-      const timer = setTimeout(wake, timeout)
+      const timer = setTimeout(wake, timerDelay(timeout))
       const onAbort = (): void => wake()
       signal?.addEventListener('abort', onAbort, { once: true })
       try {

@@ -164,4 +164,23 @@ if (redis !== undefined) {
       reason: 'store_stale',
     })
   })
+
+  t.test('a sync interval longer than a timer holds does not sync every millisecond', async (t) => {
+    // Node.js fires a timer set past 2^31 - 1 ms after 1 ms; as an interval, every millisecond:
+    // a 30-day syncInterval would read the list from Redis a thousand times a second.
+    const { stores, client } = await openOn(freshPrefix(), {
+      revocations: { syncInterval: 30 * 24 * 3600 * 1000, maxStaleness: 31 * 24 * 3600 * 1000 },
+    })
+    await stores.ready()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    let sent = 0
+    const send = client.sendCommand.bind(client)
+    client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+      sent++
+      return send(...args)
+    })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.equal(sent, 0)
+    t.equal(stores.revocations.fresh, true)
+  })
 }

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { timerDelay } from '@bearerkit/core'
 import { OAuthClientError } from '../errors.js'
 
 /** A host callback the caller is waiting for, on behalf of `owner` (a session). */
@@ -44,7 +45,7 @@ export async function callHost<T>(
             `${name} did not answer within ${timeout} ms`,
           ),
         ),
-      timeout,
+      timerDelay(timeout),
     )
   })
   const frame: Frame = { owner, waiting: true }
