@@ -147,3 +147,14 @@ t.test('introspection flags build an introspection verifier', async (t) => {
   ])
   t.equal(ok.code, 0, ok.stderr)
 })
+
+t.test('a --timeout longer than a timer holds waits as long as one can', async (t) => {
+  // Node fires a timer of more than 2^31 - 1 ms after 1 ms, and AbortSignal.timeout throws a
+  // RangeError above 2^32 - 1: both made verify answer "unavailable" (exit 2) at once.
+  const { as, flags } = await server(t)
+  const token = await as.issueToken({ audience: AUDIENCE })
+  for (const timeout of ['3000000000', '99999999999']) {
+    const result = await run(['verify', token, ...flags, '--timeout', timeout])
+    t.equal(result.code, 0, timeout)
+  }
+})

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { timerDelay } from '@bearerkit/core'
 import { UsageError } from './usage-error.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -31,12 +32,16 @@ export function parse<T extends Options>(
   }
 }
 
-/** A positive whole number of milliseconds from a flag. */
+/**
+ * A positive whole number of milliseconds from a flag, at most what a timer holds (as core does
+ * for its own deadlines): a longer one fires after 1 ms in Node, and `AbortSignal.timeout` throws
+ * above 2^32 - 1.
+ */
 export function readTimeout(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
   const n = Number(value)
   if (!Number.isSafeInteger(n) || n <= 0) {
     throw new UsageError('--timeout must be a positive whole number of milliseconds')
   }
-  return n
+  return timerDelay(n)
 }
