@@ -80,6 +80,13 @@ export function resolveRedisStoresOptions(input: unknown): RedisStoresSettings {
     // The URL may hold a password: never quote it.
     throw invalidArgument('options.url', 'must be a redis:// or rediss:// URL')
   }
+  if (redis !== undefined && options.redisOptions !== undefined) {
+    // They would be silently ignored: the connection is the given client's.
+    throw invalidArgument(
+      'options.redisOptions',
+      'applies only to the connection opened from `url`; set them on your own `redis` client',
+    )
+  }
   const redisOptions = readOptionsObject('options.redisOptions', options.redisOptions)
   const prefix = options.prefix ?? 'bearerkit'
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {

@@ -175,10 +175,10 @@ if (redis !== undefined) {
     await new Promise((resolve) => setTimeout(resolve, 20))
     let sent = 0
     const send = client.sendCommand.bind(client)
-    client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    client.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
       sent++
       return send(...args)
-    })
+    }
     await new Promise((resolve) => setTimeout(resolve, 200))
     t.equal(sent, 0)
     t.equal(stores.revocations.fresh, true)

@@ -376,6 +376,13 @@ t.test('options are checked up front', async (t) => {
   for (const [options, message] of bad) {
     t.throws(() => createRedisStores(options as never), { code: 'ERR_INVALID_ARG_VALUE', message })
   }
+  // Connection options beside a client of one's own would be silently ignored.
+  const own = new Redis({ lazyConnect: true })
+  t.teardown(() => own.disconnect())
+  t.throws(() => createRedisStores({ redis: own, redisOptions: { connectTimeout: 10 } }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /^options\.redisOptions applies only to the connection opened from `url`/,
+  })
   // A URL carries a password: no message quotes it.
   try {
     createRedisStores({ url: 'redis://:hunter2@127.0.0.1', prefix: '{' })
