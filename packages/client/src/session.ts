@@ -450,21 +450,34 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     }
     let token = state.tokens === undefined ? undefined : (await getTokens()).accessToken
     let response = await send(token)
-    for (let attempt = 0; ; attempt++) {
+    let authorizations = 0
+    let caughtUp = false
+    for (;;) {
       const header = response.headers.get('www-authenticate')
       const wantsMore =
         response.status === 401 ||
         (response.status === 403 && readBearerChallenge(header)?.error === 'insufficient_scope')
       if (!wantsMore || !replayable) return response
       await response.body?.cancel().catch(() => undefined)
-      if (attempt >= maxStepUps) {
-        throw new OAuthClientError(
-          'ERR_STEP_UP_EXHAUSTED',
-          `The resource still answered ${response.status} after ${maxStepUps} authorizations`,
-          { status: response.status },
-        )
+      // Another call of this session may have authorized while this request was out (two
+      // requests refused for one expired token, the second answered after the first's
+      // authorization ended): its token is tried once before authorizing again, which for the
+      // code grant would ask the user a second time.
+      const current = fresh(state.tokens) ? state.tokens.accessToken : undefined
+      if (!caughtUp && current !== undefined && current !== token) {
+        caughtUp = true
+        token = current
+      } else {
+        if (authorizations >= maxStepUps) {
+          throw new OAuthClientError(
+            'ERR_STEP_UP_EXHAUSTED',
+            `The resource still answered ${response.status} after ${maxStepUps} authorizations`,
+            { status: response.status },
+          )
+        }
+        authorizations++
+        token = (await authorize({ wwwAuthenticate: header })).accessToken
       }
-      token = (await authorize({ wwwAuthenticate: header })).accessToken
       response = await send(token)
     }
   }

@@ -747,3 +747,55 @@ t.test('a callback deadline longer than a timer holds waits for the callback', a
   )
   t.equal(value, 'done')
 })
+
+t.test('a request refused after another one authorized retries with its token first', async (t) => {
+  const { s, resource } = await world(t)
+  // The resource accepts the tokens the token endpoint issues; a request marked `x-late` is
+  // answered only once the test lets it go, as a slow network would.
+  let release: () => void = () => undefined
+  const late = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  s.route('/mcp', async (request: Recorded) => {
+    const token = request.headers.authorization?.replace(/^Bearer /, '')
+    if (token !== undefined && /^at-\d+$/.test(token)) return json({ ok: token })
+    if (request.headers['x-late'] === '1') await late
+    return {
+      status: 401,
+      headers: {
+        'www-authenticate': `Bearer scope="mcp:tools", resource_metadata="${s.origin}/.well-known/oauth-protected-resource/mcp"`,
+      },
+    }
+  })
+  let asked = 0
+  const authorize = answer(s)
+  const one = session(resource, {
+    type: 'authorization_code',
+    redirectUri: REDIRECT,
+    authorize: (pending) => {
+      asked++
+      return authorize(pending).href
+    },
+  })
+  // Both go out without a token; the first is answered late, after the second's authorization.
+  const first = one.fetch(resource, { method: 'POST', body: '{}', headers: { 'x-late': '1' } })
+  const second = await one.fetch(resource, { method: 'POST', body: '{}' })
+  t.same(await second.json(), { ok: 'at-1' })
+  release()
+  t.same(await (await first).json(), { ok: 'at-1' })
+  t.equal(asked, 1, 'the user is asked once')
+  t.equal(s.hits('/token').length, 1)
+  // A token that is itself refused is not retried: the session authorizes again.
+  s.route('/mcp', (request: Recorded) => {
+    const token = request.headers.authorization?.replace(/^Bearer /, '')
+    if (token === 'at-2') return json({ ok: token })
+    return {
+      status: 401,
+      headers: {
+        'www-authenticate': `Bearer resource_metadata="${s.origin}/.well-known/oauth-protected-resource/mcp"`,
+      },
+    }
+  })
+  t.same(await (await one.fetch(resource, { method: 'POST', body: '{}' })).json(), { ok: 'at-2' })
+  t.equal(asked, 2)
+})
