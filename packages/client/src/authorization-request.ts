@@ -97,6 +97,7 @@ export function createAuthorizationRequest(
     'authorization_endpoint',
     server.authorization_endpoint,
     'Authorization server metadata',
+    issuer,
   )
   const pkce = createPkcePair()
   const query = url.searchParams

@@ -99,8 +99,8 @@ export function authorizationServerMetadataUrls(issuer: string): URL[] {
  * Fetches an authorization server's metadata from the first well-known location that has it (see
  * {@link authorizationServerMetadataUrls}). The document's `issuer` must be exactly the issuer
  * asked for, with no normalisation (RFC 8414 §3.3): a mismatch is `ERR_ISSUER_MISMATCH` and no
- * other location is tried. Every endpoint must be an https URL (http only on loopback), and the
- * list fields arrays of strings.
+ * other location is tried. Every endpoint must be an https URL (http only on loopback), on a
+ * loopback host only when `issuer` is on loopback itself, and the list fields arrays of strings.
  *
  * Not checked here: whether the server supports what a later step needs (PKCE S256, an endpoint);
  * each step checks its own.
@@ -141,7 +141,7 @@ export async function discoverAuthorizationServerMetadata(
     )
   }
   for (const field of ENDPOINTS) {
-    if (document[field] !== undefined) serverUrl(field, document[field], WHAT, url)
+    if (document[field] !== undefined) serverUrl(field, document[field], WHAT, issuer, url)
   }
   for (const field of ARRAYS) stringArray(document, field, WHAT, url)
   for (const field of [

@@ -9,6 +9,7 @@ import {
 } from '@bearerkit/core'
 import { OAuthClientError } from './errors.js'
 import { readRequestOptions } from './lib/options.js'
+import { refuseLoopback } from './lib/urls.js'
 import type { RequestOptions } from './request-options.js'
 
 /** Options of {@link followAuthorizationRedirects}. */
@@ -33,8 +34,9 @@ export interface FollowAuthorizationOptions extends RequestOptions {
  * (a login page) is `ERR_UNEXPECTED_STATUS`.
  *
  * Each hop has the usual deadline (also through a custom `fetch` that ignores its `AbortSignal`);
- * bodies are dropped unread. Only http(s) locations are followed, and at most `maxRedirects` of
- * them.
+ * bodies are dropped unread. Only http(s) locations are followed, at most `maxRedirects` of them,
+ * and a location on a loopback host only when `authorizationUrl` is on loopback itself
+ * (`ERR_INVALID_RESPONSE`); the redirect URI is never requested, so it may be anywhere.
  *
  * @throws {@link OAuthClientError} `ERR_UNEXPECTED_STATUS`, `ERR_INVALID_RESPONSE`, request errors.
  * @example
@@ -87,6 +89,7 @@ export async function followAuthorizationRedirects(
     }
     const next = new URL(location, url)
     if (next.origin === redirect.origin && next.pathname === redirect.pathname) return next
+    refuseLoopback(next, origin, 'Location', 'Authorization redirect')
     url = next
   }
   throw new OAuthClientError(

@@ -88,6 +88,11 @@ export function resourceMetadataUrlFromChallenge(
  * URLs (http only on loopback). A 4xx means "not here" and the next location is tried; a 5xx,
  * 429, redirect or timeout stops discovery with an error.
  *
+ * The challenge's `resource_metadata` and every authorization server may point at a loopback host
+ * (`127.0.0.0/8`, `::1`, `localhost`, `0.0.0.0` ...) only when `resource` is on loopback itself;
+ * otherwise they are `ERR_INVALID_RESPONSE` before anything is requested there, so that a remote
+ * resource cannot send the client into the machine it runs on.
+ *
  * Not checked: whether the authorization servers listed are trustworthy; the caller decides that.
  *
  * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for a bad `resource` or option.
@@ -119,7 +124,12 @@ export async function discoverProtectedResource(
   const attempts: DiscoveryAttempt[] = []
 
   if (fromChallenge !== undefined) {
-    const url = serverUrl('resource_metadata', fromChallenge, 'WWW-Authenticate challenge')
+    const url = serverUrl(
+      'resource_metadata',
+      fromChallenge,
+      'WWW-Authenticate challenge',
+      resourceUrl,
+    )
     const { found } = await firstDocument([url], WHAT, request, attempts)
     if (found === undefined) {
       throw new OAuthClientError(
@@ -190,7 +200,7 @@ function result(
       { url: url.href },
     )
   }
-  for (const server of servers) serverUrl('authorization_servers', server, WHAT, url)
+  for (const server of servers) serverUrl('authorization_servers', server, WHAT, requested, url)
   const scopes = stringArray(document, 'scopes_supported', WHAT, url)
   return Object.freeze({
     resource: document.resource,

@@ -99,6 +99,7 @@ export async function registerClient(
     'registration_endpoint',
     server.registration_endpoint,
     'Authorization server metadata',
+    issuer,
   )
   const response = await send(endpoint, WHAT, {
     ...request,

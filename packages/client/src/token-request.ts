@@ -72,6 +72,7 @@ function readContext(value: unknown): {
     'token_endpoint',
     server.token_endpoint,
     'Authorization server metadata',
+    issuer,
   )
   const client = readClientInformation('context.client', rest.client)
   // A client registered with one authorization server is never presented to another.
