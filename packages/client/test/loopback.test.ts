@@ -138,15 +138,20 @@ async function remoteWorld(t: Test) {
   return { s, ...routed, prm, metadata }
 }
 
-t.test('the harness: a remote resource with a remote authorization server works', async (t) => {
-  const v = await victim(t)
-  const { s, fetch, urls } = await remoteWorld(t)
-  const session = createOAuthSession({
+/** A confidential client with the client-credentials grant, on the remote-looking resource. */
+function serviceSession(fetch: typeof globalThis.fetch) {
+  return createOAuthSession({
     resource: RESOURCE,
     client: { clientId: 'svc', clientSecret: 'the-secret' },
     grant: { type: 'client_credentials' },
     fetch,
   })
+}
+
+t.test('the harness: a remote resource with a remote authorization server works', async (t) => {
+  const v = await victim(t)
+  const { s, fetch, urls } = await remoteWorld(t)
+  const session = serviceSession(fetch)
   const response = await session.fetch(RESOURCE, { method: 'POST', body: '{}' })
   t.same(await response.json(), { ok: true })
   t.same(urls, [RESOURCE, PRM_URL, AS_URL, `${ISSUER}/token`, RESOURCE])
@@ -182,12 +187,7 @@ t.test('through the session: a 401 naming loopback metadata', async (t) => {
     },
   })
   const { fetch, urls } = routedFetch({ 'mcp.example.com': s })
-  const session = createOAuthSession({
-    resource: RESOURCE,
-    client: { clientId: 'svc', clientSecret: 'the-secret' },
-    grant: { type: 'client_credentials' },
-    fetch,
-  })
+  const session = serviceSession(fetch)
   const error = await refusal(session.fetch(RESOURCE, { method: 'POST', body: '{}' }))
   t.equal(error.code, 'ERR_INVALID_RESPONSE')
   t.equal(error.message, `WWW-Authenticate challenge: resource_metadata ${LOOPBACK}`)
@@ -236,12 +236,7 @@ t.test('through the session: no request at all to a loopback authorization serve
   const v = await victim(t)
   const { fetch, urls, prm } = await remoteWorld(t)
   prm({ authorization_servers: [v.origin] })
-  const session = createOAuthSession({
-    resource: RESOURCE,
-    client: { clientId: 'svc', clientSecret: 'the-secret' },
-    grant: { type: 'client_credentials' },
-    fetch,
-  })
+  const session = serviceSession(fetch)
   const error = await refusal(session.fetch(RESOURCE, { method: 'POST', body: '{}' }))
   t.equal(error.code, 'ERR_INVALID_RESPONSE')
   t.equal(error.message, `Protected resource metadata request: authorization_servers ${LOOPBACK}`)
@@ -282,12 +277,7 @@ t.test('through the session: no credentials to a loopback token endpoint', async
   const v = await victim(t)
   const { s, fetch, urls, metadata } = await remoteWorld(t)
   metadata({ token_endpoint: `${v.origin}/token` })
-  const session = createOAuthSession({
-    resource: RESOURCE,
-    client: { clientId: 'svc', clientSecret: 'the-secret' },
-    grant: { type: 'client_credentials' },
-    fetch,
-  })
+  const session = serviceSession(fetch)
   const error = await refusal(session.fetch(RESOURCE, { method: 'POST', body: '{}' }))
   t.equal(error.code, 'ERR_INVALID_RESPONSE')
   t.equal(error.message, `Authorization server metadata request: token_endpoint ${LOOPBACK}`)
