@@ -259,3 +259,42 @@ t.test('protectedResourceMetadata refuses bad options and prefixes', async (t) =
     },
   )
 })
+
+t.test('a resource path with percent-encoding is served where its challenge points', async (t) => {
+  // The router matches the decoded request path: a route registered with the encoded path was
+  // never reached, and the URL every challenge named answered 401 instead of the document.
+  for (const url of ['https://api.example.com/caf%C3%A9', 'https://api.example.com/a%20b/mcp']) {
+    const { app } = buildApp(t)
+    await app.register(bearerAuth, {
+      verifier: standardVerifier(),
+      resource: { url, authorizationServers: [ISSUER] },
+    })
+    await app.ready()
+    const refused = await app.inject({ url: '/data' })
+    const challenge = refused.headers['www-authenticate']
+    const pointer = /resource_metadata="([^"]+)"/.exec(
+      typeof challenge === 'string' ? challenge : '',
+    )
+    t.ok(pointer, url)
+    const target = new URL(pointer?.[1] ?? 'https://x/')
+    const res = await app.inject({ url: target.pathname })
+    t.equal(res.statusCode, 200, url)
+    t.equal(res.json<{ resource: string }>().resource, url)
+    // RFC 3986 §6.2.2.1: lower-case hex digits name the same path.
+    const lower = await app.inject({ url: target.pathname.toLowerCase() })
+    t.equal(lower.statusCode, 200, 'lower-case escapes')
+    const head = await app.inject({ method: 'HEAD', url: target.pathname })
+    t.equal(head.statusCode, 200)
+  }
+})
+
+t.test('a resource path with a malformed escape still registers', async (t) => {
+  const { app } = buildApp(t)
+  await app.register(bearerAuth, {
+    verifier: standardVerifier(),
+    resource: { url: 'https://api.example.com/%zz', authorizationServers: [ISSUER] },
+  })
+  await t.resolves(async () => {
+    await app.ready()
+  })
+})

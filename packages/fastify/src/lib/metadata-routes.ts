@@ -14,8 +14,11 @@ export function addMetadataRoutes(
   fastify: FastifyInstance,
   metadata: ProtectedResourceMetadata,
 ): void {
-  // find-my-way reads ':' as a parameter and '::' as a literal colon.
-  const url = metadata.path.replaceAll(':', '::')
+  // find-my-way matches the request path percent-decoded (all but reserved characters, as
+  // decodeURI does), so the route is the decoded path: registered encoded (`/caf%C3%A9`), it was
+  // never reached, and the URL every challenge names answered 401. It reads ':' as a parameter
+  // and '::' as a literal colon.
+  const url = routePath(metadata.path).replaceAll(':', '::')
   const handler = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     // The route matched the path and a method respond() answers (GET, or OPTIONS with CORS on),
     // so the answer exists; Fastify's HEAD route calls this with HEAD and drops GET's body.
@@ -32,4 +35,13 @@ export function addMetadataRoutes(
   fastify.route({ method: 'GET', url, config: { bearer: false }, handler })
   if (metadata.allowOrigin === false) return
   fastify.route({ method: 'OPTIONS', url, config: { bearer: false }, handler })
+}
+
+function routePath(path: string): string {
+  try {
+    return decodeURI(path)
+  } catch {
+    // A malformed escape (`%zz`) is not decoded by the router either.
+    return path
+  }
 }
