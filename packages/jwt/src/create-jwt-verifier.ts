@@ -1,10 +1,13 @@
 import {
   Refusal,
+  VerifierUnavailableError,
+  abortReason,
   accessTokenFromClaims,
   defineVerifier,
   hasAllScopes,
   isPromiseLike,
   isVerifierUnavailable,
+  raceAbort,
   type AccessToken,
   type ClaimMapping,
   type SenderConstraintContext,
@@ -222,10 +225,19 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     verified: VerifiedJws | Refusal,
     onValidity: VerifyOptions['onValidity'],
     senderConstraint: SenderConstraintContext | undefined,
+    signal: AbortSignal | undefined,
   ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
     if (verified instanceof Refusal) return verified
     const { header, payload } = verified
-    const failure = checkClaims(payload, policy, now() / 1000, senderConstraint)
+    const at = now() / 1000
+    // A clock that gives no number would pass every time check (each comparison with NaN is
+    // false): the token cannot be judged, 503, never an acceptance.
+    if (!Number.isFinite(at)) {
+      throw new VerifierUnavailableError('The clock gave no time to check the access token with', {
+        reason: 'clock_error',
+      })
+    }
+    const failure = checkClaims(payload, policy, at, senderConstraint)
     if (failure !== undefined) return failure
     const accessToken = accessTokenFromClaims(token, payload, mapping)
     if (accessToken instanceof Refusal) return accessToken
@@ -241,16 +253,16 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       })
     }
     if (validate === undefined) return accessToken
-    return runValidate(validate, accessToken, header)
+    return runValidate(validate, accessToken, header, signal)
   }
 
   const verifier = defineVerifier('jwt', (token, { signal, onValidity, senderConstraint }) => {
     const verified = jws(token, signal)
     return isPromiseLike(verified)
       ? Promise.resolve(verified).then((result) =>
-          finish(token, result, onValidity, senderConstraint),
+          finish(token, result, onValidity, senderConstraint, signal),
         )
-      : finish(token, verified, onValidity, senderConstraint)
+      : finish(token, verified, onValidity, senderConstraint, signal)
   })
   return Object.assign(verifier, {
     ready: () => keys.ready(),
@@ -262,12 +274,19 @@ async function runValidate(
   validate: ValidateFunction,
   accessToken: AccessToken,
   header: JwsHeader,
+  signal: AbortSignal | undefined,
 ): Promise<AccessToken | Refusal> {
   let outcome: unknown
   try {
-    outcome = await validate(accessToken.claims, header)
+    // A hook that never answers must not hold the caller past its own abort; what it answers
+    // after that is dropped, a rejection included.
+    const answer = Promise.resolve(validate(accessToken.claims, header))
+    answer.catch(() => undefined)
+    outcome = await raceAbort(answer, signal)
   } catch (error) {
     if (isVerifierUnavailable(error)) throw error
+    // The caller gave up: that is no verdict on the token, and never a refusal.
+    if (signal?.aborted === true) throw abortReason(signal)
     return rejected
   }
   if (outcome === undefined || outcome === true) return accessToken

@@ -3,6 +3,7 @@ import {
   VerifierUnavailableError,
   isPromiseLike,
   isVerifierUnavailable,
+  raceAbort,
   safeClaims,
 } from '@bearerkit/core'
 import type { KeyResolver, KeysOrRefusal, VerificationKey } from '../key-resolver.js'
@@ -230,7 +231,11 @@ function resolveKeys(
   try {
     found = keys.resolve(header, payload, signal)
     if (isPromiseLike(found)) {
-      return Promise.resolve(found).then(checkAnswer, (error: unknown) => {
+      // A resolver that ignores the signal must not hold the caller past its abort; what it
+      // answers after that is dropped, a rejection included.
+      const adopted = Promise.resolve(found)
+      adopted.catch(() => undefined)
+      return raceAbort(adopted, signal).then(checkAnswer, (error: unknown) => {
         throw resolverFailure(error, signal)
       })
     }
