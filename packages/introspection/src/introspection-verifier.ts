@@ -175,6 +175,16 @@ export function createIntrospectionVerifier(
     return entry
   }
 
+  // A clock that gives no number would pass the exp and nbf checks (each comparison with NaN is
+  // false): the answer cannot be judged, 503, never an acceptance.
+  const readClock = (): number => {
+    const at = now()
+    if (!Number.isFinite(at)) {
+      throw unavailable('The clock gave no time to check the access token with', 'clock_error')
+    }
+    return at
+  }
+
   // A cache hit answers synchronously, so defineVerifier settles it without a microtask round.
   const check: VerifyFunction = (token, verifyOptions) => {
     if (closed) throw closer.signal.reason
@@ -186,7 +196,7 @@ export function createIntrospectionVerifier(
       const hit = cache.get(key)
       // Another token under the same key (a collision, never seen in practice) is a miss.
       if (hit !== undefined && hit.token === token) {
-        const at = now()
+        const at = readClock()
         // A hit is judged against the clock every time and never extends its entry.
         if (at < hit.until) return decide(hit, token, at, policy, verifyOptions.senderConstraint)
         cache.delete(key)
@@ -209,9 +219,9 @@ export function createIntrospectionVerifier(
     // introspection of another token under the same key is not joined: this token gets its own.
     return raceAbort(pending, verifyOptions.signal).then((entry) =>
       entry.token === token
-        ? decide(entry, token, now(), policy, verifyOptions.senderConstraint)
+        ? decide(entry, token, readClock(), policy, verifyOptions.senderConstraint)
         : raceAbort(load(key, token), verifyOptions.signal).then((own) =>
-            decide(own, token, now(), policy, verifyOptions.senderConstraint),
+            decide(own, token, readClock(), policy, verifyOptions.senderConstraint),
           ),
     )
   }
