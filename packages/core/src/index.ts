@@ -75,6 +75,7 @@ export {
   type CachedVerifierOptions,
 } from './cache.js'
 export { processTokenKey } from './token-key.js'
+export { nativePublicKey } from './native-key.js'
 export { isB64Token } from './b64token.js'
 export { TokenKey, scanBearerToken } from './scanned-token.js'
 export { createCompositeVerifier, type CompositeVerifierOptions } from './composite.js'

@@ -28,9 +28,9 @@ import {
   decodeBase64urlText,
   decodeSignature,
   importPublicKey,
-  nativePublicKey,
   verifySignature,
 } from '../src/lib/dpop-crypto.js'
+import { nativePublicKey } from '@bearerkit/core'
 import { NOW, proofKey } from './fixtures/dpop.js'
 
 t.test('jwkThumbprint is RFC 7638 (the RFC example and jose agree)', async (t) => {

@@ -16,6 +16,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto'
+import { nativePublicKey } from '@bearerkit/core'
 
 /** What verifying one proof algorithm takes (RFC 7518 §3.1, RFC 8037 §3.1). */
 export interface ProofAlgorithm {
@@ -225,22 +226,6 @@ export function importPublicKey(
   }
   keys.set(canonical, imported)
   return imported
-}
-
-/**
- * `key` as OpenSSL 3 holds a key it decoded itself. node:crypto builds a key from a JWK as a
- * legacy OpenSSL key, which OpenSSL converts for its provider again on every verification (a
- * lookup by name, locks and copies: about 3,000 instructions per P-256 proof, counted with
- * callgrind). Its SPKI encoding read back is a native key with the same public values. Should the
- * round trip fail, the key is kept as it is: it verifies the same, only slower.
- */
-export function nativePublicKey(key: KeyObject): KeyObject {
-  try {
-    const der = key.export({ format: 'der', type: 'spki' })
-    return createPublicKey({ key: der, format: 'der', type: 'spki' })
-  } catch {
-    return key
-  }
 }
 
 /** RSA modulus length in bits, or 0 for other key types. */

@@ -1,11 +1,5 @@
-import {
-  constants,
-  createHmac,
-  createPublicKey,
-  timingSafeEqual,
-  verify,
-  type KeyObject,
-} from 'node:crypto'
+import { constants, createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto'
+import { nativePublicKey } from '@bearerkit/core'
 import { ALGORITHMS, type AlgorithmSpec, type KeyFamily } from './algorithm-table.js'
 
 /** Verifies one signature over one signing input with one algorithm. */
@@ -96,23 +90,6 @@ export function describeKey(key: KeyObject): { family: KeyFamily; curve: string 
   // rsa-pss keys carry their own parameter restrictions, x25519/x448 are for key agreement, dsa
   // and dh have no JWS algorithm, and EC keys must be on a JWS curve.
   return curve === undefined ? null : { family: 'EC', curve }
-}
-
-/**
- * `key` as OpenSSL 3 holds a key it decoded itself. node:crypto builds a key from a JWK (and some
- * other sources) as a legacy OpenSSL key, which OpenSSL converts for its provider again on every
- * verification: a key-management lookup by name, locks and copies, 3,000 – 6,000 instructions per
- * verification (counted with callgrind for RSA and P-256 keys). Its SPKI encoding read back is a
- * native key with the same public values: converted once here, not once per token. Should the
- * round trip fail, the key is kept as it is, which verifies the same, only slower.
- */
-export function nativePublicKey(key: KeyObject): KeyObject {
-  try {
-    const der = key.export({ format: 'der', type: 'spki' })
-    return createPublicKey({ key: der, format: 'der', type: 'spki' })
-  } catch {
-    return key
-  }
 }
 
 // node:crypto always reports the modulus length of an RSA key.
