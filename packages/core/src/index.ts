@@ -60,6 +60,7 @@ export {
 } from './claims.js'
 export { abortReason, raceAbort } from './abort.js'
 export { MAX_TIMER_DELAY, raceDeadline, timerDelay } from './deadline.js'
+export { readClock } from './clock.js'
 export {
   defineVerifier,
   isPromiseLike,

@@ -17,6 +17,7 @@ import {
   timerDelay,
   validateUrl,
   type ReplayStore,
+  readClock,
 } from '@bearerkit/core'
 import {
   createJwsVerifier,
@@ -283,8 +284,9 @@ export function createIdentityAssertionVerifier(
       const audOk =
         aud === ownIssuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === ownIssuer)
       if (!audOk) throw grantError('The assertion is not addressed to this authorization server')
-      // 6. Time. RFC 7519 §4.1.4: not accepted on or after exp (with the leeway).
-      const at = now() / 1000
+      // 6. Time. RFC 7519 §4.1.4: not accepted on or after exp (with the leeway). A clock that
+      // gives no number would pass every comparison below: 503, never a grant.
+      const at = readClock(now, 'the assertion') / 1000
       const { exp, nbf, iat } = claims
       if (typeof exp !== 'number' || !Number.isFinite(exp)) {
         throw grantError('The assertion has no valid exp')

@@ -725,3 +725,18 @@ t.test('resources and scopePolicy hooks are bounded: hang, throw, abort', async 
   t.same(granted.scopes, ['read'])
   t.throws(() => make({ policyTimeout: 0 }), { message: /^options\.policyTimeout / })
 })
+
+t.test('a clock that gives no number is a 503, never a grant', async (t) => {
+  // Every comparison with NaN is false: an expired assertion would pass the time checks.
+  const now = 1_800_000_000
+  const expired = await mint({ nowSeconds: now, claims: { exp: now - 3600, iat: now - 3700 } })
+  for (const clock of [() => NaN, () => undefined as unknown as number, () => Infinity]) {
+    await t.rejects(make({ now: clock }).verify(expired, { client }), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
+      statusCode: 503,
+      reason: 'clock_error',
+      message: 'The clock gave no time to check the assertion with',
+    })
+  }
+  await refused(t, expired, 'invalid_grant', /expired/, {}, make({ now: () => now * 1000 }))
+})

@@ -9,6 +9,7 @@ import {
   tokenCacheKey,
   type SharedCacheValue,
   type VerifyFunction,
+  readClock,
 } from '@bearerkit/core'
 import { LRUCache } from 'lru-cache'
 import { decide, parseAnswer, type Answer, type Policy } from './lib/answer.js'
@@ -17,7 +18,7 @@ import { introspect } from './lib/introspect.js'
 import { createSignalGroup } from './lib/linked-signal.js'
 import type { HttpGuards } from './lib/jwt-response.js'
 import { resolveOptions } from './lib/resolve-options.js'
-import { asUnavailable, unavailable } from './lib/unavailable.js'
+import { DEFAULT_RETRY_AFTER, asUnavailable, unavailable } from './lib/unavailable.js'
 import type { IntrospectionVerifier, IntrospectionVerifierOptions } from './options.js'
 
 /**
@@ -175,15 +176,8 @@ export function createIntrospectionVerifier(
     return entry
   }
 
-  // A clock that gives no number would pass the exp and nbf checks (each comparison with NaN is
-  // false): the answer cannot be judged, 503, never an acceptance.
-  const readClock = (): number => {
-    const at = now()
-    if (!Number.isFinite(at)) {
-      throw unavailable('The clock gave no time to check the access token with', 'clock_error')
-    }
-    return at
-  }
+  // A clock that gives no number would pass the exp and nbf checks: 503, never an acceptance.
+  const readNow = (): number => readClock(now, 'the access token', DEFAULT_RETRY_AFTER)
 
   // A cache hit answers synchronously, so defineVerifier settles it without a microtask round.
   const check: VerifyFunction = (token, verifyOptions) => {
@@ -196,7 +190,7 @@ export function createIntrospectionVerifier(
       const hit = cache.get(key)
       // Another token under the same key (a collision, never seen in practice) is a miss.
       if (hit !== undefined && hit.token === token) {
-        const at = readClock()
+        const at = readNow()
         // A hit is judged against the clock every time and never extends its entry.
         if (at < hit.until) return decide(hit, token, at, policy, verifyOptions.senderConstraint)
         cache.delete(key)
@@ -219,9 +213,9 @@ export function createIntrospectionVerifier(
     // introspection of another token under the same key is not joined: this token gets its own.
     return raceAbort(pending, verifyOptions.signal).then((entry) =>
       entry.token === token
-        ? decide(entry, token, readClock(), policy, verifyOptions.senderConstraint)
+        ? decide(entry, token, readNow(), policy, verifyOptions.senderConstraint)
         : raceAbort(load(key, token), verifyOptions.signal).then((own) =>
-            decide(own, token, readClock(), policy, verifyOptions.senderConstraint),
+            decide(own, token, readNow(), policy, verifyOptions.senderConstraint),
           ),
     )
   }

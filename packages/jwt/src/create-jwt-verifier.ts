@@ -1,6 +1,5 @@
 import {
   Refusal,
-  VerifierUnavailableError,
   abortReason,
   accessTokenFromClaims,
   defineVerifier,
@@ -13,6 +12,7 @@ import {
   type SenderConstraintContext,
   type TokenVerifier,
   type VerifyOptions,
+  readClock,
 } from '@bearerkit/core'
 import type { JwsAlgorithm } from './algorithms.js'
 import {
@@ -229,14 +229,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   ): AccessToken | Refusal | Promise<AccessToken | Refusal> => {
     if (verified instanceof Refusal) return verified
     const { header, payload } = verified
-    const at = now() / 1000
-    // A clock that gives no number would pass every time check (each comparison with NaN is
-    // false): the token cannot be judged, 503, never an acceptance.
-    if (!Number.isFinite(at)) {
-      throw new VerifierUnavailableError('The clock gave no time to check the access token with', {
-        reason: 'clock_error',
-      })
-    }
+    // A clock that gives no number would pass every time check: 503, never an acceptance.
+    const at = readClock(now, 'the access token') / 1000
     const failure = checkClaims(payload, policy, at, senderConstraint)
     if (failure !== undefined) return failure
     const accessToken = accessTokenFromClaims(token, payload, mapping)

@@ -8,9 +8,9 @@ import {
   readOptionsObject,
   readStoreTimeout,
   rejectUnknownOptions,
-  VerifierUnavailableError,
   type GuardedReplayStore,
   type ReplayStore,
+  readClock,
 } from '@bearerkit/core'
 import {
   PROOF_ALGORITHMS,
@@ -367,17 +367,8 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     }
   }
 
-  // A clock that gives no number would pass every iat and claim check (each comparison with NaN
-  // is false): the proof cannot be judged, 503, never an acceptance.
-  const readClock = (): number => {
-    const at = now()
-    if (!Number.isFinite(at)) {
-      throw new VerifierUnavailableError('The clock gave no time to check the DPoP proof with', {
-        reason: 'clock_error',
-      })
-    }
-    return at
-  }
+  // A clock that gives no number would pass every iat and claim check: 503 (core's readClock).
+  const readNow = (): number => readClock(now, 'the DPoP proof')
 
   const check = (
     request: DpopProofRequest,
@@ -469,7 +460,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
       }
     } else if (requireNonce) return nonceRefusal('nonce_required')
     // §4.3 check 11: iat within an acceptable window (§11.1), exact seconds on both edges.
-    const checkedAt = readClock()
+    const checkedAt = readNow()
     const at = Math.floor(checkedAt / 1000)
     if (!Number.isFinite(iat)) return refuse('missing_claim', 'The DPoP proof iat is not a number')
     if (iat > at + clockTolerance) {
@@ -518,8 +509,7 @@ export function createDpopProofChecker(options?: DpopProofVerifierOptions): Dpop
     // keys by its own clock: a claim dated at its check after a slow synchronous verifier would
     // hand it a proof whose window closed meanwhile, which it holds for no time, and a copy
     // claimed on another instance would pass too. Its claims read the clock.
-    const at =
-      sameTurn && given === undefined ? Math.max(checked.checkedAt, claimedAt) : readClock()
+    const at = sameTurn && given === undefined ? Math.max(checked.checkedAt, claimedAt) : readNow()
     if (at >= checked.replayUntil * 1000) return stale
     claimedAt = at
     // Keyed by the key too: one client's jti cannot collide with (or be pre-claimed for)
