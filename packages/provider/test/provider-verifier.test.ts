@@ -143,6 +143,20 @@ t.test('expired tokens are refused even when the provider returns them', async (
   t.equal((await refusal(moving))?.code, 'expired')
 })
 
+t.test('a clock that gives no number is a 503, never an acceptance', async (t) => {
+  // Every comparison with NaN is false: a token long expired would pass the expiry check.
+  for (const clock of [() => NaN, () => undefined as unknown as number]) {
+    const verifier = createProviderVerifier(fixed(record({ expiresAt: NOW / 1000 - 3600 })), {
+      audience: AUD,
+      now: clock,
+    })
+    await t.rejects(verifier.verifyToken('tok-1'), {
+      code: 'ERR_VERIFIER_UNAVAILABLE',
+      reason: 'clock_error',
+    })
+  }
+})
+
 t.test('a token without expiresAt never expires here', async (t) => {
   const verifier = createProviderVerifier(fixed(record({ expiresAt: undefined })), {
     audience: AUD,

@@ -8,6 +8,7 @@ import {
   missingScopes,
   normalizeAudience,
   parseScopes,
+  readClock,
   type AccessToken,
   type SenderConstraintContext,
 } from '@bearerkit/core'
@@ -130,8 +131,12 @@ export function judge(
   options: ResolvedOptions,
   senderConstraint: SenderConstraintContext | undefined,
 ): Refusal | null {
-  // RFC 7519 §4.1.4: not accepted on or after exp.
-  if (accessToken.expiresAt !== undefined && accessToken.expiresAt * 1000 <= options.now()) {
+  // RFC 7519 §4.1.4: not accepted on or after exp. A clock that gives no number would never find
+  // it passed: 503 (readClock), never an acceptance.
+  if (
+    accessToken.expiresAt !== undefined &&
+    accessToken.expiresAt * 1000 <= readClock(options.now, 'the access token')
+  ) {
     return new Refusal('expired', 'The access token has expired')
   }
   const wanted = options.audience
